@@ -1,0 +1,87 @@
+"""Schema versions: ordered migrations tracked by `PRAGMA user_version`.
+
+Migration N brings a database from version N-1 to N, in one transaction together with the
+version bump. Issues add migrations at the end; a released migration is never edited.
+`PRAGMA application_id` marks the file as ours, so a foreign SQLite file is refused instead
+of being written into.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+APPLICATION_ID = 0x52504353  # "RPCS"
+
+
+@dataclass(frozen=True)
+class Migration:
+    description: str
+    apply: Callable[[sqlite3.Connection], None]
+
+
+def sql_migration(description: str, script: str) -> Migration:
+    """A migration made of SQL statements, run one by one inside the migration's transaction.
+
+    (`executescript` would commit first, breaking the all-or-nothing migration.)
+    """
+
+    def apply(conn: sqlite3.Connection) -> None:
+        for statement in split_statements(script):
+            conn.execute(statement)
+
+    return Migration(description, apply)
+
+
+def split_statements(script: str) -> list[str]:
+    statements, pending = [], ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n\t;"):
+                statements.append(pending.strip())
+            pending = ""
+    if pending.strip(" \n\t;"):
+        raise ValueError(f"incomplete SQL statement: {pending.strip()[:60]!r}")
+    return statements
+
+
+MIGRATIONS: tuple[Migration, ...] = ()
+
+
+class SchemaError(Exception):
+    """The file cannot be used as this version's database; the text says why and what to do."""
+
+
+def migrate(conn: sqlite3.Connection, path: str, migrations: Sequence[Migration]) -> int:
+    """Bring the database at `path` up to `len(migrations)`; return the version reached.
+
+    Runs on the writer connection's thread, outside any transaction.
+    """
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if app_id != APPLICATION_ID:
+        has_tables = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0] > 0
+        if app_id != 0 or has_tables or version != 0:
+            raise SchemaError(
+                f"{path} is an SQLite database of another program; "
+                "give rpcserver a new file with --db"
+            )
+    if version > len(migrations):
+        raise SchemaError(
+            f"{path} has schema version {version}, newer than this rpcserver knows "
+            f"(up to {len(migrations)}); upgrade rpcserver or use another --db"
+        )
+    if app_id != APPLICATION_ID:
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    for number, migration in enumerate(migrations[version:], start=version + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            migration.apply(conn)
+            conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return len(migrations)
