@@ -1,0 +1,22 @@
+"""apiinfo.*: what the server is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rpcserver.context import Context
+from rpcserver.dispatch import ApiMethod
+from schemas.apiinfo import load_version_params
+
+ZABBIX_API_VERSION = "7.0.0"
+"""The Zabbix API version we implement; clients choose their wire format by it (Bearer auth from 6.4)."""
+
+
+async def version(ctx: Context, params: Any) -> str:
+    load_version_params(params)
+    return ZABBIX_API_VERSION
+
+
+METHODS = {
+    "apiinfo.version": ApiMethod(version, open=True),
+}

@@ -1,0 +1,64 @@
+"""The application factory: routes, storage lifecycle, the endpoint. No side effects on import."""
+
+from __future__ import annotations
+
+import time
+from typing import AsyncIterator, Mapping
+
+from aiohttp import web
+
+from .config import Config
+from .context import Clock
+from .dispatch import ApiMethod, Dispatcher
+from .storage import Storage
+from .transport import ENDPOINT_KEY, Endpoint, add_cors_headers, handle_jsonrpc, last_resort
+
+JSONRPC_PATHS = ("/api_jsonrpc", "/api_jsonrpc.php", "/zabbix/api_jsonrpc.php")
+
+STORAGE_KEY = web.AppKey("storage", Storage)
+
+
+def create_app(
+    config: Config,
+    *,
+    methods: Mapping[str, ApiMethod] | None = None,
+    clock: Clock = time.time,
+) -> web.Application:
+    """Build the aiohttp application. The database opens when the app starts and closes
+    (after in-flight calls finish) when it stops.
+
+    Args:
+        config: the settings.
+        methods: the method table; the full API (`methods.METHODS`) by default.
+        clock: epoch seconds now; tests inject their own.
+    """
+    if methods is None:
+        from methods import METHODS  # imported here: the handlers themselves import rpcserver
+
+        methods = METHODS
+
+    app = web.Application(client_max_size=config.body_limit, middlewares=[last_resort])
+    dispatcher = Dispatcher(methods)
+
+    async def storage_lifecycle(app: web.Application) -> AsyncIterator[None]:
+        storage = await Storage.open(config.db, synchronous=config.synchronous, readers=config.readers)
+        app[STORAGE_KEY] = storage
+        app[ENDPOINT_KEY] = Endpoint(dispatcher, storage, config, clock)
+        yield
+        await storage.close()
+
+    app.cleanup_ctx.append(storage_lifecycle)
+    for path in JSONRPC_PATHS:
+        app.router.add_route("*", path, handle_jsonrpc)
+    app.router.add_get("/healthz", healthz)
+    app.on_response_prepare.append(add_cors_headers)
+    return app
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 once the database answers a query; 503 otherwise. Not JSON-RPC."""
+    try:
+        await request.app[STORAGE_KEY].read(lambda conn: conn.execute("SELECT 1").fetchone())
+    except Exception:
+        return web.json_response({"status": "unavailable"}, status=503)
+    return web.json_response({"status": "ok"})

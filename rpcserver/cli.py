@@ -1,0 +1,93 @@
+"""The `rpcserver` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from typing import NoReturn, Sequence
+
+from . import __version__
+from .app import create_app
+from .config import Config, ConfigError, env_name, load_config
+from .server import ListenError, serve, stop_on_signals
+from .storage import StorageOpenError
+
+USAGE_ERROR = 2
+DEFAULTS = Config()
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line a person can act on, not argparse's usage dump.
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="rpcserver",
+        description="A JSON-RPC 2.0 server for the acknowledgement state of monitoring problems "
+        "(Zabbix event.acknowledge, incident and time-bounded acknowledgement dialects).",
+    )
+    parser.add_argument("--version", action="version", version=f"rpcserver {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+    serve_parser = commands.add_parser(
+        "serve",
+        help="run the server",
+        description="Run the server. Every flag can also be set by the environment variable "
+        "shown; a flag wins over its variable.",
+    )
+
+    def flag(name: str, help: str, **kwargs: object) -> None:
+        dest = name.lstrip("-").replace("-", "_")
+        default = getattr(DEFAULTS, dest)
+        shown = f" (default: {default}; {env_name(dest)})" if not isinstance(default, bool) else f" ({env_name(dest)}=1)"
+        serve_parser.add_argument(name, dest=dest, default=None, help=help + shown, **kwargs)  # type: ignore[arg-type]
+
+    flag("--host", "address to listen on; keep 127.0.0.1 unless clients on other machines need it", metavar="ADDR")
+    flag("--port", "TCP port to listen on; 0 picks a free one", type=int, metavar="N")
+    flag("--db", "SQLite database file, created with its schema if it does not exist", metavar="PATH")
+    flag("--demo", "load demo data into an empty database", action="store_const", const=True)
+    flag("--body-limit", "largest request body accepted, in bytes (larger: HTTP 413)", type=int, metavar="BYTES")
+    flag("--batch-limit", "most requests accepted in one JSON-RPC batch", type=int, metavar="N")
+    flag("--synchronous", "SQLite synchronous mode; FULL makes every answered write survive a power loss",
+         choices=["OFF", "NORMAL", "FULL", "EXTRA"], type=str.upper)
+    flag("--log-level", "DEBUG, INFO (one line per request), WARNING or ERROR",
+         choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
+    flag("--shutdown-timeout", "seconds to let calls in flight finish after SIGTERM", type=float, metavar="S")
+    return parser
+
+
+def fail(message: str) -> NoReturn:
+    print(f"rpcserver: error: {message}", file=sys.stderr)
+    raise SystemExit(USAGE_ERROR)
+
+
+def run_serve(config: Config) -> None:
+    logging.basicConfig(
+        level=config.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
+    )
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        stop_on_signals(stop)
+        await serve(config, create_app(config), stop)
+
+    try:
+        asyncio.run(main())
+    except StorageOpenError as exc:
+        fail(f"database {config.db}: {exc}")
+    except ListenError as exc:
+        fail(str(exc))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config({k: v for k, v in vars(args).items() if k != "command"})
+    except ConfigError as exc:
+        fail(str(exc))
+    if args.command == "serve":
+        run_serve(config)

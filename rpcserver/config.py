@@ -1,0 +1,86 @@
+"""Settings: one frozen dataclass, built once at start-up from flags, `RPCSERVER_*` variables
+and defaults (in that order of precedence)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+ENV_PREFIX = "RPCSERVER_"
+
+
+class ConfigError(ValueError):
+    """A setting has a value the server cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    db: Path = Path("rpcserver.db")
+    demo: bool = False
+    body_limit: int = 16 * 1024 * 1024
+    batch_limit: int = 1000
+    synchronous: str = "FULL"
+    readers: int = 2
+    log_level: str = "INFO"
+    shutdown_timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"port must be between 0 and 65535, not {self.port}")
+        for name in ("body_limit", "batch_limit", "readers"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name.replace('_', '-')} must be at least 1")
+        if self.synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise ConfigError("synchronous must be one of OFF, NORMAL, FULL, EXTRA")
+        if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ConfigError("log-level must be one of DEBUG, INFO, WARNING, ERROR")
+        if self.shutdown_timeout < 0:
+            raise ConfigError("shutdown-timeout must not be negative")
+
+
+def env_name(field_name: str) -> str:
+    return ENV_PREFIX + field_name.upper()
+
+
+def _convert(name: str, kind: Any, raw: Any) -> Any:
+    if not isinstance(raw, str):
+        return raw
+    try:
+        if kind in (bool, "bool"):
+            lowered = raw.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError
+        if kind in (int, "int"):
+            return int(raw)
+        if kind in (float, "float"):
+            return float(raw)
+        if kind in (Path, "Path"):
+            return Path(raw)
+        if name in ("synchronous", "log_level"):
+            return raw.strip().upper()
+        return raw
+    except ValueError:
+        raise ConfigError(f"{name.replace('_', '-')}: {raw!r} is not a valid {getattr(kind, '__name__', kind)}") from None
+
+
+def load_config(overrides: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Config:
+    """Build the Config: `overrides` (flags given on the command line, None = not given) win
+    over `RPCSERVER_<NAME>` variables, which win over the defaults."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for field in fields(Config):
+        if overrides.get(field.name) is not None:
+            values[field.name] = _convert(field.name, field.type, overrides[field.name])
+        elif env_name(field.name) in environ:
+            try:
+                values[field.name] = _convert(field.name, field.type, environ[env_name(field.name)])
+            except ConfigError as exc:
+                raise ConfigError(f"{env_name(field.name)}: {exc}") from None
+    return Config(**values)

@@ -1,0 +1,56 @@
+"""Running the app on a socket, and stopping it gracefully."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Callable
+
+from aiohttp import web
+
+from .config import Config
+
+log = logging.getLogger("rpcserver")
+
+
+class ListenError(Exception):
+    """The address cannot be listened on; the message says which and why."""
+
+
+async def serve(
+    config: Config,
+    app: web.Application,
+    stop: asyncio.Event,
+    on_ready: Callable[[int], None] | None = None,
+) -> None:
+    """Serve `app` until `stop` is set, then stop accepting, let in-flight calls finish (up to
+    `config.shutdown_timeout`) and close the database.
+
+    Raises:
+        StorageOpenError: the database cannot be used (nothing was listened on).
+        ListenError: the host/port cannot be listened on.
+    """
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=config.shutdown_timeout)
+    await runner.setup()  # opens the database: fail before taking the port
+    try:
+        site = web.TCPSite(runner, config.host, config.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise ListenError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from None
+        port = runner.addresses[0][1]
+        log.info("rpcserver listening on http://%s:%d/api_jsonrpc (database %s)", config.host, port, config.db)
+        if on_ready is not None:
+            on_ready(port)
+        await stop.wait()
+        log.info("stopping: finishing calls in flight, then closing the database")
+    finally:
+        await runner.cleanup()
+    log.info("stopped")
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)

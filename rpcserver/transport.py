@@ -1,0 +1,173 @@
+"""HTTP to JSON-RPC and back: content type, body limit, JSON, batches, notifications, logging.
+
+Every JSON-RPC outcome is HTTP 200 with `application/json` (Zabbix clients never read the body
+of a 4xx/5xx). Only a wrong content type (412, empty body) and an oversized body (413) are
+answered at the HTTP level.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import orjson
+from aiohttp import web
+
+from .auth import header_credential
+from .config import Config
+from .dispatch import Dispatcher
+from .envelope import EnvelopeError, parse_call
+from .errors import (
+    INTERNAL_ERROR_OBJECT,
+    INVALID_REQUEST,
+    INVALID_REQUEST_DATA,
+    PARSE_ERROR,
+    PARSE_ERROR_DATA,
+    error_object,
+)
+
+log = logging.getLogger("rpcserver")
+
+ACCEPTED_CONTENT_TYPES = frozenset({"application/json-rpc", "application/json", "application/jsonrequest"})
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Headers": "Content-Type, Authorization, X-API-Key",
+    "Access-Control-Allow-Methods": "POST, OPTIONS",
+    "Access-Control-Max-Age": "1000",
+}
+_LOGGED_NAME_LENGTH = 64
+
+
+def error_response(code: int, data: Any, id_: Any = None) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "error": error_object(code, data), "id": id_}
+
+
+@dataclass
+class Outcome:
+    """What one HTTP request did, for its log line."""
+
+    methods: list[str] = field(default_factory=list)
+    results: list[str] = field(default_factory=list)
+
+    def add(self, method: Any, response: dict[str, Any] | None) -> None:
+        name = method if isinstance(method, str) else "-"
+        self.methods.append("".join(c for c in name[:_LOGGED_NAME_LENGTH] if c.isprintable()) or '""')
+        if response is None:
+            self.results.append("notified")
+        elif "error" in response:
+            self.results.append(str(response["error"]["code"]))
+        else:
+            self.results.append("ok")
+
+
+class Endpoint:
+    """Turns a request body into a response body; owns nothing but the dispatcher and settings."""
+
+    def __init__(self, dispatcher: Dispatcher, storage: Any, config: Config, clock: Callable[[], float]) -> None:
+        self.dispatcher = dispatcher
+        self.storage = storage
+        self.config = config
+        self.clock = clock
+
+    async def process(self, body: bytes, header_value: str | None, request_id: str, outcome: Outcome) -> bytes:
+        try:
+            decoded = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            outcome.add(None, error_response(PARSE_ERROR, PARSE_ERROR_DATA))
+            return orjson.dumps(error_response(PARSE_ERROR, PARSE_ERROR_DATA))
+        if isinstance(decoded, list) and decoded:
+            if len(decoded) > self.config.batch_limit:
+                answer = error_response(
+                    INVALID_REQUEST,
+                    f"A batch may hold at most {self.config.batch_limit} requests; "
+                    f"this one holds {len(decoded)}. Send it in parts.",
+                )
+                outcome.add(None, answer)
+                return orjson.dumps(answer)
+            answers = []
+            for member in decoded:  # one after another, in order: each sees the effects of those before
+                response = await self._member(member, header_value, request_id, outcome)
+                if response is not None:
+                    answers.append(response)
+            return orjson.dumps(answers) if answers else b""
+        if isinstance(decoded, dict) and decoded:
+            response = await self._member(decoded, header_value, request_id, outcome)
+            return orjson.dumps(response) if response is not None else b""
+        answer = error_response(INVALID_REQUEST, INVALID_REQUEST_DATA)
+        outcome.add(None, answer)
+        return orjson.dumps(answer)
+
+    async def _member(self, member: Any, header_value: str | None, request_id: str, outcome: Outcome) -> dict[str, Any] | None:
+        method = member.get("method") if isinstance(member, dict) else None
+        try:
+            call = parse_call(member)
+        except EnvelopeError as exc:
+            response: dict[str, Any] | None = {"jsonrpc": "2.0", "error": exc.to_error_object(), "id": exc.id}
+        else:
+            try:
+                response = await self.dispatcher.answer(
+                    call, header_value, self.storage, self.clock, self.config, request_id
+                )
+            except Exception:
+                log.exception("req=%s internal error around %r", request_id, method)
+                response = None if call.is_notification else {"jsonrpc": "2.0", "error": dict(INTERNAL_ERROR_OBJECT), "id": call.id}
+        outcome.add(method, response)
+        return response
+
+
+ENDPOINT_KEY = web.AppKey("endpoint", Endpoint)
+
+
+async def handle_jsonrpc(request: web.Request) -> web.StreamResponse:
+    if request.method == "OPTIONS":
+        return web.Response()
+    if request.method != "POST":
+        raise web.HTTPMethodNotAllowed(request.method, ["POST", "OPTIONS"])
+    started = time.perf_counter()
+    request_id = secrets.token_hex(4)
+    content_type = request.headers.get("Content-Type", "").split(";", 1)[0]
+    if content_type not in ACCEPTED_CONTENT_TYPES:
+        log.info("req=%s %s refused: content type %r -> 412", request_id, request.path, content_type[:64])
+        return web.Response(status=412)
+    endpoint = request.app[ENDPOINT_KEY]
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        log.info("req=%s %s refused: body over %d bytes -> 413", request_id, request.path, endpoint.config.body_limit)
+        return web.Response(
+            status=413,
+            text=f"Request body larger than the limit of {endpoint.config.body_limit} bytes.\n",
+        )
+    outcome = Outcome()
+    answer = await endpoint.process(body, header_credential(request.headers), request_id, outcome)
+    log.info(
+        "req=%s %s %s -> %s %.1fms",
+        request_id,
+        request.path,
+        ",".join(outcome.methods) or "-",
+        ",".join(outcome.results) or "-",
+        (time.perf_counter() - started) * 1000,
+    )
+    return web.Response(body=answer, content_type="application/json", headers={"X-Request-Id": request_id})
+
+
+async def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.update(CORS_HEADERS)
+
+
+@web.middleware
+async def last_resort(request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
+    """Anything that escaped every other boundary: a JSON-RPC internal error, never a trace."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("unexpected failure serving %s", request.path)
+        return web.Response(
+            body=orjson.dumps({"jsonrpc": "2.0", "error": INTERNAL_ERROR_OBJECT, "id": None}),
+            content_type="application/json",
+        )

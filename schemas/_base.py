@@ -1,0 +1,76 @@
+"""Schemas that refuse bad params in Zabbix's words.
+
+Zabbix's validator stops at the first problem: any unknown key first (in the order sent), then
+the fields in their declared order. `ZabbixSchema.load_params` reproduces that from
+marshmallow's collected errors, with paths like `/eventids/2` (1-based, as Zabbix counts).
+Field error messages are written as Zabbix's reasons ("a character string is expected"); a
+required field's message is the `MISSING` marker, which becomes
+`Invalid parameter "/": the parameter "x" is missing.`
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from marshmallow import RAISE, Schema, ValidationError
+
+from rpcserver.errors import InvalidParams
+
+MISSING = "\x00missing"
+
+
+def invalid(path: str, reason: str) -> InvalidParams:
+    return InvalidParams(f'Invalid parameter "{path}": {reason}.')
+
+
+def require_empty(params: Any) -> None:
+    """For methods without parameters (apiinfo.version, user.logout): `{}` or `[]` only."""
+    if params:
+        raise invalid("/", "should be empty")
+
+
+def _child(path: str, key: Any) -> str:
+    part = str(key + 1) if isinstance(key, int) else str(key)
+    return f"/{part}" if path == "/" else f"{path}/{part}"
+
+
+def first_error(messages: Any, path: str = "/") -> InvalidParams:
+    """The first error of marshmallow's `messages`, as Zabbix words it."""
+    if isinstance(messages, str):
+        return invalid(path, messages)
+    if isinstance(messages, list):
+        return first_error(messages[0], path)
+    key, value = next(iter(messages.items()))
+    if key == "_schema":
+        return first_error(value, path)
+    if isinstance(value, list) and value and value[0] == MISSING:
+        return invalid(path, f'the parameter "{key}" is missing')
+    return first_error(value, _child(path, key))
+
+
+class ZabbixSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    def load_params(self, params: Any) -> dict[str, Any]:
+        """Validate a call's params (an object; `[]` counts as `{}`) and return the loaded dict.
+
+        Raises:
+            InvalidParams: with Zabbix's text for the first problem.
+        """
+        if isinstance(params, list):
+            # PHP sees a JSON list as an array keyed 0, 1, ...: its keys are unexpected.
+            params = {str(i): value for i, value in enumerate(params)}
+        known = {field.data_key or name for name, field in self.load_fields.items()}
+        for key in params:
+            if key not in known:
+                raise invalid("/", f'unexpected parameter "{key}"')
+        try:
+            return self.load(params)
+        except ValidationError as exc:
+            raise first_error(exc.messages) from None
+
+
+def field_messages(**overrides: str) -> Mapping[str, str]:
+    """Error messages for a marshmallow field: Zabbix's `required`, plus the given ones."""
+    return {"required": MISSING, **overrides}
