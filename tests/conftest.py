@@ -1,0 +1,96 @@
+"""Fixtures shared by all tests: a real SQLite file, the real app, and a JSON-RPC helper."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Awaitable, Callable, Mapping
+
+import orjson
+import pytest
+
+from methods import METHODS
+from rpcserver.app import STORAGE_KEY, create_app
+from rpcserver.config import Config
+from rpcserver.dispatch import ApiMethod
+
+OMIT = object()
+
+
+class FakeClock:
+    """A clock tests move by hand: expiry and timeouts are tested without sleeping."""
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def config(tmp_path: Any) -> Config:
+    return Config(db=tmp_path / "rpcserver.db", port=0)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def make_client(aiohttp_client: Any, config: Config, clock: FakeClock) -> Callable[..., Awaitable[Any]]:
+    """A test client of the real app; `extra_methods` are added to the API's own table."""
+
+    async def make(extra_methods: Mapping[str, ApiMethod] | None = None, **settings: Any) -> Any:
+        app = create_app(replace(config, **settings), methods={**METHODS, **(extra_methods or {})}, clock=clock)
+        return await aiohttp_client(app)
+
+    return make
+
+
+@pytest.fixture
+async def client(make_client: Callable[..., Awaitable[Any]]) -> Any:
+    return await make_client()
+
+
+def storage_of(client: Any) -> Any:
+    return client.server.app[STORAGE_KEY]
+
+
+async def post(client: Any, body: Any, *, path: str = "/api_jsonrpc", headers: Mapping[str, str] | None = None) -> Any:
+    """POST a body (bytes as is, anything else as JSON) with the Zabbix clients' content type."""
+    data = body if isinstance(body, bytes) else orjson.dumps(body)
+    return await client.post(path, data=data, headers={"Content-Type": "application/json-rpc", **(headers or {})})
+
+
+def request(method: str, params: Any = OMIT, id: Any = 1, **members: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+    if params is not OMIT:
+        body["params"] = params
+    if id is not OMIT:
+        body["id"] = id
+    body.update(members)
+    return body
+
+
+@pytest.fixture
+def rpc(client: Any) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """Call one method through the endpoint and return the whole response object."""
+
+    async def call(method: str, params: Any = None, *, headers: Mapping[str, str] | None = None, **members: Any) -> dict[str, Any]:
+        response = await post(client, request(method, {} if params is None else params, **members), headers=headers)
+        assert response.status == 200
+        assert response.headers["Content-Type"] == "application/json"
+        return orjson.loads(await response.read())
+
+    return call
+
+
+def error_of(response: dict[str, Any]) -> tuple[int, str, Any]:
+    """(code, message, data) of an error response; fails if the response is not an error."""
+    assert "result" not in response, response
+    error = response["error"]
+    assert set(error) == {"code", "message", "data"}, error
+    return error["code"], error["message"], error["data"]

@@ -1,0 +1,107 @@
+"""The `rpcserver` command as a user runs it: a real process on 127.0.0.1."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import sqlite3
+from pathlib import Path
+
+import pytest
+import requests
+
+from rpcserver.storage.migrations import APPLICATION_ID
+
+from .server_process import run_cli, running_server
+
+FLAGS = ["--host", "--port", "--db", "--demo", "--body-limit", "--batch-limit", "--synchronous", "--log-level", "--shutdown-timeout"]
+
+
+def version(url: str, **kwargs: object) -> requests.Response:
+    body = {"jsonrpc": "2.0", "method": "apiinfo.version", "params": {"password": "hunter2"} if kwargs.pop("secret", False) else {}, "id": 1}
+    return requests.post(f"{url}/api_jsonrpc", json=body, timeout=10)
+
+
+def test_help_explains_every_flag_and_its_variable(tmp_path: Path) -> None:
+    result = run_cli(["serve", "--help"], cwd=tmp_path)
+    assert result.returncode == 0
+    for flag in FLAGS:
+        assert flag in result.stdout
+        assert "RPCSERVER_" + flag[2:].replace("-", "_").upper() in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, env, message",
+    [
+        (["serve", "--bogus"], {}, "rpcserver: error: unrecognized arguments: --bogus"),
+        (["serve", "--port", "eighty"], {}, "rpcserver serve: error: argument --port: invalid int value: 'eighty'"),
+        (["serve"], {"RPCSERVER_PORT": "eighty"}, "rpcserver: error: RPCSERVER_PORT: port: 'eighty' is not a valid int"),
+        (["serve", "--db", "/nonexistent/dir/x.db"], {}, "rpcserver: error: cannot use database /nonexistent/dir/x.db: unable to open the file"),
+        (["launch"], {}, "rpcserver: error: argument COMMAND: invalid choice: 'launch'"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_exit_2(tmp_path: Path, args: list[str], env: dict[str, str], message: str) -> None:
+    result = run_cli(args, cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(message), result.stderr
+
+
+def test_a_port_in_use_is_one_clear_line_and_exit_2(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli(["serve", "--port", str(port), "--db", str(tmp_path / "p.db")], cwd=tmp_path)
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"rpcserver: error: cannot listen on 127.0.0.1:{port}: "), result.stderr
+    assert "in use" in last.lower()
+    assert "Traceback" not in result.stderr
+
+
+def test_a_database_newer_than_the_code_refuses_to_start(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "new.db") as conn:
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute("PRAGMA user_version = 999")
+    result = run_cli(["serve", "--db", str(tmp_path / "new.db"), "--port", "0"], cwd=tmp_path)
+    assert result.returncode == 2
+    assert "schema version 999, newer than this rpcserver knows" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serves_with_the_default_database_in_the_working_directory(tmp_path: Path) -> None:
+    with running_server(tmp_path, "--demo") as server:
+        assert version(server.url).json() == {"jsonrpc": "2.0", "result": "7.0.0", "id": 1}
+        assert (tmp_path / "rpcserver.db").exists()
+        assert server.stop() == 0
+
+
+def test_environment_variables_configure_the_server(tmp_path: Path) -> None:
+    with running_server(tmp_path, env={"RPCSERVER_DB": str(tmp_path / "from-env.db"), "RPCSERVER_BATCH_LIMIT": "1"}) as server:
+        batch = [{"jsonrpc": "2.0", "method": "apiinfo.version", "params": {}, "id": i} for i in range(2)]
+        answer = requests.post(f"{server.url}/api_jsonrpc", json=batch, timeout=10).json()
+        assert answer["error"]["data"].startswith("A batch may hold at most 1 requests")
+        assert (tmp_path / "from-env.db").exists()
+
+
+def test_sigterm_stops_cleanly_and_closes_the_database(tmp_path: Path) -> None:
+    with running_server(tmp_path, "--db", str(tmp_path / "t.db")) as server:
+        assert version(server.url).status_code == 200
+        assert server.stop(signal.SIGTERM) == 0
+        assert "stopped" in server.log()
+    assert not (tmp_path / "t.db-wal").exists()  # the last connection closed: WAL checkpointed away
+
+
+def test_one_log_line_per_request_without_params(tmp_path: Path) -> None:
+    with running_server(tmp_path) as server:
+        version(server.url, secret=True)
+        version(server.url)
+        server.stop()
+        log = server.log()
+    request_lines = [line for line in log.splitlines() if " req=" in line]
+    assert len(request_lines) == 2
+    assert "apiinfo.version -> -32602" in request_lines[0]
+    assert "apiinfo.version -> ok" in request_lines[1]
+    assert "hunter2" not in log

@@ -1,0 +1,63 @@
+"""Real client libraries against a real server process, as users run them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import aiohttp
+import pytest
+import requests
+from jsonrpcclient import Error, Ok, parse, request, request_uuid
+from pyzabbix import ZabbixAPI as PyZabbixAPI
+from zabbix_utils import APIRequestError, AsyncZabbixAPI, ZabbixAPI
+
+from .server_process import ServerProcess, running_server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    workdir: Path = tmp_path_factory.mktemp("clients")
+    with running_server(workdir, "--demo") as process:
+        yield process
+
+
+@pytest.mark.parametrize("suffix", ["", "/", "/api_jsonrpc.php", "/zabbix"])
+def test_zabbix_utils_reads_the_version(server: ServerProcess, suffix: str) -> None:
+    # zabbix_utils appends api_jsonrpc.php to whatever URL it is given.
+    api = ZabbixAPI(url=server.url + suffix)
+    assert str(api.api_version()) == "7.0.0"
+    assert api.apiinfo.version() == "7.0.0"
+
+
+def test_zabbix_utils_gets_zabbix_errors(server: ServerProcess) -> None:
+    api = ZabbixAPI(url=server.url)
+    with pytest.raises(APIRequestError) as info:
+        api.apiinfo.version(output="extend")
+    assert str(info.value) == 'Invalid params. Invalid parameter "/": should be empty.'
+    assert (info.value.code, info.value.data) == (-32602, 'Invalid parameter "/": should be empty.')
+
+
+async def test_async_zabbix_utils_reads_the_version(server: ServerProcess) -> None:
+    async with aiohttp.ClientSession() as session:
+        api = AsyncZabbixAPI(url=server.url, client_session=session)  # probes the version with urllib
+        assert str(api.api_version()) == "7.0.0"
+        assert await api.apiinfo.version() == "7.0.0"  # through aiohttp: needs application/json back
+
+
+@pytest.mark.parametrize("server_url", ["", "/zabbix"])
+def test_pyzabbix_reads_the_version(server: ServerProcess, server_url: str) -> None:
+    assert PyZabbixAPI(server=server.url + server_url).api_version() == "7.0.0"
+    assert PyZabbixAPI(server=server.url, detect_version=False).apiinfo.version() == "7.0.0"
+
+
+def test_jsonrpcclient_single_and_batch(server: ServerProcess) -> None:
+    url = f"{server.url}/api_jsonrpc"
+    single = request("apiinfo.version")  # jsonrpcclient leaves out empty params
+    assert "params" not in single
+    assert parse(requests.post(url, json=single, timeout=10).json()) == Ok("7.0.0", single["id"])
+    batch = [request_uuid("apiinfo.version"), request("no.such")]
+    answers = list(parse(requests.post(url, json=batch, timeout=10).json()))
+    assert answers[0] == Ok("7.0.0", batch[0]["id"])
+    assert isinstance(answers[1], Error)
+    assert (answers[1].code, answers[1].message, answers[1].data) == (-32601, "Method not found.", 'Incorrect API "no".')

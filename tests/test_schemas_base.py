@@ -1,0 +1,60 @@
+"""The schema base: marshmallow's collected errors become Zabbix's first error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from marshmallow import ValidationError, fields, validates_schema
+
+from rpcserver.errors import InvalidParams
+from schemas._base import ZabbixSchema, field_messages, first_error
+
+
+class Sample(ZabbixSchema):
+    eventids = fields.List(fields.Integer(strict=True, error_messages={"invalid": "a number is expected"}),
+                           required=True, error_messages=field_messages(invalid="an array is expected"))
+    action = fields.Integer(strict=True, required=True, error_messages=field_messages(invalid="an integer is expected"))
+    message = fields.String(error_messages={"invalid": "a character string is expected"})
+
+    @validates_schema
+    def message_needs_action(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("message") == "" and data["action"] & 4:
+            raise ValidationError("cannot be empty")
+
+
+def error(params: Any) -> str:
+    with pytest.raises(InvalidParams) as info:
+        Sample().load_params(params)
+    return info.value.data
+
+
+def test_valid_params_load() -> None:
+    assert Sample().load_params({"eventids": [1, 2], "action": 6, "message": "x"}) == {"eventids": [1, 2], "action": 6, "message": "x"}
+
+
+def test_unknown_keys_come_first_in_the_order_sent() -> None:
+    assert error({"zzz": 1, "eventids": "bad", "aaa": 2}) == 'Invalid parameter "/": unexpected parameter "zzz".'
+
+
+def test_fields_are_reported_in_declared_order() -> None:
+    assert error({"message": 5, "action": "x"}) == 'Invalid parameter "/": the parameter "eventids" is missing.'
+    assert error({"message": 5, "action": "x", "eventids": []}) == 'Invalid parameter "/action": an integer is expected.'
+    assert error({"message": 5, "action": 1, "eventids": []}) == 'Invalid parameter "/message": a character string is expected.'
+
+
+def test_list_positions_are_one_based() -> None:
+    assert error({"eventids": [1, 2, "x"], "action": 1}) == 'Invalid parameter "/eventids/3": a number is expected.'
+
+
+def test_schema_level_errors_name_the_root() -> None:
+    assert error({"eventids": [], "action": 4, "message": ""}) == 'Invalid parameter "/": cannot be empty.'
+
+
+def test_a_list_of_params_is_seen_as_keys_0_1_2() -> None:
+    assert error(["a"]) == 'Invalid parameter "/": unexpected parameter "0".'
+    assert error([]) == 'Invalid parameter "/": the parameter "eventids" is missing.'
+
+
+def test_first_error_walks_nested_messages() -> None:
+    assert first_error({"tags": {0: {"value": ["value is too long"]}}}).data == 'Invalid parameter "/tags/1/value": value is too long.'

@@ -1,0 +1,46 @@
+"""Stopping gracefully: calls in flight finish, new ones are not accepted, the database closes."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Any
+
+import aiohttp
+import pytest
+
+from methods import METHODS
+from rpcserver.app import STORAGE_KEY, create_app
+from rpcserver.config import Config
+from rpcserver.dispatch import ApiMethod
+from rpcserver.errors import ApplicationError
+from rpcserver.server import serve
+
+
+async def test_stopping_lets_calls_in_flight_finish_then_closes_the_database(config: Config) -> None:
+    started = asyncio.Event()
+
+    async def slow_write(ctx: Any, params: Any) -> str:
+        started.set()
+        await asyncio.sleep(0.3)
+        return await ctx.storage.write(lambda conn: "written")
+
+    app = create_app(config, methods={**METHODS, "test.slow": ApiMethod(slow_write, open=True)})
+    stop = asyncio.Event()
+    ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    server = asyncio.create_task(serve(replace(config, shutdown_timeout=10), app, stop, on_ready=ready.set_result))
+    port = await asyncio.wait_for(ready, 10)
+    url = f"http://127.0.0.1:{port}/api_jsonrpc"
+    body = {"jsonrpc": "2.0", "method": "test.slow", "params": {}, "id": 1}
+    async with aiohttp.ClientSession() as session:
+        in_flight = asyncio.create_task(session.post(url, json=body))
+        await started.wait()
+        stop.set()  # what SIGTERM does
+        response = await in_flight
+        assert response.status == 200
+        assert await response.json() == {"jsonrpc": "2.0", "result": "written", "id": 1}
+        await asyncio.wait_for(server, 10)
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await session.post(url, json=body)
+    with pytest.raises(ApplicationError, match="shutting down"):
+        await app[STORAGE_KEY].write(lambda conn: None)

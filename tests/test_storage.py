@@ -1,0 +1,177 @@
+"""Storage at the function level: group commit, savepoints, durability, reads, migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rpcserver.errors import ApplicationError, InvalidParams
+from rpcserver.storage import Storage, StorageOpenError
+from rpcserver.storage.migrations import APPLICATION_ID, Migration, sql_migration
+
+NOTES = [sql_migration("notes", "CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE)")]
+
+
+def add_note(conn: sqlite3.Connection, text: str) -> int:
+    return conn.execute("INSERT INTO note (text) VALUES (?)", (text,)).lastrowid
+
+
+def add_note_then_refuse(conn: sqlite3.Connection, text: str) -> None:
+    add_note(conn, text)
+    raise InvalidParams("refused after writing")
+
+
+def notes(conn: sqlite3.Connection) -> list[str]:
+    return [row[0] for row in conn.execute("SELECT text FROM note ORDER BY id")]
+
+
+@pytest.fixture
+async def storage(tmp_path: Path) -> Any:
+    storage = await Storage.open(tmp_path / "s.db", migrations=NOTES)
+    yield storage
+    await storage.close()
+
+
+async def test_a_write_returns_the_units_result(storage: Storage) -> None:
+    assert await storage.write(add_note, "a") == 1
+    assert await storage.read(notes) == ["a"]
+
+
+async def test_concurrent_writes_share_transactions(storage: Storage) -> None:
+    await asyncio.gather(*(storage.write(add_note, f"n{i}") for i in range(200)))
+    assert storage.stats.units == 200
+    assert storage.stats.commits < 200  # grouped
+    assert len(await storage.read(notes)) == 200
+
+
+async def test_a_failing_unit_rolls_back_alone(storage: Storage) -> None:
+    outcomes = await asyncio.gather(
+        storage.write(add_note, "before"),
+        storage.write(add_note_then_refuse, "refused"),
+        storage.write(add_note, "before"),  # UNIQUE violation: a database error in the unit
+        storage.write(add_note, "after"),
+        return_exceptions=True,
+    )
+    assert outcomes[0] == 1 and outcomes[3] > 1
+    assert isinstance(outcomes[1], InvalidParams)
+    assert isinstance(outcomes[2], sqlite3.IntegrityError)
+    assert storage.stats.commits == 1  # all four units were in one transaction
+    assert await storage.read(notes) == ["before", "after"]
+
+
+async def test_a_failed_commit_fails_every_unit_of_the_batch(tmp_path: Path) -> None:
+    # A deferred foreign key is checked at COMMIT: the whole transaction fails there.
+    schema = [sql_migration("deferred", """
+        CREATE TABLE parent (id INTEGER PRIMARY KEY);
+        CREATE TABLE child (id INTEGER PRIMARY KEY,
+            parent INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)""")]
+    storage = await Storage.open(tmp_path / "d.db", migrations=schema)
+    try:
+        ok = storage.write(lambda c: c.execute("INSERT INTO parent (id) VALUES (1)"))
+        dangling = storage.write(lambda c: c.execute("INSERT INTO child (parent) VALUES (99)"))
+        outcomes = await asyncio.gather(ok, dangling, return_exceptions=True)
+        assert all(isinstance(o, ApplicationError) for o in outcomes)
+        assert "nothing was changed" in outcomes[0].data
+        assert storage.stats.failed_batches == 1
+        assert await storage.read(lambda c: c.execute("SELECT count(*) FROM parent").fetchone()[0]) == 0
+        assert await storage.write(lambda c: c.execute("INSERT INTO parent (id) VALUES (2)").rowcount) == 1  # and it recovers
+    finally:
+        await storage.close()
+
+
+async def test_answered_writes_survive_a_reopen(tmp_path: Path) -> None:
+    storage = await Storage.open(tmp_path / "r.db", migrations=NOTES)
+    await asyncio.gather(*(storage.write(add_note, f"n{i}") for i in range(50)))
+    await storage.close()
+    assert not (tmp_path / "r.db-wal").exists()  # closed cleanly: WAL checkpointed
+    reopened = await Storage.open(tmp_path / "r.db", migrations=NOTES)
+    try:
+        assert len(await reopened.read(notes)) == 50
+    finally:
+        await reopened.close()
+
+
+async def test_writes_are_on_disk_before_they_are_answered(tmp_path: Path) -> None:
+    storage = await Storage.open(tmp_path / "w.db", migrations=NOTES)
+    try:
+        await storage.write(add_note, "durable")
+        # Another connection, as another process would, sees the write at once.
+        with sqlite3.connect(tmp_path / "w.db") as other:
+            assert notes(other) == ["durable"]
+    finally:
+        await storage.close()
+
+
+async def test_reads_see_one_snapshot_and_cannot_write(storage: Storage) -> None:
+    await storage.write(add_note, "a")
+    with pytest.raises(sqlite3.OperationalError, match="readonly|read-only"):
+        await storage.read(add_note, "b")
+
+
+async def test_connections_are_configured(storage: Storage) -> None:
+    def pragmas(conn: sqlite3.Connection) -> tuple[Any, ...]:
+        return tuple(conn.execute(f"PRAGMA {name}").fetchone()[0] for name in ("journal_mode", "foreign_keys", "synchronous", "busy_timeout"))
+
+    assert await storage.write(pragmas) == ("wal", 1, 2, 5000)  # synchronous 2 = FULL
+    assert await storage.read(pragmas) == ("wal", 1, 2, 5000)
+
+
+async def test_migrations_run_in_order_once(tmp_path: Path) -> None:
+    runs: list[int] = []
+    steps = [Migration(f"step {n}", lambda conn, n=n: runs.append(n)) for n in (1, 2, 3)]
+    first = await Storage.open(tmp_path / "m.db", migrations=steps[:2])
+    await first.close()
+    second = await Storage.open(tmp_path / "m.db", migrations=steps)
+    await second.close()
+    assert runs == [1, 2, 3]
+    assert second.schema_version == 3
+    with sqlite3.connect(tmp_path / "m.db") as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+
+
+async def test_a_failing_migration_changes_nothing(tmp_path: Path) -> None:
+    broken = [sql_migration("half", "CREATE TABLE a (x); CREATE TABLE a (x)")]
+    with pytest.raises(StorageOpenError, match="table a already exists"):
+        await Storage.open(tmp_path / "f.db", migrations=broken)
+    with sqlite3.connect(tmp_path / "f.db") as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0] == 0
+
+
+async def test_a_newer_database_is_refused(tmp_path: Path) -> None:
+    later = [Migration(f"later {n}", lambda conn: None) for n in (2, 3)]
+    newer = await Storage.open(tmp_path / "n.db", migrations=[*NOTES, *later])
+    await newer.close()
+    with pytest.raises(StorageOpenError, match=r"schema version 3, newer than this rpcserver knows \(up to 1\); upgrade rpcserver"):
+        await Storage.open(tmp_path / "n.db", migrations=NOTES)
+
+
+async def test_a_foreign_database_is_refused(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "other.db") as conn:
+        conn.execute("CREATE TABLE customers (id)")
+    with pytest.raises(StorageOpenError, match="database of another program"):
+        await Storage.open(tmp_path / "other.db", migrations=NOTES)
+
+
+@pytest.mark.parametrize("content", [b"this is not a database, just text" * 100, b"SQLite format 3\x00" + b"\xff" * 4000])
+async def test_a_corrupt_file_is_refused(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / "bad.db").write_bytes(content)
+    with pytest.raises(StorageOpenError, match="not an SQLite database, or it is corrupt"):
+        await Storage.open(tmp_path / "bad.db", migrations=NOTES)
+
+
+async def test_an_unopenable_path_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(StorageOpenError, match="unable to open"):
+        await Storage.open(tmp_path / "no" / "such" / "dir.db", migrations=NOTES)
+
+
+async def test_writes_after_close_are_refused(tmp_path: Path) -> None:
+    storage = await Storage.open(tmp_path / "c.db", migrations=NOTES)
+    await storage.close()
+    with pytest.raises(ApplicationError, match="shutting down"):
+        await storage.write(add_note, "late")

@@ -1,0 +1,318 @@
+"""The HTTP side of the endpoint and the JSON-RPC rules, through the real app."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+import pytest
+
+from rpcserver.dispatch import ApiMethod
+
+from .conftest import OMIT, error_of, post, request
+
+VERSION = request("apiinfo.version", {})
+PATHS = ["/api_jsonrpc", "/api_jsonrpc.php", "/zabbix/api_jsonrpc.php"]
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Headers": "Content-Type, Authorization, X-API-Key",
+    "Access-Control-Allow-Methods": "POST, OPTIONS",
+}
+
+
+async def answer(client: Any, body: Any, **kwargs: Any) -> Any:
+    """POST and decode; asserts the JSON-RPC transport rules (200, application/json)."""
+    response = await post(client, body, **kwargs)
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "application/json"
+    raw = await response.read()
+    return orjson.loads(raw) if raw else None
+
+
+# --- HTTP ---
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_every_path_answers(client: Any, path: str) -> None:
+    assert await answer(client, VERSION, path=path) == {"jsonrpc": "2.0", "result": "7.0.0", "id": 1}
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_options_is_an_empty_200_with_cors(client: Any, path: str) -> None:
+    response = await client.options(path)
+    assert response.status == 200
+    assert await response.read() == b""
+    for name, value in CORS.items():
+        assert response.headers[name] == value
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json-rpc", "application/json", "application/jsonrequest", "application/json; charset=UTF-8"]
+)
+async def test_accepted_content_types(client: Any, content_type: str) -> None:
+    response = await client.post("/api_jsonrpc", data=orjson.dumps(VERSION), headers={"Content-Type": content_type})
+    assert response.status == 200
+    assert orjson.loads(await response.read())["result"] == "7.0.0"
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "APPLICATION/JSON", "application/x-www-form-urlencoded", "application/jsonx", None])
+async def test_other_content_types_get_412_with_an_empty_body(client: Any, content_type: str | None) -> None:
+    headers = {"Content-Type": content_type} if content_type is not None else {}
+    response = await client.post("/api_jsonrpc", data=orjson.dumps(VERSION), headers=headers, skip_auto_headers=["Content-Type"])
+    assert response.status == 412
+    assert await response.read() == b""
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+async def test_a_body_over_the_limit_gets_413(make_client: Any) -> None:
+    client = await make_client(body_limit=1000)
+    small = await post(client, {**VERSION, "id": "x" * 900})
+    assert small.status == 200
+    response = await post(client, {**VERSION, "id": "x" * 1000})
+    assert response.status == 413
+    assert "1000 bytes" in await response.text()
+
+
+async def test_every_answer_carries_cors_headers(client: Any) -> None:
+    for response in (await post(client, VERSION), await post(client, b"{"), await client.get("/healthz")):
+        for name, value in CORS.items():
+            assert response.headers[name] == value
+
+
+async def test_healthz_reports_ok_once_the_database_answers(client: Any) -> None:
+    response = await client.get("/healthz")
+    assert response.status == 200
+    assert await response.json() == {"status": "ok"}
+
+
+async def test_other_http_methods_are_refused(client: Any) -> None:
+    response = await client.get("/api_jsonrpc")
+    assert response.status == 405
+
+
+# --- JSON and the envelope ---
+
+
+@pytest.mark.parametrize("body", [b'{"jsonrpc": "2.0", "method": "apiinfo.version", ', b"", b"\xff\xfe", b"[1,2", b"NaN"])
+async def test_invalid_json_is_a_parse_error_with_null_id(client: Any, body: bytes) -> None:
+    assert await answer(client, body) == {
+        "jsonrpc": "2.0",
+        "error": {"code": -32700, "message": "Parse error", "data": "Invalid JSON. An error occurred on the server while parsing the JSON text."},
+        "id": None,
+    }
+
+
+@pytest.mark.parametrize("body", [42, "apiinfo.version", [], {}, None, True])
+async def test_json_that_is_no_request_is_one_invalid_request(client: Any, body: Any) -> None:
+    assert await answer(client, body) == {
+        "jsonrpc": "2.0",
+        "error": {"code": -32600, "message": "Invalid request.", "data": "The received JSON is not a valid JSON-RPC request."},
+        "id": None,
+    }
+
+
+@pytest.mark.parametrize(
+    "body, data, id_",
+    [
+        ({"method": "apiinfo.version", "params": {}, "id": 1}, 'Invalid parameter "/": the parameter "jsonrpc" is missing.', 1),
+        ({**VERSION, "jsonrpc": "1.0"}, 'Invalid parameter "/jsonrpc": value must be "2.0".', 1),
+        ({**VERSION, "jsonrpc": 2.0}, 'Invalid parameter "/jsonrpc": a character string is expected.', 1),
+        ({"jsonrpc": "2.0", "params": {}, "id": 1}, 'Invalid parameter "/": the parameter "method" is missing.', 1),
+        ({**VERSION, "params": None}, 'Invalid parameter "/params": an array or object is expected.', 1),
+        ({**VERSION, "params": "x"}, 'Invalid parameter "/params": an array or object is expected.', 1),
+        ({**VERSION, "foo": 1}, 'Invalid parameter "/": unexpected parameter "foo".', 1),
+        ({**VERSION, "id": True}, 'Invalid parameter "/id": a string, number or null value is expected.', None),
+        ({**VERSION, "id": {"a": 1}}, 'Invalid parameter "/id": a string, number or null value is expected.', None),
+        ({**VERSION, "auth": ""}, 'Invalid parameter "/auth": cannot be empty.', 1),
+        ({**VERSION, "auth": 12}, 'Invalid parameter "/auth": a character string is expected.', 1),
+        ({"jsonrpc": "1.0", "method": "apiinfo.version", "params": {}}, 'Invalid parameter "/jsonrpc": value must be "2.0".', None),
+    ],
+)
+async def test_envelope_errors_over_http(client: Any, body: Any, data: str, id_: Any) -> None:
+    assert await answer(client, body) == {"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid request.", "data": data}, "id": id_}
+
+
+async def test_params_may_be_omitted_as_jsonrpcclient_does(client: Any) -> None:
+    assert await answer(client, request("apiinfo.version")) == {"jsonrpc": "2.0", "result": "7.0.0", "id": 1}
+
+
+@pytest.mark.parametrize("id_", ["abc", None, 1.5, -7, 0])
+async def test_ids_are_echoed_as_sent(client: Any, id_: Any) -> None:
+    assert (await answer(client, {**VERSION, "id": id_}))["id"] == id_
+
+
+# --- method names ---
+
+
+@pytest.mark.parametrize("method", ["APIINFO.VERSION", "ApiInfo.Version", "apiinfo.version.extra"])
+async def test_method_names_are_case_insensitive_and_extra_parts_ignored(client: Any, method: str) -> None:
+    assert (await answer(client, request(method, {})))["result"] == "7.0.0"
+
+
+@pytest.mark.parametrize(
+    "method, data",
+    [
+        ("foo.bar", 'Incorrect API "foo".'),
+        ("Foo.bar", 'Incorrect API "Foo".'),
+        ("", 'Incorrect API "".'),
+        ("apiinfo.foo", 'Incorrect method "apiinfo.foo".'),
+        ("APIINFO.Foo", 'Incorrect method "APIINFO.Foo".'),
+        ("apiinfo", 'Incorrect method "apiinfo.".'),
+    ],
+)
+async def test_unknown_methods_get_zabbix_texts(client: Any, method: str, data: str) -> None:
+    response = await answer(client, request(method, {}, id=7))
+    assert response == {"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found.", "data": data}, "id": 7}
+
+
+# --- notifications ---
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        request("apiinfo.version", {}, id=OMIT),
+        request("foo.bar", {}, id=OMIT),
+        request("apiinfo.version", {"x": 1}, id=OMIT),  # fails in the method
+        request("apiinfo.version", {}, id=OMIT, auth="x" * 32),  # fails on the credential
+    ],
+)
+async def test_notifications_are_never_answered(client: Any, body: Any) -> None:
+    response = await post(client, body)
+    assert response.status == 200
+    assert await response.read() == b""
+
+
+async def test_notifications_are_executed(make_client: Any) -> None:
+    calls: list[Any] = []
+
+    async def remember(ctx: Any, params: Any) -> None:
+        calls.append(params)
+
+    client = await make_client({"test.remember": ApiMethod(remember, open=True)})
+    assert await answer(client, request("test.remember", {"n": 1}, id=OMIT)) is None
+    assert calls == [{"n": 1}]
+
+
+# --- batches: the JSON-RPC 2.0 specification's examples, adapted to apiinfo.version ---
+
+
+async def test_batch_answers_in_order(client: Any) -> None:
+    body = [request("apiinfo.version", {}, id="1"), request("apiinfo.version", [], id=2), request("foo.get", {}, id="5")]
+    assert await answer(client, body) == [
+        {"jsonrpc": "2.0", "result": "7.0.0", "id": "1"},
+        {"jsonrpc": "2.0", "result": "7.0.0", "id": 2},
+        {"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found.", "data": 'Incorrect API "foo".'}, "id": "5"},
+    ]
+
+
+async def test_invalid_batch_members_are_answered_one_by_one(client: Any) -> None:
+    invalid = {"code": -32600, "message": "Invalid request.", "data": 'Invalid parameter "/": an array is expected.'}
+    assert await answer(client, [1, 2, 3]) == [{"jsonrpc": "2.0", "error": invalid, "id": None}] * 3
+    assert await answer(client, [1]) == [{"jsonrpc": "2.0", "error": invalid, "id": None}]
+
+
+async def test_mixed_batch(client: Any) -> None:
+    body = [
+        request("apiinfo.version", {}, id="first"),
+        request("apiinfo.version", {}, id=OMIT),
+        request("apiinfo.version", {}, id="bad-version", jsonrpc="1.0"),
+        7,
+        request("apiinfo.version", {"x": 1}, id="bad-params"),
+        request("nope.nope", {}, id="unknown-method"),
+        {"foo": "boo"},
+        request("apiinfo.version", {}, id="last"),
+    ]
+    response = await answer(client, body)
+    assert [r["id"] for r in response] == ["first", "bad-version", None, "bad-params", "unknown-method", None, "last"]
+    assert [r["error"]["code"] if "error" in r else "ok" for r in response] == ["ok", -32600, -32600, -32602, -32601, -32600, "ok"]
+    assert response[5]["error"]["data"] == 'Invalid parameter "/": unexpected parameter "foo".'
+
+
+async def test_all_notification_batch_gets_an_empty_body(client: Any) -> None:
+    response = await post(client, [request("apiinfo.version", {}, id=OMIT), request("foo.bar", {}, id=OMIT)])
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "application/json"
+    assert await response.read() == b""
+
+
+async def test_duplicate_ids_in_a_batch_are_all_answered(client: Any) -> None:
+    response = await answer(client, [request("apiinfo.version", {}, id=5)] * 2)
+    assert response == [{"jsonrpc": "2.0", "result": "7.0.0", "id": 5}] * 2
+
+
+async def test_batch_length_limit(make_client: Any) -> None:
+    client = await make_client(batch_limit=3)
+    assert len(await answer(client, [request("apiinfo.version", {}, id=i) for i in range(3)])) == 3
+    response = await answer(client, [request("apiinfo.version", {}, id=i) for i in range(4)])
+    assert response["id"] is None
+    code, message, data = error_of(response)
+    assert (code, message) == (-32600, "Invalid request.")
+    assert data == "A batch may hold at most 3 requests; this one holds 4. Send it in parts."
+
+
+async def test_batch_members_run_one_after_another_in_order(make_client: Any) -> None:
+    import asyncio
+
+    log: list[str] = []
+
+    async def slow(ctx: Any, params: Any) -> str:
+        log.append(f"start {params['n']}")
+        await asyncio.sleep(0.01 * (3 - params["n"]))  # later members are faster: order shows concurrency
+        log.append(f"end {params['n']}")
+        return params["n"]
+
+    client = await make_client({"test.slow": ApiMethod(slow, open=True)})
+    response = await answer(client, [request("test.slow", {"n": n}, id=n) for n in range(3)])
+    assert [r["result"] for r in response] == [0, 1, 2]
+    assert log == ["start 0", "end 0", "start 1", "end 1", "start 2", "end 2"]
+
+
+# --- the error boundary ---
+
+
+async def test_unexpected_errors_become_internal_errors_without_details(make_client: Any, caplog: Any) -> None:
+    async def broken(ctx: Any, params: Any) -> None:
+        raise RuntimeError("SELECT secret FROM users at /srv/rpcserver/storage.py")
+
+    client = await make_client({"test.broken": ApiMethod(broken, open=True)})
+    with caplog.at_level(logging.INFO, logger="rpcserver"):
+        response = await post(client, request("test.broken", {}, id=3))
+    assert response.status == 200
+    body = await response.read()
+    assert orjson.loads(body) == {
+        "jsonrpc": "2.0",
+        "error": {"code": -32603, "message": "Internal error.", "data": "Internal JSON-RPC error."},
+        "id": 3,
+    }
+    assert b"secret" not in body and b"srv" not in body
+    request_id = response.headers["X-Request-Id"]
+    failures = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert failures and f"req={request_id}" in failures[0].getMessage()
+    assert "SELECT secret" in caplog.text  # the operator's log has the detail
+
+
+async def test_results_that_cannot_be_sent_become_internal_errors(make_client: Any) -> None:
+    async def unserializable(ctx: Any, params: Any) -> Any:
+        return {1, 2}  # a set is not JSON
+
+    client = await make_client({"test.set": ApiMethod(unserializable, open=True)})
+    internal = {"code": -32603, "message": "Internal error.", "data": "Internal JSON-RPC error."}
+    assert await answer(client, request("test.set", {}, id=4)) == {"jsonrpc": "2.0", "error": internal, "id": 4}
+    assert await answer(client, [request("apiinfo.version", {}, id=1), request("test.set", {}, id=2)]) == [
+        {"jsonrpc": "2.0", "result": "7.0.0", "id": 1},
+        {"jsonrpc": "2.0", "error": internal, "id": 2},
+    ]
+
+
+# --- logging ---
+
+
+async def test_one_log_line_per_request_without_params(client: Any, caplog: Any) -> None:
+    with caplog.at_level(logging.INFO, logger="rpcserver"):
+        await post(client, [request("apiinfo.version", {"password": "hunter2"}, id=1), request("apiinfo.version", {}, id=2)])
+    lines = [r.getMessage() for r in caplog.records if r.name == "rpcserver"]
+    assert len(lines) == 1
+    assert "apiinfo.version,apiinfo.version -> -32602,ok" in lines[0]
+    assert "hunter2" not in caplog.text
