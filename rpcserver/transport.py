@@ -92,10 +92,10 @@ class Endpoint:
                 response = await self._member(member, header_value, request_id, outcome)
                 if response is not None:
                     answers.append(response)
-            return orjson.dumps(answers) if answers else b""
+            return encode(answers, request_id) if answers else b""
         if isinstance(decoded, dict) and decoded:
             response = await self._member(decoded, header_value, request_id, outcome)
-            return orjson.dumps(response) if response is not None else b""
+            return encode(response, request_id) if response is not None else b""
         answer = error_response(INVALID_REQUEST, INVALID_REQUEST_DATA)
         outcome.add(None, answer)
         return orjson.dumps(answer)
@@ -116,6 +116,17 @@ class Endpoint:
                 response = None if call.is_notification else {"jsonrpc": "2.0", "error": dict(INTERNAL_ERROR_OBJECT), "id": call.id}
         outcome.add(method, response)
         return response
+
+
+def encode(answer: Any, request_id: str) -> bytes:
+    """JSON of a response or batch; a response whose result cannot be encoded becomes -32603."""
+    try:
+        return orjson.dumps(answer)
+    except orjson.JSONEncodeError:
+        if isinstance(answer, list):
+            return b"[" + b",".join(encode(response, request_id) for response in answer) + b"]"
+        log.exception("req=%s result of id %r cannot be encoded as JSON", request_id, answer.get("id"))
+        return orjson.dumps({"jsonrpc": "2.0", "error": INTERNAL_ERROR_OBJECT, "id": answer.get("id")})
 
 
 ENDPOINT_KEY = web.AppKey("endpoint", Endpoint)
