@@ -78,7 +78,7 @@ def run_serve(config: Config) -> None:
     try:
         asyncio.run(main())
     except StorageOpenError as exc:
-        fail(f"database {config.db}: {exc}")
+        fail(str(exc))
     except ListenError as exc:
         fail(str(exc))
 

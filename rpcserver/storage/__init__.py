@@ -38,7 +38,7 @@ def _configure(conn: sqlite3.Connection, synchronous: str, query_only: bool) -> 
     else:
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal":
-            raise StorageOpenError(f"the database refused WAL mode (journal_mode is {mode})")
+            raise StorageOpenError(f"it refused WAL mode (journal_mode is {mode})")
 
 
 def _read_snapshot(conn: sqlite3.Connection, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
@@ -95,17 +95,15 @@ class Storage:
             writer = await _connect(path)
             opened.append(writer)
             await writer._execute(_configure, writer._conn, synchronous.upper(), False)
-            version = await writer._execute(migrate, writer._conn, path, migrations)
+            version = await writer._execute(migrate, writer._conn, migrations)
             for _ in range(readers):
                 reader = await _connect(path)
                 opened.append(reader)
                 await reader._execute(_configure, reader._conn, synchronous.upper(), True)
-        except (SchemaError, StorageOpenError) as exc:
+        except (SchemaError, StorageOpenError, sqlite3.DatabaseError) as exc:
             await _close_all(opened)
-            raise StorageOpenError(str(exc)) from None
-        except sqlite3.DatabaseError as exc:
-            await _close_all(opened)
-            raise StorageOpenError(f"cannot use database {path}: {_explain(exc)}") from None
+            reason = _explain(exc) if isinstance(exc, sqlite3.DatabaseError) else str(exc)
+            raise StorageOpenError(f"cannot use database {path}: {reason}") from None
         storage = cls(path, writer, opened[1:])
         storage.schema_version = version
         return storage

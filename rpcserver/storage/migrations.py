@@ -54,8 +54,8 @@ class SchemaError(Exception):
     """The file cannot be used as this version's database; the text says why and what to do."""
 
 
-def migrate(conn: sqlite3.Connection, path: str, migrations: Sequence[Migration]) -> int:
-    """Bring the database at `path` up to `len(migrations)`; return the version reached.
+def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> int:
+    """Bring the database up to `len(migrations)`; return the version reached.
 
     Runs on the writer connection's thread, outside any transaction.
     """
@@ -64,13 +64,10 @@ def migrate(conn: sqlite3.Connection, path: str, migrations: Sequence[Migration]
     if app_id != APPLICATION_ID:
         has_tables = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0] > 0
         if app_id != 0 or has_tables or version != 0:
-            raise SchemaError(
-                f"{path} is an SQLite database of another program; "
-                "give rpcserver a new file with --db"
-            )
+            raise SchemaError("it is an SQLite database of another program; give rpcserver a new file with --db")
     if version > len(migrations):
         raise SchemaError(
-            f"{path} has schema version {version}, newer than this rpcserver knows "
+            f"it has schema version {version}, newer than this rpcserver knows "
             f"(up to {len(migrations)}); upgrade rpcserver or use another --db"
         )
     if app_id != APPLICATION_ID:
