@@ -47,7 +47,13 @@ def split_statements(script: str) -> list[str]:
     return statements
 
 
-MIGRATIONS: tuple[Migration, ...] = ()
+def _schema_v1() -> Migration:
+    from .schema_v1 import DEFAULT_ROWS, SCHEMA_V1
+
+    return sql_migration("identity, host groups, hosts, triggers, events and problems", SCHEMA_V1 + DEFAULT_ROWS)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_schema_v1(),)
 
 
 class SchemaError(Exception):
