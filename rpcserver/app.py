@@ -7,6 +7,7 @@ from typing import AsyncIterator, Mapping
 
 from aiohttp import web
 
+from .bootstrap import bootstrap
 from .config import Config
 from .context import Clock
 from .dispatch import ApiMethod, Dispatcher
@@ -38,12 +39,15 @@ def create_app(
         methods = METHODS
 
     app = web.Application(client_max_size=config.body_limit, middlewares=[last_resort])
-    dispatcher = Dispatcher(methods)
-
     async def storage_lifecycle(app: web.Application) -> AsyncIterator[None]:
         storage = await Storage.open(config.db, synchronous=config.synchronous, readers=config.readers)
+        try:
+            await bootstrap(storage, config)
+        except BaseException:
+            await storage.close()
+            raise
         app[STORAGE_KEY] = storage
-        app[ENDPOINT_KEY] = Endpoint(dispatcher, storage, config, clock)
+        app[ENDPOINT_KEY] = Endpoint(Dispatcher(methods, storage, clock, config), config)
         yield
         await storage.close()
 

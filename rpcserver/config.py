@@ -4,7 +4,7 @@ and defaults (in that order of precedence)."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -27,17 +27,29 @@ class Config:
     readers: int = 2
     log_level: str = "INFO"
     shutdown_timeout: float = 30.0
+    login_attempts: int = 5
+    """Consecutive wrong passwords that block an account..."""
+    login_block: int = 30
+    """...for this many seconds."""
+    admin_password: str | None = field(default=None, repr=False)
+    """The password of the `Admin` a new database gets (RPCSERVER_ADMIN_PASSWORD only, never a flag)."""
+    password_cost: int = 14
+    """log2 of scrypt's work factor for new password hashes."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port must be between 0 and 65535, not {self.port}")
-        for name in ("body_limit", "batch_limit", "readers"):
+        for name in ("body_limit", "batch_limit", "readers", "login_attempts"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.replace('_', '-')} must be at least 1")
         if self.synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise ConfigError("synchronous must be one of OFF, NORMAL, FULL, EXTRA")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError("log-level must be one of DEBUG, INFO, WARNING, ERROR")
+        if not 1 <= self.login_block <= 3600:
+            raise ConfigError("login-block must be between 1 and 3600 seconds")
+        if not 4 <= self.password_cost <= 20:
+            raise ConfigError("password-cost must be between 4 and 20")
         if self.shutdown_timeout < 0:
             raise ConfigError("shutdown-timeout must not be negative")
 

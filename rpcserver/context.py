@@ -22,3 +22,4 @@ class Context:
     request_id: str
     now: int
     """The call's one clock reading (epoch seconds): every row a call writes carries it."""
+    client_ip: str = ""

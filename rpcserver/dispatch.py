@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
 
 from jsonrpcserver import Error, Success, async_dispatch_to_serializable
 
 from . import auth
-from .context import Context
+from .context import Clock, Context
 from .envelope import NO_ID, Call
 from .errors import (
     INTERNAL_ERROR,
@@ -27,6 +27,10 @@ from .errors import (
     InvalidParams,
     MethodNotFound,
 )
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .storage import Storage
 
 log = logging.getLogger("rpcserver")
 
@@ -58,11 +62,30 @@ def _accept(request: Any) -> Any:
     return request  # the envelope was validated already (rpcserver.envelope)
 
 
+@dataclass(frozen=True, slots=True)
+class RequestScope:
+    """What one HTTP request gives all its calls."""
+
+    header_credential: str | None
+    request_id: str
+    client_ip: str
+
+
 class Dispatcher:
-    def __init__(self, table: Mapping[str, ApiMethod], authenticate: Authenticator = auth.authenticate) -> None:
+    def __init__(
+        self,
+        table: Mapping[str, ApiMethod],
+        storage: Storage,
+        clock: Clock,
+        settings: Config,
+        authenticate: Authenticator = auth.authenticate,
+    ) -> None:
         self._methods = {name.lower(): method for name, method in table.items()}
         self._apis = {name.split(".", 1)[0] for name in self._methods}
         self._wrapped = {name: _boundary(name, m.handler) for name, m in self._methods.items()}
+        self._storage = storage
+        self._clock = clock
+        self._settings = settings
         self._authenticate = authenticate
 
     @property
@@ -84,17 +107,31 @@ class Dispatcher:
             raise MethodNotFound(f'Incorrect method "{api}.{name}".')
         return canonical, f"{api}.{name}", self._methods[canonical]
 
-    async def caller_for(
-        self, method: ApiMethod, as_sent: str, credential: auth.Credential | None, storage: Any, now: int
-    ) -> Any:
+    async def _caller(self, canonical: str, as_sent: str, method: ApiMethod, credential: auth.Credential | None, now: int) -> Any:
         if method.open:
             auth.refuse_credential_on_open_method(as_sent, credential)
             return None
         if credential is None:
             raise InvalidParams(auth.NOT_AUTHORIZED)
-        return await self._authenticate(storage, credential, now)
+        caller = await self._authenticate(self._storage, credential, now)
+        auth.check_method_allowed(caller, canonical, as_sent)
+        return caller
 
-    async def call(self, canonical: str, params: Any, id_: Any, ctx: Context) -> dict[str, Any] | None:
+    async def answer(self, call: Call, scope: RequestScope) -> dict[str, Any] | None:
+        """The response object for one validated call (None for a notification)."""
+        try:
+            canonical, as_sent, method = self.resolve(call.method)
+            now = int(self._clock())
+            credential = auth.pick_credential(scope.header_credential, call.auth)
+            caller = await self._caller(canonical, as_sent, method, credential, now)
+        except ApiError as exc:
+            if call.is_notification:
+                return None
+            return {"jsonrpc": "2.0", "error": exc.to_error_object(), "id": call.id}
+        ctx = Context(caller, self._storage, self._clock, self._settings, scope.request_id, now, scope.client_ip)
+        return await self._call(canonical, call.params, call.id, ctx)
+
+    async def _call(self, canonical: str, params: Any, id_: Any, ctx: Context) -> dict[str, Any] | None:
         """Run the handler through jsonrpcserver; the response object, or None for a notification."""
         request: dict[str, Any] = {"jsonrpc": "2.0", "method": canonical, "params": [params]}
         if id_ is not NO_ID:
@@ -107,19 +144,3 @@ class Dispatcher:
             log.error("req=%s jsonrpcserver failed in %s: %r", ctx.request_id, canonical, response["error"])
             response["error"] = dict(INTERNAL_ERROR_OBJECT)
         return response  # type: ignore[return-value]
-
-    async def answer(
-        self, call: Call, header_value: str | None, storage: Any, clock: Callable[[], float], settings: Any, request_id: str
-    ) -> dict[str, Any] | None:
-        """The response object for one validated call (None for a notification)."""
-        try:
-            canonical, as_sent, method = self.resolve(call.method)
-            now = int(clock())
-            credential = auth.pick_credential(header_value, call.auth)
-            caller = await self.caller_for(method, as_sent, credential, storage, now)
-        except ApiError as exc:
-            if call.is_notification:
-                return None
-            return {"jsonrpc": "2.0", "error": exc.to_error_object(), "id": call.id}
-        ctx = Context(caller, storage, clock, settings, request_id, now)
-        return await self.call(canonical, call.params, call.id, ctx)

@@ -67,6 +67,11 @@ class ApplicationError(ApiError):
     code = APPLICATION_ERROR
 
 
+NO_PERMISSIONS = "No permissions to referred object or it does not exist!"
+"""Zabbix's one answer for objects that are missing or that the caller may not touch (-32500)."""
+NO_PERMISSION_FOR_OPERATION = "You do not have permission to perform this operation."
+
+
 def error_object(code: int, data: Any) -> dict[str, Any]:
     return {"code": code, "message": MESSAGES[code], "data": data}
 

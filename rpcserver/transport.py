@@ -18,7 +18,7 @@ from aiohttp import web
 
 from .auth import header_credential
 from .config import Config
-from .dispatch import Dispatcher
+from .dispatch import Dispatcher, RequestScope
 from .envelope import EnvelopeError, parse_call
 from .errors import (
     INTERNAL_ERROR_OBJECT,
@@ -66,13 +66,11 @@ class Outcome:
 class Endpoint:
     """Turns a request body into a response body; owns nothing but the dispatcher and settings."""
 
-    def __init__(self, dispatcher: Dispatcher, storage: Any, config: Config, clock: Callable[[], float]) -> None:
+    def __init__(self, dispatcher: Dispatcher, config: Config) -> None:
         self.dispatcher = dispatcher
-        self.storage = storage
         self.config = config
-        self.clock = clock
 
-    async def process(self, body: bytes, header_value: str | None, request_id: str, outcome: Outcome) -> bytes:
+    async def process(self, body: bytes, scope: RequestScope, outcome: Outcome) -> bytes:
         try:
             decoded = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -89,18 +87,18 @@ class Endpoint:
                 return orjson.dumps(answer)
             answers = []
             for member in decoded:  # one after another, in order: each sees the effects of those before
-                response = await self._member(member, header_value, request_id, outcome)
+                response = await self._member(member, scope, outcome)
                 if response is not None:
                     answers.append(response)
-            return encode(answers, request_id) if answers else b""
+            return encode(answers, scope.request_id) if answers else b""
         if isinstance(decoded, dict) and decoded:
-            response = await self._member(decoded, header_value, request_id, outcome)
-            return encode(response, request_id) if response is not None else b""
+            response = await self._member(decoded, scope, outcome)
+            return encode(response, scope.request_id) if response is not None else b""
         answer = error_response(INVALID_REQUEST, INVALID_REQUEST_DATA)
         outcome.add(None, answer)
         return orjson.dumps(answer)
 
-    async def _member(self, member: Any, header_value: str | None, request_id: str, outcome: Outcome) -> dict[str, Any] | None:
+    async def _member(self, member: Any, scope: RequestScope, outcome: Outcome) -> dict[str, Any] | None:
         method = member.get("method") if isinstance(member, dict) else None
         try:
             call = parse_call(member)
@@ -108,11 +106,9 @@ class Endpoint:
             response: dict[str, Any] | None = {"jsonrpc": "2.0", "error": exc.to_error_object(), "id": exc.id}
         else:
             try:
-                response = await self.dispatcher.answer(
-                    call, header_value, self.storage, self.clock, self.config, request_id
-                )
+                response = await self.dispatcher.answer(call, scope)
             except Exception:
-                log.exception("req=%s internal error around %r", request_id, method)
+                log.exception("req=%s internal error around %r", scope.request_id, method)
                 response = None if call.is_notification else {"jsonrpc": "2.0", "error": dict(INTERNAL_ERROR_OBJECT), "id": call.id}
         outcome.add(method, response)
         return response
@@ -153,7 +149,8 @@ async def handle_jsonrpc(request: web.Request) -> web.StreamResponse:
             text=f"Request body larger than the limit of {endpoint.config.body_limit} bytes.\n",
         )
     outcome = Outcome()
-    answer = await endpoint.process(body, header_credential(request.headers), request_id, outcome)
+    scope = RequestScope(header_credential(request.headers), request_id, request.remote or "")
+    answer = await endpoint.process(body, scope, outcome)
     log.info(
         "req=%s %s %s -> %s %.1fms",
         request_id,

@@ -1,0 +1,48 @@
+"""What a new database starts with: the `Admin` super admin, and with --demo the demo data."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import sys
+from typing import TextIO
+
+from .config import Config
+from .passwords import hash_password, random_password
+from .storage import Storage
+
+log = logging.getLogger("rpcserver")
+
+ADMIN_USERID = 1
+ADMINISTRATORS_GROUP = 7
+SUPER_ADMIN_ROLE = 3
+
+
+def _has_users(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
+
+
+def _create_admin(conn: sqlite3.Connection, passwd: str) -> None:
+    conn.execute(
+        "INSERT INTO users (userid, username, name, surname, passwd, roleid, autologout)"
+        " VALUES (?, 'Admin', 'Zabbix', 'Administrator', ?, ?, '0')",
+        (ADMIN_USERID, passwd, SUPER_ADMIN_ROLE),
+    )
+    conn.execute("INSERT INTO users_groups (usrgrpid, userid) VALUES (?, ?)", (ADMINISTRATORS_GROUP, ADMIN_USERID))
+
+
+async def bootstrap(storage: Storage, config: Config, stderr: TextIO = sys.stderr) -> None:
+    """Give a database without users its `Admin`: the password is RPCSERVER_ADMIN_PASSWORD, or
+    `zabbix` with --demo, or a random one printed once on standard error."""
+    if not await storage.read(_has_users):
+        password = config.admin_password or ("zabbix" if config.demo else None)
+        generated = password is None
+        if password is None:
+            password = random_password()
+        await storage.write(_create_admin, await hash_password(password, config.password_cost))
+        if generated:
+            print(f"Admin password: {password}", file=stderr, flush=True)
+    if config.demo:
+        from .demo import load_demo
+
+        await load_demo(storage, config)
