@@ -1,0 +1,86 @@
+"""The SQL behind every `*.get`: one builder for output, id filters, `filter`, `search`,
+sorting, `limit` and `countOutput`, over a table described by `ObjectTable`."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class ObjectTable:
+    source: str
+    """FROM clause, e.g. `users u`."""
+    key: str
+    """Output name of the object's id, e.g. `userid`."""
+    columns: Mapping[str, str]
+    """Output field -> SQL expression, in output order."""
+    id_filters: Mapping[str, str] = field(default_factory=dict)
+    """Param (e.g. `usrgrpids`) -> condition with one `{ids}` placeholder for the id list."""
+
+
+@dataclass
+class GetQuery:
+    output: str | list[str] = "extend"
+    ids: dict[str, list[int]] = field(default_factory=dict)
+    filter: dict[str, list[str]] = field(default_factory=dict)
+    search: dict[str, list[str]] = field(default_factory=dict)
+    search_by_any: bool = False
+    start_search: bool = False
+    exclude_search: bool = False
+    search_wildcards: bool = False
+    sortfield: list[str] = field(default_factory=list)
+    sortorder: list[str] = field(default_factory=list)
+    limit: int | None = None
+    count: bool = False
+    where: list[str] = field(default_factory=list)
+    """Further conditions (permissions), with named parameters in `params`."""
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def _like_pattern(text: str, query: GetQuery) -> str:
+    escaped = text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    if query.search_wildcards:
+        escaped = escaped.replace("*", "%")
+    return escaped + "%" if query.start_search else f"%{escaped}%"
+
+
+def _conditions(table: ObjectTable, query: GetQuery) -> tuple[list[str], dict[str, Any]]:
+    where = list(query.where)
+    params = dict(query.params)
+    for name, ids in query.ids.items():
+        where.append(table.id_filters[name].format(ids=",".join(str(int(i)) for i in ids) or "NULL"))
+    for n, (name, values) in enumerate(query.filter.items()):
+        keys = [f"f{n}_{i}" for i in range(len(values))]
+        params.update(zip(keys, values))
+        where.append(f"CAST({table.columns[name]} AS TEXT) IN ({','.join(':' + k for k in keys)})")
+    searches = []
+    for n, (name, values) in enumerate(query.search.items()):
+        for i, value in enumerate(values):
+            key = f"s{n}_{i}"
+            params[key] = _like_pattern(value, query)
+            operator = "NOT LIKE" if query.exclude_search else "LIKE"
+            searches.append(f"{table.columns[name]} {operator} :{key} ESCAPE '!'")
+    if searches:
+        where.append("(" + (" OR " if query.search_by_any else " AND ").join(searches) + ")")
+    return where, params
+
+
+def select_objects(conn: sqlite3.Connection, table: ObjectTable, query: GetQuery) -> list[dict[str, Any]] | int:
+    """Rows as dicts of the requested fields (all of them for "extend") plus the key, or the
+    number of rows for `count`. Values are as SQLite returns them; shaping is the caller's."""
+    where, params = _conditions(table, query)
+    where_sql = f" WHERE {' AND '.join(where)}" if where else ""
+    if query.count:
+        return conn.execute(f"SELECT COUNT(*) FROM {table.source}{where_sql}", params).fetchone()[0]
+    names = list(table.columns) if query.output == "extend" else [table.key, *(n for n in query.output if n != table.key)]
+    select = ", ".join(f"{table.columns[n]} AS {n}" for n in names)
+    orders = [
+        f"{table.columns[name]} {(query.sortorder[i] if i < len(query.sortorder) else (query.sortorder or ['ASC'])[0])}"
+        for i, name in enumerate(query.sortfield)
+    ]
+    order_sql = " ORDER BY " + ", ".join([*orders, table.columns[table.key]])
+    limit_sql = f" LIMIT {int(query.limit)}" if query.limit else ""
+    cursor = conn.execute(f"SELECT {select} FROM {table.source}{where_sql}{order_sql}{limit_sql}", params)
+    return [dict(zip(names, row)) for row in cursor]

@@ -1,0 +1,235 @@
+"""Zabbix's parameter types as marshmallow fields, each refusing bad input with Zabbix's reason.
+
+The reasons are CApiInputValidator's ("a number is expected", "value is too long", ...);
+`schemas._base` turns them into `Invalid parameter "/path": <reason>.`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+from marshmallow import ValidationError, fields
+
+from ._base import MISSING
+
+MAX_ID = 2**63 - 1
+MAX_INT32 = 2**31 - 1
+
+
+def one_of(values: Iterable[Any]) -> str:
+    """Zabbix's "value must be ..." reason for a set of allowed values."""
+    shown = [f'"{v}"' if isinstance(v, str) else str(v) for v in values]
+    return f"value must be {shown[0]}" if len(shown) == 1 else f"value must be one of {', '.join(shown)}"
+
+
+def one_of_range(low: int, high: int) -> str:
+    return f"value must be one of {low}-{high}"
+
+
+class ZField(fields.Field):
+    """Base: `required` gives Zabbix's "is missing", null is refused as a wrong type unless allowed."""
+
+    type_reason = "a character string is expected"
+
+    def __init__(self, *, allow_null: bool = False, **kwargs: Any) -> None:
+        messages = {"required": MISSING, "null": self.type_reason, **kwargs.pop("error_messages", {})}
+        super().__init__(allow_none=allow_null, error_messages=messages, **kwargs)
+
+
+def parse_id(value: Any) -> int:
+    """An id as Zabbix takes it: a non-negative int or a string of digits."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValidationError("a number is expected")
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValidationError("a number is expected")
+    number = int(value)
+    if number < 0:
+        raise ValidationError("a number is expected")
+    if number > MAX_ID:
+        raise ValidationError("a number is too large")
+    return number
+
+
+class Id(ZField):
+    type_reason = "a number is expected"
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        return parse_id(value)
+
+
+class Ids(ZField):
+    """One id or an array of ids (API_IDS with NORMALIZE); loads as a list of ints."""
+
+    type_reason = "an array is expected"
+
+    def __init__(self, *, not_empty: bool = False, unique: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.not_empty = not_empty
+        self.unique = unique
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[int]:
+        if isinstance(value, (int, str)) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, list):
+            raise ValidationError(self.type_reason)
+        if self.not_empty and not value:
+            raise ValidationError("cannot be empty")
+        ids: list[int] = []
+        for index, item in enumerate(value):
+            try:
+                number = parse_id(item)
+            except ValidationError as exc:
+                raise ValidationError({index: exc.messages}) from None
+            if self.unique and number in ids:
+                raise ValidationError({index: [f"value ({item}) already exists"]})
+            ids.append(number)
+        return ids
+
+
+class String(ZField):
+    def __init__(self, *, max_length: int | None = None, not_empty: bool = False, choices: Sequence[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_length = max_length
+        self.not_empty = not_empty
+        self.choices = choices
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str):
+            raise ValidationError(self.type_reason)
+        if self.not_empty and value == "":
+            raise ValidationError("cannot be empty")
+        if self.max_length is not None and len(value) > self.max_length:
+            raise ValidationError("value is too long")
+        if self.choices is not None and value not in self.choices:
+            raise ValidationError(one_of(self.choices))
+        return value
+
+
+class Int32(ZField):
+    """An integer or a string of one (API_INT32); `choices` or `low`/`high` restrict it."""
+
+    type_reason = "an integer is expected"
+
+    def __init__(self, *, choices: Sequence[int] | None = None, low: int | None = None, high: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.choices = choices
+        self.low = low
+        self.high = high
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool):
+            raise ValidationError(self.type_reason)
+        if isinstance(value, str):
+            text = value.strip()
+            if not text.lstrip("-").isdigit() or not text.isascii():
+                raise ValidationError(self.type_reason)
+            value = int(text)
+        if not isinstance(value, int):
+            raise ValidationError(self.type_reason)
+        if not -(2**31) <= value <= MAX_INT32:
+            raise ValidationError("a number is too large")
+        if self.choices is not None and value not in self.choices:
+            raise ValidationError(one_of(self.choices))
+        if self.low is not None and self.high is not None and not self.low <= value <= self.high:
+            raise ValidationError(one_of_range(self.low, self.high))
+        return value
+
+
+class Boolean(ZField):
+    """A JSON boolean, strictly (API_BOOLEAN)."""
+
+    type_reason = "a boolean is expected"
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError(self.type_reason)
+        return value
+
+
+class Flag(ZField):
+    """A Zabbix flag (API_FLAG): a boolean; anything else is taken as true, null as false."""
+
+    type_reason = "a boolean is expected"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_null=True, **kwargs)
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:
+        if value is None:
+            return False
+        return super().deserialize(value, attr, data, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        return value if isinstance(value, bool) else True
+
+
+class Strings(ZField):
+    """One string or an array of them, each one of `choices` (API_STRINGS_UTF8 with NORMALIZE)."""
+
+    type_reason = "an array is expected"
+
+    def __init__(self, *, choices: Sequence[str] | None = None, unique: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.choices = choices
+        self.unique = unique
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise ValidationError(self.type_reason)
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                raise ValidationError({index: ["a character string is expected"]})
+            if self.choices is not None and item not in self.choices:
+                raise ValidationError({index: [one_of(self.choices)]})
+            if self.unique and item in value[:index]:
+                raise ValidationError({index: [f"value ({item}) already exists"]})
+        return value
+
+
+class Output(ZField):
+    """`output`: "extend" (or "count" where allowed), or an array of field names (API_OUTPUT)."""
+
+    type_reason = "an array or a character string is expected"
+
+    def __init__(self, field_names: Sequence[str], *, allow_count: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.field_names = field_names
+        self.words = ("extend", "count") if allow_count else ("extend",)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | list[str]:
+        if isinstance(value, str):
+            if value not in self.words:
+                raise ValidationError(one_of(self.words))
+            return value
+        if isinstance(value, list):
+            return Strings(choices=self.field_names)._deserialize(value, attr, data)
+        raise ValidationError(self.type_reason)
+
+
+class Filter(ZField):
+    """`filter` (exact match) or `search` (substring): an object of allowed fields to values."""
+
+    type_reason = "an array is expected"
+
+    def __init__(self, field_names: Sequence[str], **kwargs: Any) -> None:
+        super().__init__(allow_null=True, **kwargs)
+        self.field_names = field_names
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dict[str, list[str]]:
+        if not isinstance(value, dict):
+            raise ValidationError(self.type_reason)
+        loaded: dict[str, list[str]] = {}
+        for key, item in value.items():
+            if key not in self.field_names:
+                raise ValidationError(f'unexpected parameter "{key}"')
+            if item is None:
+                continue
+            items = item if isinstance(item, list) else [item]
+            for index, one in enumerate(items):
+                if isinstance(one, bool) or not isinstance(one, (str, int, float)):
+                    reason = ["a character string, integer or floating point value is expected"]
+                    raise ValidationError({key: {index: reason} if isinstance(item, list) else reason})
+            loaded[key] = [str(one) for one in items]
+        return loaded

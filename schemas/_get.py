@@ -1,0 +1,45 @@
+"""The parameters every `*.get` shares (output, id filters, filter, search, sorting, limit, flags)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from marshmallow import fields
+
+from ._base import ZabbixSchema
+from ._fields import MAX_INT32, Boolean, Filter, Flag, Ids, Int32, Output, Strings
+
+
+def get_params_schema(
+    name: str,
+    *,
+    id_params: Sequence[str],
+    output_fields: Sequence[str],
+    filter_fields: Sequence[str],
+    search_fields: Sequence[str],
+    sort_fields: Sequence[str],
+    extra: Mapping[str, fields.Field] | None = None,
+) -> type[ZabbixSchema]:
+    """A params schema for a get method; `extra` adds the method's own params (selects, ...)."""
+    declared: dict[str, fields.Field] = {
+        **{param: Ids(allow_null=True) for param in id_params},
+        **(extra or {}),
+        "output": Output(output_fields, load_default="extend"),
+        "filter": Filter(filter_fields),
+        "search": Filter(search_fields),
+        "searchByAny": Boolean(load_default=False),
+        "startSearch": Boolean(load_default=False),
+        "excludeSearch": Boolean(load_default=False),
+        "searchWildcardsEnabled": Boolean(load_default=False),
+        "sortfield": Strings(choices=sort_fields, load_default=list),
+        "sortorder": Strings(choices=("ASC", "DESC"), unique=False, load_default=list),
+        "limit": Int32(low=1, high=MAX_INT32, allow_null=True, load_default=None),
+        "countOutput": Flag(load_default=False),
+        "preservekeys": Flag(load_default=False),
+    }
+    return ZabbixSchema.from_dict(declared, name=name)  # type: ignore[return-value]
+
+
+def selected(value: Any) -> bool:
+    """Whether a `select*` param asks for anything."""
+    return value is not None and value != []
