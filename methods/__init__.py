@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from rpcserver.dispatch import ApiMethod
 
-from . import apiinfo
+from . import apiinfo, host, hostgroup, role, token, trigger, user, usergroup
 
 __all__ = ["METHODS"]
 
 METHODS: dict[str, ApiMethod] = {
     **apiinfo.METHODS,
+    **user.METHODS,
+    **usergroup.METHODS,
+    **role.METHODS,
+    **hostgroup.METHODS,
+    **host.METHODS,
+    **trigger.METHODS,
+    **token.METHODS,
 }

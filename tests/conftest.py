@@ -29,9 +29,13 @@ class FakeClock:
         self.now += seconds
 
 
+ADMIN_PASSWORD = "zabbix"
+
+
 @pytest.fixture
 def config(tmp_path: Any) -> Config:
-    return Config(db=tmp_path / "rpcserver.db", port=0)
+    # A cheap password hash keeps tests fast; the production default is 2**14.
+    return Config(db=tmp_path / "rpcserver.db", port=0, admin_password=ADMIN_PASSWORD, password_cost=4)
 
 
 @pytest.fixture
@@ -94,3 +98,33 @@ def error_of(response: dict[str, Any]) -> tuple[int, str, Any]:
     error = response["error"]
     assert set(error) == {"code", "message", "data"}, error
     return error["code"], error["message"], error["data"]
+
+
+def result_of(response: dict[str, Any]) -> Any:
+    """The result of a response; fails, showing the error, if it is not a success."""
+    assert "result" in response, response
+    return response["result"]
+
+
+@pytest.fixture
+def call(rpc: Callable[..., Awaitable[dict[str, Any]]]) -> Callable[..., Awaitable[Any]]:
+    """Call a method with a credential (a session id or token, sent as Bearer) and return its result."""
+
+    async def run(method: str, params: Any = None, *, auth: str) -> Any:
+        return result_of(await rpc(method, params, headers={"Authorization": f"Bearer {auth}"}))
+
+    return run
+
+
+@pytest.fixture
+def login(rpc: Callable[..., Awaitable[dict[str, Any]]]) -> Callable[..., Awaitable[str]]:
+    async def run(username: str, password: str) -> str:
+        return result_of(await rpc("user.login", {"username": username, "password": password}))
+
+    return run
+
+
+@pytest.fixture
+async def admin(login: Callable[..., Awaitable[str]]) -> str:
+    """A session of the built-in super admin."""
+    return await login("Admin", ADMIN_PASSWORD)
