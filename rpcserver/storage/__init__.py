@@ -52,7 +52,14 @@ def _read_snapshot(conn: sqlite3.Connection, fn: Callable[..., T], args: tuple[A
 
 async def _connect(path: str) -> aiosqlite.Connection:
     # isolation_level=None: no implicit transactions; the writer and readers issue their own.
-    return await aiosqlite.connect(path, isolation_level=None)
+    conn = aiosqlite.connect(path, isolation_level=None)
+    try:
+        return await conn
+    except BaseException:
+        # aiosqlite stops its thread after a failed connect but does not wait for it; wait here,
+        # while the event loop can still take the thread's last message.
+        await asyncio.to_thread(conn._thread.join, 5)
+        raise
 
 
 class Storage:
