@@ -5,7 +5,7 @@ the fields in their declared order. `ZabbixSchema.load_params` reproduces that f
 marshmallow's collected errors, with paths like `/eventids/2` (1-based, as Zabbix counts).
 Field error messages are written as Zabbix's reasons ("a character string is expected"); a
 required field's message is the `MISSING` marker, which becomes
-`Invalid parameter "/": the parameter "x" is missing.`
+`Invalid parameter "/": the parameter "x" is missing.`, and an unknown key's is `UNEXPECTED`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from marshmallow import RAISE, Schema, ValidationError
 from rpcserver.errors import InvalidParams
 
 MISSING = "\x00missing"
+UNEXPECTED = "\x00unexpected"
 
 
 def invalid(path: str, reason: str) -> InvalidParams:
@@ -40,6 +41,9 @@ def first_error(messages: Any, path: str = "/") -> InvalidParams:
         return invalid(path, messages)
     if isinstance(messages, list):
         return first_error(messages[0], path)
+    for key, value in messages.items():  # as Zabbix does, unknown keys before anything else
+        if value == [UNEXPECTED]:
+            return invalid(path, f'unexpected parameter "{key}"')
     key, value = next(iter(messages.items()))
     if key == "_schema":
         return first_error(value, path)
@@ -52,7 +56,10 @@ class ZabbixSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    def load_params(self, params: Any) -> dict[str, Any]:
+    # A JSON object is what PHP calls an array: Zabbix says "an array is expected" for both.
+    error_messages = {"unknown": UNEXPECTED, "type": "an array is expected"}
+
+    def load_params(self, params: Any, path: str = "/") -> dict[str, Any]:
         """Validate a call's params (an object; `[]` counts as `{}`) and return the loaded dict.
 
         Raises:
@@ -61,14 +68,24 @@ class ZabbixSchema(Schema):
         if isinstance(params, list):
             # PHP sees a JSON list as an array keyed 0, 1, ...: its keys are unexpected.
             params = {str(i): value for i, value in enumerate(params)}
+        if not isinstance(params, dict):
+            raise invalid(path, "an array is expected")
         known = {field.data_key or name for name, field in self.load_fields.items()}
         for key in params:
             if key not in known:
-                raise invalid("/", f'unexpected parameter "{key}"')
+                raise invalid(path, f'unexpected parameter "{key}"')
         try:
             return self.load(params)
         except ValidationError as exc:
-            raise first_error(exc.messages) from None
+            raise first_error(exc.messages, path) from None
+
+    def load_many(self, params: Any) -> list[dict[str, Any]]:
+        """For create/update methods, which take one object or an array of them: errors name
+        the object's position as Zabbix does (`/1/name`, also for a single object)."""
+        objects = params if isinstance(params, list) else [params]
+        if not objects:
+            raise invalid("/", "cannot be empty")
+        return [self.load_params(one, _child("/", i)) for i, one in enumerate(objects)]
 
 
 def field_messages(**overrides: str) -> Mapping[str, str]:

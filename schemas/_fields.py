@@ -233,3 +233,18 @@ class Filter(ZField):
                     raise ValidationError({key: {index: reason} if isinstance(item, list) else reason})
             loaded[key] = [str(one) for one in items]
         return loaded
+
+
+class Timestamp(ZField):
+    """Epoch seconds (API_TIMESTAMP): an unsigned integer or a string of digits, at most 2147483647."""
+
+    type_reason = "an unsigned integer is expected"
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ValidationError(self.type_reason)
+        if not (str(value).isascii() and str(value).isdigit()):
+            raise ValidationError(self.type_reason)  # negatives, signs, blanks, "1e3"
+        if int(value) > MAX_INT32:
+            raise ValidationError("a timestamp is too large")
+        return int(value)
