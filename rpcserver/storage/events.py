@@ -1,0 +1,150 @@
+"""SQL of events and problems: ingestion (event.create) and the rows a problem is made of."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+
+from ..errors import NO_PERMISSIONS, ApplicationError
+from .permissions import READ_WRITE, permitted_groupids, permitted_hostids
+
+
+@dataclass(frozen=True)
+class Ingest:
+    """One event to ingest, as validated by the schema."""
+
+    host: str
+    name: str
+    severity: int = 0
+    value: int = 1
+    groups: tuple[str, ...] = ("Discovered hosts",)
+    manual_close: int | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+    opdata: str | None = None
+    clock: int | None = None
+    paged_users: tuple[str, ...] = field(default=())
+
+
+def _group_ids(conn: sqlite3.Connection, names: tuple[str, ...], may_create: bool) -> list[int]:
+    ids = []
+    for name in dict.fromkeys(names):
+        row = conn.execute("SELECT groupid FROM hstgrp WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            if not may_create:
+                raise ApplicationError(NO_PERMISSIONS)
+            row = (conn.execute("INSERT INTO hstgrp (name) VALUES (?)", (name,)).lastrowid,)
+        ids.append(row[0])
+    return ids
+
+
+def _check_admin_rights(conn: sqlite3.Connection, userid: int, groupids: list[int], hostid: int | None) -> None:
+    writable_groups = {row[0] for row in conn.execute(permitted_groupids(READ_WRITE), {"perm_userid": userid})}
+    if not set(groupids) <= writable_groups:
+        raise ApplicationError(NO_PERMISSIONS)
+    if hostid is not None:
+        writable = conn.execute(f"SELECT 1 FROM ({permitted_hostids(READ_WRITE)}) WHERE hostid = :hostid",
+                                {"perm_userid": userid, "hostid": hostid}).fetchone()
+        if writable is None:
+            raise ApplicationError(NO_PERMISSIONS)
+
+
+def _host_id(conn: sqlite3.Connection, host: str, groupids: list[int], userid: int, super_admin: bool) -> int:
+    row = conn.execute("SELECT hostid FROM hosts WHERE host = ?", (host,)).fetchone()
+    hostid = row[0] if row else None
+    if not super_admin:
+        _check_admin_rights(conn, userid, groupids, hostid)
+    if hostid is None:
+        hostid = conn.execute("INSERT INTO hosts (host, name) VALUES (?, ?)", (host, host)).lastrowid
+    conn.executemany(
+        "INSERT OR IGNORE INTO hosts_groups (hostid, groupid) VALUES (?, ?)", [(hostid, g) for g in groupids]
+    )
+    return hostid
+
+
+def _trigger_id(conn: sqlite3.Connection, hostid: int, event: Ingest) -> int:
+    row = conn.execute("SELECT triggerid FROM triggers WHERE hostid = ? AND description = ?", (hostid, event.name)).fetchone()
+    if row is None:
+        return conn.execute(
+            "INSERT INTO triggers (hostid, description, priority, manual_close, opdata) VALUES (?, ?, ?, ?, ?)",
+            (hostid, event.name, event.severity, event.manual_close or 0, event.opdata or ""),
+        ).lastrowid
+    if event.manual_close is not None or event.opdata is not None:
+        conn.execute(
+            "UPDATE triggers SET manual_close = coalesce(?, manual_close), opdata = coalesce(?, opdata) WHERE triggerid = ?",
+            (event.manual_close, event.opdata, row[0]),
+        )
+    return row[0]
+
+
+def _open_problem(conn: sqlite3.Connection, triggerid: int) -> int | None:
+    row = conn.execute(
+        "SELECT eventid FROM problem WHERE source = 0 AND object = 0 AND objectid = ? AND r_eventid IS NULL"
+        " ORDER BY eventid DESC LIMIT 1",
+        (triggerid,),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _paged_userids(conn: sqlite3.Connection, usernames: tuple[str, ...]) -> list[int]:
+    ids = []
+    for username in dict.fromkeys(usernames):
+        row = conn.execute("SELECT userid FROM users WHERE username = ?", (username,)).fetchone()
+        if row is None:
+            raise ApplicationError(NO_PERMISSIONS)
+        ids.append(row[0])
+    return ids
+
+
+def _open(conn: sqlite3.Connection, triggerid: int, event: Ingest, clock: int, paged: list[int]) -> int:
+    eventid = conn.execute(
+        "INSERT INTO events (source, object, objectid, clock, value, name, severity) VALUES (0, 0, ?, ?, 1, ?, ?)",
+        (triggerid, clock, event.name, event.severity),
+    ).lastrowid
+    conn.execute(
+        "INSERT INTO problem (eventid, source, object, objectid, clock, name, severity) VALUES (?, 0, 0, ?, ?, ?, ?)",
+        (eventid, triggerid, clock, event.name, event.severity),
+    )
+    conn.executemany("INSERT INTO event_tag (eventid, tag, value) VALUES (?, ?, ?)", [(eventid, t, v) for t, v in event.tags])
+    conn.executemany("INSERT INTO problem_tag (eventid, tag, value) VALUES (?, ?, ?)", [(eventid, t, v) for t, v in event.tags])
+    conn.executemany("INSERT INTO event_page (eventid, userid) VALUES (?, ?)", [(eventid, u) for u in paged])
+    conn.execute("UPDATE triggers SET value = 1, lastchange = ? WHERE triggerid = ?", (clock, triggerid))
+    return eventid
+
+
+def resolve_problem(conn: sqlite3.Connection, problemid: int, clock: int, userid: int | None = None) -> int:
+    """Resolve an open problem with an OK event (value 0); return the OK event's id.
+
+    `userid` is set when a person closed it (event_recovery.userid, problem.userid).
+    """
+    objectid, name = conn.execute("SELECT objectid, name FROM events WHERE eventid = ?", (problemid,)).fetchone()
+    ok_eventid = conn.execute(
+        "INSERT INTO events (source, object, objectid, clock, value, name, severity) VALUES (0, 0, ?, ?, 0, ?, 0)",
+        (objectid, clock, name),
+    ).lastrowid
+    conn.execute("INSERT INTO event_recovery (eventid, r_eventid, userid) VALUES (?, ?, ?)", (problemid, ok_eventid, userid))
+    conn.execute(
+        "UPDATE problem SET r_eventid = ?, r_clock = ?, userid = ? WHERE eventid = ?", (ok_eventid, clock, userid, problemid)
+    )
+    if _open_problem(conn, objectid) is None:
+        conn.execute("UPDATE triggers SET value = 0, lastchange = ? WHERE triggerid = ?", (clock, objectid))
+    return ok_eventid
+
+
+def ingest(conn: sqlite3.Connection, events: list[Ingest], now: int, userid: int, super_admin: bool) -> list[int]:
+    """Apply event.create: find or create groups, host and trigger; open (idempotently) or resolve.
+
+    Returns, per event, the problem's id (value 1) or the OK event's id (value 0; none if nothing was open).
+    """
+    eventids: list[int] = []
+    for event in events:
+        groupids = _group_ids(conn, event.groups, may_create=super_admin)
+        hostid = _host_id(conn, event.host, groupids, userid, super_admin)
+        paged = _paged_userids(conn, event.paged_users)
+        triggerid = _trigger_id(conn, hostid, event)
+        clock = event.clock if event.clock is not None else now
+        open_problem = _open_problem(conn, triggerid)
+        if event.value == 1:
+            eventids.append(open_problem if open_problem is not None else _open(conn, triggerid, event, clock, paged))
+        elif open_problem is not None:
+            eventids.append(resolve_problem(conn, open_problem, clock))
+    return eventids
