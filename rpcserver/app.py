@@ -42,7 +42,7 @@ def create_app(
     async def storage_lifecycle(app: web.Application) -> AsyncIterator[None]:
         storage = await Storage.open(config.db, synchronous=config.synchronous, readers=config.readers)
         try:
-            await bootstrap(storage, config)
+            await bootstrap(storage, config, int(clock()))
         except BaseException:
             await storage.close()
             raise

@@ -8,6 +8,7 @@ import sys
 from typing import TextIO
 
 from .config import Config
+from .demo import load_demo
 from .passwords import hash_password, random_password
 from .storage import Storage
 
@@ -31,7 +32,7 @@ def _create_admin(conn: sqlite3.Connection, passwd: str) -> None:
     conn.execute("INSERT INTO users_groups (usrgrpid, userid) VALUES (?, ?)", (ADMINISTRATORS_GROUP, ADMIN_USERID))
 
 
-async def bootstrap(storage: Storage, config: Config, stderr: TextIO = sys.stderr) -> None:
+async def bootstrap(storage: Storage, config: Config, now: int, stderr: TextIO = sys.stderr) -> None:
     """Give a database without users its `Admin`: the password is RPCSERVER_ADMIN_PASSWORD, or
     `zabbix` with --demo, or a random one printed once on standard error."""
     if not await storage.read(_has_users):
@@ -42,7 +43,5 @@ async def bootstrap(storage: Storage, config: Config, stderr: TextIO = sys.stder
         await storage.write(_create_admin, await hash_password(password, config.password_cost))
         if generated:
             print(f"Admin password: {password}", file=stderr, flush=True)
-    if config.demo:
-        from .demo import load_demo
-
-        await load_demo(storage, config)
+    if config.demo and await load_demo(storage, config, now):
+        log.info("demo data loaded: users operator/operator (read-write) and viewer/viewer (read-only)")
