@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sqlite3
 import sys
 from typing import NoReturn, Sequence
 
@@ -12,7 +13,8 @@ from . import __version__
 from .app import create_app
 from .config import Config, ConfigError, env_name, load_config
 from .server import ListenError, serve, stop_on_signals
-from .storage import StorageOpenError
+from .passwords import hash_password
+from .storage import Storage, StorageOpenError
 
 USAGE_ERROR = 2
 DEFAULTS = Config()
@@ -57,6 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
     flag("--log-level", "DEBUG, INFO (one line per request), WARNING or ERROR",
          choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
     flag("--shutdown-timeout", "seconds to let calls in flight finish after SIGTERM", type=float, metavar="S")
+    passwd_parser = commands.add_parser(
+        "passwd",
+        help="set a user's password, read from standard input",
+        description="Set USER's password to the first line of standard input, in the database `serve` would "
+        "open, and end the user's sessions. Example: echo 'n3w-pass' | rpcserver passwd Admin",
+    )
+    passwd_parser.add_argument("username", metavar="USER", help="the user's name (as for user.login)")
+    passwd_parser.add_argument("--db", dest="db", default=None, metavar="PATH",
+                               help=f"SQLite database file (default: {DEFAULTS.db}; {env_name('db')})")
     return parser
 
 
@@ -83,11 +94,44 @@ def run_serve(config: Config) -> None:
         fail(str(exc))
 
 
+def _set_password(conn: sqlite3.Connection, username: str, passwd: str) -> bool:
+    row = conn.execute("SELECT userid FROM users WHERE username = ?", (username,)).fetchone()
+    if row is None:
+        return False
+    conn.execute("UPDATE users SET passwd = ?, attempt_failed = 0 WHERE userid = ?", (passwd, row[0]))
+    conn.execute("DELETE FROM sessions WHERE userid = ?", (row[0],))
+    return True
+
+
+def run_passwd(config: Config, username: str) -> None:
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        fail("no password on standard input (give it as the first line)")
+
+    async def main() -> bool:
+        storage = await Storage.open(config.db, synchronous=config.synchronous, readers=1)
+        try:
+            return await storage.write(_set_password, username, await hash_password(password, config.password_cost))
+        finally:
+            await storage.close()
+
+    try:
+        changed = asyncio.run(main())
+    except StorageOpenError as exc:
+        fail(str(exc))
+    if not changed:
+        fail(f'no user "{username}" in {config.db}')
+    print(f'Password of "{username}" changed; their sessions have ended.', file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    overrides = {k: v for k, v in vars(args).items() if k not in ("command", "username")}
     try:
-        config = load_config({k: v for k, v in vars(args).items() if k != "command"})
+        config = load_config(overrides)
     except ConfigError as exc:
         fail(str(exc))
     if args.command == "serve":
         run_serve(config)
+    elif args.command == "passwd":
+        run_passwd(config, args.username)

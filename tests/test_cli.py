@@ -105,3 +105,29 @@ def test_one_log_line_per_request_without_params(tmp_path: Path) -> None:
     assert "apiinfo.version -> -32602" in request_lines[0]
     assert "apiinfo.version -> ok" in request_lines[1]
     assert "hunter2" not in log
+
+
+def test_passwd_sets_a_password_read_from_stdin(tmp_path: Path) -> None:
+    import subprocess
+
+    from .server_process import rpcserver_command
+
+    with running_server(tmp_path, "--demo"):
+        pass  # creates ./rpcserver.db with Admin/zabbix
+    changed = subprocess.run([*rpcserver_command(), "passwd", "Admin"], cwd=tmp_path, input="n3w-secret-pass\n",
+                             capture_output=True, text=True, timeout=30)
+    assert changed.returncode == 0, changed.stderr
+    unknown = subprocess.run([*rpcserver_command(), "passwd", "nobody"], cwd=tmp_path, input="x\n",
+                             capture_output=True, text=True, timeout=30)
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip() == 'rpcserver: error: no user "nobody" in rpcserver.db'
+    empty = subprocess.run([*rpcserver_command(), "passwd", "Admin"], cwd=tmp_path, input="",
+                           capture_output=True, text=True, timeout=30)
+    assert empty.returncode == 2
+    with running_server(tmp_path) as server:
+        def login(password: str) -> dict:
+            body = {"jsonrpc": "2.0", "method": "user.login", "params": {"username": "Admin", "password": password}, "id": 1}
+            return requests.post(f"{server.url}/api_jsonrpc", json=body, timeout=10).json()
+
+        assert "error" in login("zabbix")
+        assert len(login("n3w-secret-pass")["result"]) == 32
