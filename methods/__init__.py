@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rpcserver.dispatch import ApiMethod
 
-from . import apiinfo, host, hostgroup, role, token, trigger, user, usergroup
+from . import apiinfo, event, host, hostgroup, role, token, trigger, user, usergroup
 
 __all__ = ["METHODS"]
 
@@ -17,4 +17,5 @@ METHODS: dict[str, ApiMethod] = {
     **host.METHODS,
     **trigger.METHODS,
     **token.METHODS,
+    **event.METHODS,
 }

@@ -2,25 +2,42 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import sqlite3
-from typing import Any
+from typing import Any, Iterator
 
 from rpcserver import auth
 from rpcserver.caller import Caller
 from rpcserver.context import Context
 from rpcserver.dispatch import ApiMethod
 from rpcserver.errors import ApplicationError, InvalidParams
-from rpcserver.passwords import verify_password
-from rpcserver.storage import identity
-from schemas._base import require_empty
-from schemas.user import CheckAuthenticationParams, LoginParams
+from rpcserver.passwords import hash_password, verify_password
+from rpcserver.storage import identity, users
+from schemas._base import invalid, require_empty
+from schemas._get import selected
+from schemas.user import (
+    USER_ID_PARAMS,
+    CheckAuthenticationParams,
+    LoginParams,
+    UserCreateParams,
+    UserGetParams,
+    UserUpdateParams,
+    load_userids,
+)
+
+from ._get import as_text, get_query, shape
 
 LOGIN_FAILED = "Incorrect user name or password or account is temporarily blocked."
 NO_SYSTEM_ACCESS = "No permissions for system access."
 
+PASSWORD_MIN_LENGTH = 8
+
 _login_params = LoginParams()
 _check_params = CheckAuthenticationParams()
+_create_params = UserCreateParams()
+_get_params = UserGetParams()
+_update_params = UserUpdateParams()
 
 
 def user_data(conn: sqlite3.Connection, userid: int, client_ip: str) -> dict[str, Any]:
@@ -90,8 +107,124 @@ async def check_authentication(ctx: Context, params: Any) -> dict[str, Any]:
     return {**data, "sessionid": p["sessionid"]}
 
 
+def _check_password(passwd: str | None) -> None:
+    """Zabbix's password policy for internal authentication: set, and at least 8 characters."""
+    if passwd is None:
+        raise InvalidParams('Incorrect value for field "passwd": cannot be empty.')
+    if len(passwd) < PASSWORD_MIN_LENGTH:
+        raise InvalidParams(f'Incorrect value for field "passwd": must be at least {PASSWORD_MIN_LENGTH} characters long.')
+
+
+async def _hashes(ctx: Context, passwords: list[str]) -> list[str]:
+    return list(await asyncio.gather(*(hash_password(pw, ctx.settings.password_cost) for pw in passwords)))
+
+
+async def create(ctx: Context, params: Any) -> dict[str, list[str]]:
+    if not ctx.caller.is_super_admin:
+        raise ApplicationError("You do not have permissions to create users.")
+    objects = _create_params.load_many(params)
+    for obj in objects:
+        _check_password(obj.get("passwd"))
+    # Hashing is slow: done before the write unit, which must stay short.
+    hashes = await _hashes(ctx, [obj["passwd"] for obj in objects])
+    new_users = [
+        users.NewUser(
+            username=obj["username"], passwd=passwd, roleid=obj["roleid"], usrgrpids=tuple(obj["usrgrps"]),
+            **{field: obj[field] for field in ("name", "surname", "autologout") if field in obj},
+        )
+        for obj, passwd in zip(objects, hashes)
+    ]
+    userids = await ctx.storage.write(users.create_users, new_users)
+    return {"userids": [str(userid) for userid in userids]}
+
+
+def _nested_text(value: Any) -> Any:
+    """`usrgrps` and `role` hold objects whose values are strings too."""
+    if isinstance(value, list):
+        return [_nested_text(item) for item in value]
+    if isinstance(value, dict):
+        return {name: as_text(item) for name, item in value.items()}
+    return value
+
+
+async def get(ctx: Context, params: Any) -> Any:
+    p = _get_params.load_params(params)
+    query = get_query(p, USER_ID_PARAMS)
+    if not ctx.caller.is_super_admin:
+        users.limit_to_visible(query, ctx.caller.userid)
+    usrgrp_output = p["selectUsrgrps"] if selected(p.get("selectUsrgrps")) else None
+    role_output = p["selectRole"] if selected(p.get("selectRole")) else None
+    rows = await ctx.storage.read(users.get_users, query, usrgrp_output, role_output)
+    if not isinstance(rows, int):
+        for row in rows:
+            for name in ("usrgrps", "role"):
+                if name in row:
+                    row[name] = _nested_text(row[name])
+    return shape(rows, p, "userid")
+
+
+def _check_unique_userids(objects: list[dict[str, Any]]) -> None:
+    seen: set[int] = set()
+    for index, obj in enumerate(objects):
+        if obj["userid"] in seen:
+            raise invalid(f"/{index + 1}", f"value (userid)=({obj['userid']}) already exists")
+        seen.add(obj["userid"])
+
+
+async def _verified_own_hash(ctx: Context, objects: list[dict[str, Any]]) -> str | None:
+    """For a change of the caller's own password: the stored hash `current_passwd` matches."""
+    own = next((obj for obj in objects if obj["userid"] == ctx.caller.userid and "passwd" in obj), None)
+    if own is None:
+        return None
+    stored = await ctx.storage.read(users.stored_password_hash, ctx.caller.userid)
+    if stored is None or not await verify_password(own["current_passwd"], stored):
+        raise ApplicationError(users.WRONG_CURRENT_PASSWORD)
+    return stored
+
+
+def _change_of(obj: dict[str, Any], hashes: Iterator[str], caller_userid: int, verified_hash: str | None) -> users.UserChange:
+    """One loaded update object as a storage change; `hashes` yields the new passwords' hashes in order."""
+    values = {column: obj[column] for column in users.UPDATABLE_COLUMNS if column in obj}
+    if "passwd" in values:
+        values["passwd"] = next(hashes)
+    own_password = obj["userid"] == caller_userid and "passwd" in obj
+    usrgrpids = tuple(obj["usrgrps"]) if "usrgrps" in obj else None
+    return users.UserChange(obj["userid"], values, usrgrpids, verified_hash if own_password else None)
+
+
+async def update(ctx: Context, params: Any) -> dict[str, list[str]]:
+    caller: Caller = ctx.caller
+    objects = _update_params.load_many(params)
+    _check_unique_userids(objects)
+    if not caller.is_super_admin and any(obj["userid"] != caller.userid for obj in objects):
+        raise ApplicationError("You do not have permissions to update other users.")
+    for index, obj in enumerate(objects):
+        if "passwd" in obj:
+            if obj["userid"] == caller.userid and "current_passwd" not in obj:
+                raise invalid(f"/{index + 1}", 'the parameter "current_passwd" is missing')
+            _check_password(obj["passwd"])
+    verified_hash = await _verified_own_hash(ctx, objects)
+    hashes = iter(await _hashes(ctx, [obj["passwd"] for obj in objects if "passwd" in obj]))
+    changes = [_change_of(obj, hashes, caller.userid, verified_hash) for obj in objects]
+    actor = users.Actor(caller.userid, caller.is_super_admin, caller.sessionid)
+    await ctx.storage.write(users.update_users, changes, actor)
+    return {"userids": [str(obj["userid"]) for obj in objects]}
+
+
+async def delete(ctx: Context, params: Any) -> dict[str, list[str]]:
+    if not ctx.caller.is_super_admin:
+        raise ApplicationError("You do not have permissions to delete users.")
+    userids = load_userids(params)
+    await ctx.storage.write(users.delete_users, userids, ctx.caller.userid)
+    return {"userids": [str(userid) for userid in userids]}
+
+
 METHODS = {
     "user.login": ApiMethod(login, open=True),
     "user.logout": ApiMethod(logout),
     "user.checkauthentication": ApiMethod(check_authentication, open=True),
+    "user.create": ApiMethod(create),
+    "user.get": ApiMethod(get),
+    "user.update": ApiMethod(update),
+    "user.delete": ApiMethod(delete),
 }

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from rpcserver.errors import InvalidParams
+from marshmallow import ValidationError, fields
 
-from ._base import ZabbixSchema, invalid
-from ._fields import Boolean, Flag, String
+from rpcserver.errors import InvalidParams
+from rpcserver.timeunits import seconds_of
+
+from ._base import ZabbixSchema, field_messages, first_error, invalid
+from ._fields import Boolean, Flag, Id, Ids, Output, String, ZField
+from ._get import get_params_schema
 
 
 class LoginParams(ZabbixSchema):
@@ -37,3 +41,110 @@ class CheckAuthenticationParams(ZabbixSchema):
         if "token" in loaded and isinstance(params, dict) and "extend" in params:
             raise invalid("/", 'unexpected parameter "extend"')
         return loaded
+
+
+USER_OUTPUT = (
+    "userid", "username", "name", "surname", "autologout", "attempt_failed", "attempt_ip", "attempt_clock", "roleid",
+)
+USRGRP_OUTPUT = ("usrgrpid", "name", "gui_access", "users_status", "debug_mode")
+ROLE_OUTPUT = ("roleid", "name", "type", "readonly")
+USER_ID_PARAMS = ("userids", "usrgrpids")
+
+AUTOLOGOUT_MIN, AUTOLOGOUT_MAX = 90, 86400
+
+
+class TimeUnit(ZField):
+    """A Zabbix time unit (API_TIME_UNIT): "90s", "15m", "1h", "1d" or plain seconds, within
+    `low`-`high` or 0. Loads as the text given, which is what Zabbix stores."""
+
+    def __init__(self, *, low: int, high: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.low = low
+        self.high = high
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            raise ValidationError(self.type_reason)
+        if value == "":
+            raise ValidationError("cannot be empty")
+        seconds = seconds_of(value)
+        if seconds is None:
+            raise ValidationError("a time unit is expected")
+        if seconds != 0 and not self.low <= seconds <= self.high:
+            raise ValidationError(f"value must be one of 0, {self.low}-{self.high}")
+        return value
+
+
+class UserGroupRef(ZabbixSchema):
+    usrgrpid = Id(required=True)
+
+
+class UserGroupRefs(fields.List):
+    """`usrgrps`: a non-empty array of {usrgrpid}, each group once; loads as the list of ids."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            fields.Nested(UserGroupRef, error_messages=field_messages(type="an array is expected")),
+            error_messages=field_messages(invalid="an array is expected", null="an array is expected"),
+            **kwargs,
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[int]:
+        if value == []:
+            raise ValidationError("cannot be empty")
+        usrgrpids: list[int] = []
+        for index, group in enumerate(super()._deserialize(value, attr, data, **kwargs)):
+            if group["usrgrpid"] in usrgrpids:
+                raise ValidationError({index: [f"value (usrgrpid)=({group['usrgrpid']}) already exists"]})
+            usrgrpids.append(group["usrgrpid"])
+        return usrgrpids
+
+
+class UserCreateParams(ZabbixSchema):
+    username = String(max_length=100, not_empty=True, required=True)
+    name = String(max_length=100)
+    surname = String(max_length=100)
+    passwd = String(max_length=255, not_empty=True)
+    autologout = TimeUnit(low=AUTOLOGOUT_MIN, high=AUTOLOGOUT_MAX)
+    roleid = Id(required=True)
+    usrgrps = UserGroupRefs(required=True)
+
+
+class UserUpdateParams(ZabbixSchema):
+    userid = Id(required=True)
+    username = String(max_length=100, not_empty=True)
+    name = String(max_length=100)
+    surname = String(max_length=100)
+    passwd = String(max_length=255, not_empty=True)
+    current_passwd = String(max_length=255)
+    autologout = TimeUnit(low=AUTOLOGOUT_MIN, high=AUTOLOGOUT_MAX)
+    roleid = Id()
+    usrgrps = UserGroupRefs()
+
+
+UserGetParams = get_params_schema(
+    "UserGetParams",
+    id_params=USER_ID_PARAMS,
+    output_fields=USER_OUTPUT,
+    filter_fields=("userid", "username", "name", "surname", "roleid"),
+    search_fields=("username", "name", "surname"),
+    sort_fields=("userid", "username", "name", "surname"),
+    extra={
+        "selectUsrgrps": Output(USRGRP_OUTPUT, allow_null=True),
+        "selectRole": Output(ROLE_OUTPUT, allow_null=True),
+    },
+)
+
+_userids = Ids(not_empty=True, unique=True)
+
+
+def load_userids(params: Any) -> list[int]:
+    """user.delete's params: an array of user ids, not empty, each once."""
+    if params == {}:
+        params = []  # PHP decodes `{}` and `[]` alike
+    try:
+        return _userids.deserialize(params)
+    except ValidationError as exc:
+        raise first_error(exc.messages) from None

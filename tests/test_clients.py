@@ -61,3 +61,44 @@ def test_jsonrpcclient_single_and_batch(server: ServerProcess) -> None:
     assert answers[0] == Ok("7.0.0", batch[0]["id"])
     assert isinstance(answers[1], Error)
     assert (answers[1].code, answers[1].message, answers[1].data) == (-32601, "Method not found.", 'Incorrect API "no".')
+
+
+# --- logging in, reading hosts and logging out, as each client does it (against --demo data) ---
+
+
+def test_zabbix_utils_with_user_and_password(server: ServerProcess) -> None:
+    api = ZabbixAPI(url=server.url, user="Admin", password="zabbix")  # session goes in the Bearer header
+    hosts = api.host.get(output=["hostid", "host"], filter={"host": ["web-01"]})
+    assert [h["host"] for h in hosts] == ["web-01"] and hosts[0]["hostid"].isdigit()
+    assert api.check_auth() is True
+    api.logout()
+
+
+def test_zabbix_utils_with_a_token(server: ServerProcess) -> None:
+    admin = ZabbixAPI(url=server.url, user="Admin", password="zabbix")
+    tokenid = admin.token.create(name=f"e2e-{id(admin)}")["tokenids"][0]
+    secret = admin.token.generate(tokenid)[0]["token"]
+    api = ZabbixAPI(url=server.url, token=secret)
+    assert {h["host"] for h in api.host.get(output=["host"])} >= {"web-01", "db-01"}
+    assert api.check_auth() is True
+    api.logout()  # with a token: sends nothing
+    admin.token.delete(tokenid)
+    admin.logout()
+
+
+async def test_async_zabbix_utils_logs_in_reads_and_logs_out(server: ServerProcess) -> None:
+    api = AsyncZabbixAPI(url=server.url)
+    await api.login(user="viewer", password="viewer")
+    hosts = await api.host.get(output=["host"], selectHostGroups=["name"])
+    assert hosts and all(h["hostgroups"] for h in hosts)
+    await api.logout()
+
+
+@pytest.mark.parametrize("detect_version", [True, False])
+def test_pyzabbix_logs_in_reads_and_logs_out(server: ServerProcess, detect_version: bool) -> None:
+    # detect_version=False: 6.0 style, `user` instead of `username` and the session in the body's `auth`.
+    api = PyZabbixAPI(server=server.url, detect_version=detect_version)
+    api.login("operator", "operator")
+    hosts = api.host.get(output=["host"], filter={"host": "db-01"})
+    assert [h["host"] for h in hosts] == ["db-01"]
+    assert api.user.logout() is True

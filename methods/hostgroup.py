@@ -1,0 +1,50 @@
+"""hostgroup.*: creating, reading and deleting host groups."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from rpcserver.context import Context
+from rpcserver.dispatch import ApiMethod
+from rpcserver.errors import ApplicationError
+from rpcserver.storage import hosts
+from schemas._get import selected
+from schemas.hostgroup import HostGroupGetParams, load_create_params, load_delete_params
+
+from ._get import get_query, shape
+
+ID_PARAMS = ("groupids", "hostids")
+
+_get_params = HostGroupGetParams()
+
+
+async def create(ctx: Context, params: Any) -> dict[str, list[str]]:
+    if not ctx.caller.is_super_admin:
+        raise ApplicationError("Only Super Admins can create host groups.")
+    names = load_create_params(params)
+    groupids = await ctx.storage.write(hosts.create_host_groups, [(name, uuid.uuid4().hex) for name in names])
+    return {"groupids": [str(groupid) for groupid in groupids]}
+
+
+async def get(ctx: Context, params: Any) -> Any:
+    p = _get_params.load_params(params)
+    select_hosts = p["selectHosts"] if selected(p["selectHosts"]) else None
+    rows = await ctx.storage.read(hosts.host_groups, get_query(p, ID_PARAMS), ctx.caller, p["editable"], select_hosts)
+    if isinstance(rows, list) and select_hosts not in (None, "count"):
+        for row in rows:
+            row["hosts"] = shape(row["hosts"], {}, "hostid")
+    return shape(rows, p, "groupid")
+
+
+async def delete(ctx: Context, params: Any) -> dict[str, list[str]]:
+    groupids = load_delete_params(params)
+    await ctx.storage.write(hosts.delete_host_groups, groupids, ctx.caller)
+    return {"groupids": [str(groupid) for groupid in groupids]}
+
+
+METHODS = {
+    "hostgroup.create": ApiMethod(create),
+    "hostgroup.get": ApiMethod(get),
+    "hostgroup.delete": ApiMethod(delete),
+}

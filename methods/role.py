@@ -1,0 +1,176 @@
+"""role.*: user roles and their rules (problem actions, API methods).
+
+Only super admins write roles; everyone may read, but a non-super-admin sees only their own role.
+A role's rules are a `RoleRules`: params are turned into one, and one is turned into get's `rules`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from typing import Any
+
+from methods._get import get_query, shape
+from rpcserver.caller import ACTIONS, Caller, RoleRules
+from rpcserver.context import Context
+from rpcserver.dispatch import ApiMethod
+from rpcserver.errors import NO_PERMISSIONS, ApplicationError
+from rpcserver.storage import identity, roles
+from rpcserver.storage.query import GetQuery
+from schemas._get import selected
+from schemas.role import RULE_KEYS, USER_FIELDS, RoleGetParams, load_create, load_delete, load_update
+
+ID_PARAMS = ("roleids", "userids")
+
+_get_params = RoleGetParams()
+
+
+def _require_super_admin(caller: Caller, method: str) -> None:
+    if not caller.is_super_admin:
+        raise ApplicationError(f'No permissions to call "{method}".')
+
+
+def _with_rules(rules: RoleRules, given: dict[str, Any]) -> RoleRules:
+    """`rules` with the keys of a loaded `rules` param replaced; the others are kept."""
+    changes: dict[str, Any] = {}
+    if "api_access" in given:
+        changes["api_access"] = bool(given["api_access"])
+    if "api_mode" in given:
+        changes["api_mode"] = given["api_mode"]
+    if "api" in given:
+        changes["api_methods"] = tuple(given["api"])
+    if "actions" in given:
+        changes["actions"] = tuple(sorted((action["name"], bool(action["status"])) for action in given["actions"]))
+    if "actions_default_access" in given:
+        changes["actions_default_access"] = bool(given["actions_default_access"])
+    return replace(rules, **changes)
+
+
+def _check_name_free(conn: sqlite3.Connection, name: str, roleid: int | None = None) -> None:
+    holder = roles.roleid_named(conn, name)
+    if holder is not None and holder != roleid:
+        raise ApplicationError(f'Role "{name}" already exists.')
+
+
+def _create(conn: sqlite3.Connection, new_roles: list[dict[str, Any]]) -> list[int]:
+    roleids = []
+    for role in new_roles:
+        # Checked one by one after the previous inserts, so a name repeated in the call is a duplicate too.
+        _check_name_free(conn, role["name"])
+        rules = _with_rules(RoleRules(), role.get("rules", {}))
+        roleids.append(roles.insert_role(conn, role["name"], role["type"], rules))
+    return roleids
+
+
+async def create(ctx: Context, params: Any) -> dict[str, list[str]]:
+    _require_super_admin(ctx.caller, "role.create")
+    roleids = await ctx.storage.write(_create, load_create(params))
+    return {"roleids": [str(roleid) for roleid in roleids]}
+
+
+def _existing(conn: sqlite3.Connection, roleid: int) -> roles.RoleRow:
+    role = roles.role_by_id(conn, roleid)
+    if role is None:
+        raise ApplicationError(NO_PERMISSIONS)
+    return role
+
+
+def _update(conn: sqlite3.Connection, changes: list[dict[str, Any]], caller: Caller) -> None:
+    current: dict[int, roles.RoleRow] = {}
+    for change in changes:
+        role = _existing(conn, change["roleid"])
+        if role.readonly:
+            raise ApplicationError(f'Cannot update readonly role "{role.name}".')
+        if role.roleid == caller.roleid and change.get("type", role.type) != role.type:
+            raise ApplicationError("Cannot change the user type of own role.")
+        current[role.roleid] = role
+    for change in changes:
+        role = current[change["roleid"]]
+        if "name" in change:
+            _check_name_free(conn, change["name"], role.roleid)
+        roles.update_role(conn, role.roleid, change.get("name", role.name), change.get("type", role.type))
+        if "rules" in change:
+            roles.replace_rules(conn, role.roleid, _with_rules(identity.role_rules(conn, role.roleid), change["rules"]))
+
+
+async def update(ctx: Context, params: Any) -> dict[str, list[str]]:
+    _require_super_admin(ctx.caller, "role.update")
+    changes = load_update(params)
+    await ctx.storage.write(_update, changes, ctx.caller)
+    return {"roleids": [str(change["roleid"]) for change in changes]}
+
+
+def _delete(conn: sqlite3.Connection, roleids: list[int]) -> None:
+    for roleid in roleids:
+        role = _existing(conn, roleid)
+        if role.readonly:
+            raise ApplicationError(f'Cannot delete readonly role "{role.name}".')
+        if roles.has_users(conn, roleid):
+            raise ApplicationError(f'The role "{role.name}" is assigned to at least one user and cannot be deleted.')
+    roles.delete_roles(conn, roleids)
+
+
+async def delete(ctx: Context, params: Any) -> dict[str, list[str]]:
+    _require_super_admin(ctx.caller, "role.delete")
+    roleids = load_delete(params)
+    await ctx.storage.write(_delete, roleids)
+    return {"roleids": [str(roleid) for roleid in roleids]}
+
+
+def _rules_object(rules: RoleRules, keys: list[str]) -> dict[str, Any]:
+    """get's `rules`: every action with its effective status, values as strings."""
+    every = {
+        "api.access": str(int(rules.api_access)),
+        "api.mode": str(rules.api_mode),
+        "api": list(rules.api_methods),
+        "actions": [{"name": action, "status": str(int(rules.allows_action(action)))} for action in ACTIONS],
+        "actions.default_access": str(int(rules.actions_default_access)),
+    }
+    return {key: every[key] for key in keys}
+
+
+def _add_rules(conn: sqlite3.Connection, rows: list[dict[str, Any]], select: str | list[str]) -> None:
+    keys = list(RULE_KEYS) if select == "extend" else select
+    rules = roles.rules_of(conn, [row["roleid"] for row in rows])
+    for row in rows:
+        row["rules"] = _rules_object(rules[row["roleid"]], keys)
+
+
+def _add_users(conn: sqlite3.Connection, rows: list[dict[str, Any]], select: str | list[str], viewer: int | None) -> None:
+    columns = list(USER_FIELDS) if select in ("extend", "count") else select
+    by_role: dict[int, list[dict[str, str]]] = {row["roleid"]: [] for row in rows}
+    for roleid, user in roles.users_of(conn, list(by_role), columns, viewer):
+        by_role[roleid].append({name: str(user[name]) for name in columns})
+    for row in rows:
+        users = by_role[row["roleid"]]
+        row["users"] = str(len(users)) if select == "count" else users
+
+
+def _read(conn: sqlite3.Connection, query: GetQuery, params: dict[str, Any], viewer: int | None) -> list[dict[str, Any]] | int:
+    rows = roles.select_roles(conn, query)
+    if isinstance(rows, int):
+        return rows
+    if selected(params["selectRules"]):
+        _add_rules(conn, rows, params["selectRules"])
+    if selected(params["selectUsers"]):
+        _add_users(conn, rows, params["selectUsers"], viewer)
+    return rows
+
+
+async def get(ctx: Context, params: Any) -> Any:
+    p = _get_params.load_params(params)
+    query = get_query(p, ID_PARAMS)
+    viewer = None
+    if not ctx.caller.is_super_admin:
+        viewer = ctx.caller.userid
+        query.where.append(roles.OWN_ROLE)
+        query.params["perm_userid"] = viewer
+    return shape(await ctx.storage.read(_read, query, p, viewer), p, "roleid")
+
+
+METHODS = {
+    "role.create": ApiMethod(create),
+    "role.get": ApiMethod(get),
+    "role.update": ApiMethod(update),
+    "role.delete": ApiMethod(delete),
+}

@@ -1,0 +1,166 @@
+"""token.*: API tokens as Zabbix 7.0 has them (CToken): create, generate, get, delete.
+
+A token is created without a secret; token.generate makes one, shows it once and stores only its
+sha512 hash (`rpcserver.auth.hash_token`). Every method needs the role action
+`manage_api_tokens`; everyone but a super admin sees and changes only their own tokens.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from typing import Any, Sequence
+
+from rpcserver.auth import hash_token
+from rpcserver.caller import Caller
+from rpcserver.context import Context
+from rpcserver.dispatch import ApiMethod
+from rpcserver.errors import NO_PERMISSION_FOR_OPERATION, NO_PERMISSIONS, ApplicationError
+from rpcserver.storage import tokens as token_sql
+from rpcserver.storage.tokens import NewToken, TokenFilter
+from schemas.token import TokenCreateParams, TokenGetParams, load_tokenids
+
+from ._get import get_query, shape
+
+ID_PARAMS = ("tokenids", "userids")
+SECRET_BYTES = 32
+"""64 hex characters: the length by which a credential is recognised as a token."""
+
+_create_params = TokenCreateParams()
+_get_params = TokenGetParams()
+
+
+def _token_manager(ctx: Context) -> Caller:
+    """The caller, if their role lets them manage API tokens (checked before the params, as in Zabbix)."""
+    caller: Caller = ctx.caller
+    if not caller.may("manage_api_tokens"):
+        raise ApplicationError(NO_PERMISSION_FOR_OPERATION)
+    return caller
+
+
+def _owner_filter(caller: Caller) -> int | None:
+    return None if caller.is_super_admin else caller.userid
+
+
+def _already_exists(token: NewToken) -> ApplicationError:
+    return ApplicationError(f'API token "{token.name}" already exists for userid "{token.userid}".')
+
+
+def _unavailable(userid: int) -> ApplicationError:
+    return ApplicationError(f'User with ID "{userid}" is not available.')
+
+
+def _refuse_repeated_names(tokens: Sequence[NewToken]) -> None:
+    seen: set[tuple[int, str]] = set()
+    for token in tokens:
+        if (token.userid, token.name) in seen:
+            raise _already_exists(token)
+        seen.add((token.userid, token.name))
+
+
+def _check_owners(conn: sqlite3.Connection, tokens: Sequence[NewToken], caller: Caller) -> None:
+    """Only a super admin may create tokens for others, and only for users that exist."""
+    others = list(dict.fromkeys(token.userid for token in tokens if token.userid != caller.userid))
+    if not others:
+        return
+    if not caller.is_super_admin:
+        raise _unavailable(others[0])
+    existing = token_sql.existing_userids(conn, others)
+    for userid in others:
+        if userid not in existing:
+            raise _unavailable(userid)
+
+
+def _check_names_free(conn: sqlite3.Connection, tokens: Sequence[NewToken]) -> None:
+    names_by_user: dict[int, list[str]] = {}
+    for token in tokens:
+        names_by_user.setdefault(token.userid, []).append(token.name)
+    taken = {userid: token_sql.taken_names(conn, userid, names) for userid, names in names_by_user.items()}
+    for token in tokens:
+        if token.name in taken[token.userid]:
+            raise _already_exists(token)
+
+
+def _create(conn: sqlite3.Connection, tokens: Sequence[NewToken], caller: Caller, now: int) -> list[int]:
+    _check_owners(conn, tokens, caller)
+    _check_names_free(conn, tokens)
+    return token_sql.insert_tokens(conn, tokens, caller.userid, now)
+
+
+async def create(ctx: Context, params: Any) -> dict[str, list[str]]:
+    caller = _token_manager(ctx)
+    tokens = [
+        NewToken(
+            name=one["name"],
+            description=one["description"],
+            userid=caller.userid if one["userid"] is None else one["userid"],
+            status=one["status"],
+            expires_at=one["expires_at"],
+        )
+        for one in _create_params.load_many(params)
+    ]
+    _refuse_repeated_names(tokens)
+    tokenids = await ctx.storage.write(_create, tokens, caller, ctx.now)
+    return {"tokenids": [str(tokenid) for tokenid in tokenids]}
+
+
+def _require_tokens(conn: sqlite3.Connection, tokenids: Sequence[int], owner: int | None) -> None:
+    if token_sql.count_tokens(conn, tokenids, owner) != len(tokenids):
+        raise ApplicationError(NO_PERMISSIONS)
+
+
+def _set_hashes(conn: sqlite3.Connection, hashes: dict[int, str], caller: Caller) -> None:
+    _require_tokens(conn, list(hashes), _owner_filter(caller))
+    for tokenid, token_hash in hashes.items():
+        token_sql.set_token_hash(conn, tokenid, token_hash, caller.userid)
+
+
+async def generate(ctx: Context, params: Any) -> list[dict[str, str]]:
+    caller = _token_manager(ctx)
+    tokenids = load_tokenids(params)
+    secrets_by_id = {tokenid: secrets.token_hex(SECRET_BYTES) for tokenid in tokenids}
+    hashes = {tokenid: hash_token(secret) for tokenid, secret in secrets_by_id.items()}
+    await ctx.storage.write(_set_hashes, hashes, caller)
+    return [{"tokenid": str(tokenid), "token": secret} for tokenid, secret in secrets_by_id.items()]
+
+
+def _without_unrequested_id(result: Any, output: str | list[str]) -> Any:
+    """CToken drops `tokenid` unless `output` asks for it (`preservekeys` still keys by it)."""
+    if isinstance(result, str) or not isinstance(output, list) or "tokenid" in output:
+        return result
+    for token in result.values() if isinstance(result, dict) else result:
+        del token["tokenid"]
+    return result
+
+
+async def get(ctx: Context, params: Any) -> Any:
+    caller = _token_manager(ctx)
+    p = _get_params.load_params(params)
+    where = TokenFilter(
+        owner=_owner_filter(caller),
+        token_hash=None if p["token"] is None else hash_token(p["token"]),
+        valid_at=p["valid_at"],
+        expired_at=p["expired_at"],
+    )
+    rows = await ctx.storage.read(token_sql.select_tokens, get_query(p, ID_PARAMS), where)
+    return _without_unrequested_id(shape(rows, p, "tokenid"), p["output"])
+
+
+def _delete(conn: sqlite3.Connection, tokenids: Sequence[int], caller: Caller) -> None:
+    _require_tokens(conn, tokenids, _owner_filter(caller))
+    token_sql.delete_tokens(conn, tokenids)
+
+
+async def delete(ctx: Context, params: Any) -> dict[str, list[str]]:
+    caller = _token_manager(ctx)
+    tokenids = load_tokenids(params)
+    await ctx.storage.write(_delete, tokenids, caller)
+    return {"tokenids": [str(tokenid) for tokenid in tokenids]}
+
+
+METHODS = {
+    "token.create": ApiMethod(create),
+    "token.generate": ApiMethod(generate),
+    "token.get": ApiMethod(get),
+    "token.delete": ApiMethod(delete),
+}

@@ -1,0 +1,123 @@
+"""SQL of roles: the `role` rows, their `role_rule` rows (written through `RoleRules`), and who has them."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from ..caller import RoleRules
+from .query import GetQuery, ObjectTable, select_objects
+
+ROLES = ObjectTable(
+    source="role r",
+    key="roleid",
+    columns={"roleid": "r.roleid", "name": "r.name", "type": "r.type", "readonly": "r.readonly"},
+    id_filters={
+        "roleids": "r.roleid IN ({ids})",
+        "userids": "r.roleid IN (SELECT roleid FROM users WHERE userid IN ({ids}))",
+    },
+)
+
+OWN_ROLE = "r.roleid IN (SELECT roleid FROM users WHERE userid = :perm_userid)"
+"""The condition that shows a non-super-admin only their own role."""
+
+# Users a non-super-admin may see (as user.get shows them): themselves and the members of their user groups.
+_VISIBLE_USER = """
+    (u.userid = :viewer OR u.userid IN (
+        SELECT ug.userid FROM users_groups ug JOIN users_groups mine ON mine.usrgrpid = ug.usrgrpid
+        WHERE mine.userid = :viewer))
+"""
+
+USER_COLUMNS = {"userid": "u.userid", "username": "u.username", "name": "u.name", "surname": "u.surname"}
+
+
+@dataclass(frozen=True)
+class RoleRow:
+    roleid: int
+    name: str
+    type: int
+    readonly: bool
+
+
+def select_roles(conn: sqlite3.Connection, query: GetQuery) -> list[dict[str, object]] | int:
+    return select_objects(conn, ROLES, query)
+
+
+def rules_of(conn: sqlite3.Connection, roleids: Sequence[int]) -> dict[int, RoleRules]:
+    """The rules of each of `roleids`."""
+    rows: dict[int, list[tuple[str, int, str]]] = {roleid: [] for roleid in roleids}
+    cursor = conn.execute(
+        f"SELECT roleid, name, value_int, value_str FROM role_rule WHERE roleid IN ({_placeholders(roleids)})",
+        _numbered(roleids),
+    )
+    for roleid, name, value_int, value_str in cursor:
+        rows[roleid].append((name, value_int, value_str))
+    return {roleid: RoleRules.from_rows(role_rows) for roleid, role_rows in rows.items()}
+
+
+def users_of(
+    conn: sqlite3.Connection, roleids: Sequence[int], columns: Iterable[str], viewer: int | None
+) -> list[tuple[int, dict[str, object]]]:
+    """(roleid, user) for the users who have one of `roleids`, by userid; `viewer` limits them to
+    the users that user may see (None: all). `columns` are among USER_COLUMNS."""
+    names = ["userid", *(c for c in columns if c != "userid")]
+    select = ", ".join(USER_COLUMNS[n] for n in names)
+    visible = f" AND {_VISIBLE_USER}" if viewer is not None else ""
+    cursor = conn.execute(
+        f"SELECT u.roleid, {select} FROM users u WHERE u.roleid IN ({_placeholders(roleids)}){visible} ORDER BY u.userid",
+        {**_numbered(roleids), "viewer": viewer},
+    )
+    return [(row[0], dict(zip(names, row[1:]))) for row in cursor]
+
+
+def role_by_id(conn: sqlite3.Connection, roleid: int) -> RoleRow | None:
+    row = conn.execute("SELECT roleid, name, type, readonly FROM role WHERE roleid = ?", (roleid,)).fetchone()
+    return RoleRow(row[0], row[1], row[2], bool(row[3])) if row else None
+
+
+def roleid_named(conn: sqlite3.Connection, name: str) -> int | None:
+    """The role called `name`, compared as the unique index compares (ASCII case-insensitively)."""
+    row = conn.execute("SELECT roleid FROM role WHERE name = ?", (name,)).fetchone()
+    return row[0] if row else None
+
+
+def has_users(conn: sqlite3.Connection, roleid: int) -> bool:
+    return conn.execute("SELECT 1 FROM users WHERE roleid = ? LIMIT 1", (roleid,)).fetchone() is not None
+
+
+def insert_role(conn: sqlite3.Connection, name: str, type_: int, rules: RoleRules) -> int:
+    roleid = conn.execute("INSERT INTO role (name, type) VALUES (?, ?)", (name, type_)).lastrowid
+    assert roleid is not None
+    _insert_rules(conn, roleid, rules)
+    return roleid
+
+
+def update_role(conn: sqlite3.Connection, roleid: int, name: str, type_: int) -> None:
+    conn.execute("UPDATE role SET name = ?, type = ? WHERE roleid = ?", (name, type_, roleid))
+
+
+def replace_rules(conn: sqlite3.Connection, roleid: int, rules: RoleRules) -> None:
+    conn.execute("DELETE FROM role_rule WHERE roleid = ?", (roleid,))
+    _insert_rules(conn, roleid, rules)
+
+
+def delete_roles(conn: sqlite3.Connection, roleids: Sequence[int]) -> None:
+    """Their rules go with them (ON DELETE CASCADE)."""
+    conn.executemany("DELETE FROM role WHERE roleid = ?", [(roleid,) for roleid in roleids])
+
+
+def _insert_rules(conn: sqlite3.Connection, roleid: int, rules: RoleRules) -> None:
+    conn.executemany(
+        "INSERT INTO role_rule (roleid, name, value_int, value_str) VALUES (?, ?, ?, ?)",
+        [(roleid, *row) for row in rules.to_rows()],
+    )
+
+
+def _placeholders(values: Sequence[object]) -> str:
+    return ",".join(f":r{i}" for i in range(len(values))) or "NULL"
+
+
+def _numbered(values: Sequence[object]) -> dict[str, object]:
+    """The named parameters `_placeholders` refers to."""
+    return {f"r{i}": value for i, value in enumerate(values)}

@@ -1,0 +1,116 @@
+"""SQL of API tokens (table `token`): creating, listing, setting a secret's hash, deleting.
+
+Only the sha512 hash of a secret is ever stored; authentication by token lives in `identity`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, replace
+from typing import Any, Iterable, Sequence
+
+from .query import GetQuery, ObjectTable, select_objects
+
+TOKENS = ObjectTable(
+    source="token t",
+    key="tokenid",
+    columns={
+        "tokenid": "t.tokenid",
+        "name": "t.name",
+        "description": "t.description",
+        "userid": "t.userid",
+        "lastaccess": "t.lastaccess",
+        "status": "t.status",
+        "expires_at": "t.expires_at",
+        "created_at": "t.created_at",
+        "creator_userid": "t.creator_userid",
+    },
+    id_filters={"tokenids": "t.tokenid IN ({ids})", "userids": "t.userid IN ({ids})"},
+)
+
+
+@dataclass(frozen=True)
+class NewToken:
+    name: str
+    description: str
+    userid: int
+    status: int
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class TokenFilter:
+    """token.get's conditions beyond the common ones."""
+
+    owner: int | None = None
+    """Only this user's tokens (everyone but super admins); None: all."""
+    token_hash: str | None = None
+    valid_at: int | None = None
+    expired_at: int | None = None
+
+
+def _placeholders(values: Sequence[Any]) -> str:
+    return ",".join("?" * len(values))
+
+
+def existing_userids(conn: sqlite3.Connection, userids: Sequence[int]) -> set[int]:
+    rows = conn.execute(f"SELECT userid FROM users WHERE userid IN ({_placeholders(userids)})", tuple(userids))
+    return {row[0] for row in rows}
+
+
+def taken_names(conn: sqlite3.Connection, userid: int, names: Sequence[str]) -> set[str]:
+    """Those of `names` the user already has a token by."""
+    rows = conn.execute(
+        f"SELECT name FROM token WHERE userid = ? AND name IN ({_placeholders(names)})", (userid, *names)
+    )
+    return {row[0] for row in rows}
+
+
+def insert_tokens(conn: sqlite3.Connection, tokens: Iterable[NewToken], creator_userid: int, now: int) -> list[int]:
+    """The new tokens' ids, in order. They have no secret until token.generate."""
+    return [
+        conn.execute(
+            "INSERT INTO token (name, description, userid, status, expires_at, created_at, creator_userid)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (token.name, token.description, token.userid, token.status, token.expires_at, now, creator_userid),
+        ).lastrowid
+        for token in tokens
+    ]
+
+
+def count_tokens(conn: sqlite3.Connection, tokenids: Sequence[int], owner: int | None) -> int:
+    """How many of `tokenids` exist (and belong to `owner`, unless None)."""
+    sql = f"SELECT COUNT(*) FROM token WHERE tokenid IN ({_placeholders(tokenids)})"
+    args: tuple[Any, ...] = tuple(tokenids)
+    if owner is not None:
+        sql += " AND userid = ?"
+        args += (owner,)
+    return conn.execute(sql, args).fetchone()[0]
+
+
+def set_token_hash(conn: sqlite3.Connection, tokenid: int, token_hash: str, creator_userid: int) -> None:
+    """A new secret replaces the old one, which stops working at once. As in Zabbix, whoever
+    generates the secret becomes the token's creator."""
+    conn.execute(
+        "UPDATE token SET token = ?, creator_userid = ? WHERE tokenid = ?", (token_hash, creator_userid, tokenid)
+    )
+
+
+def delete_tokens(conn: sqlite3.Connection, tokenids: Sequence[int]) -> None:
+    conn.execute(f"DELETE FROM token WHERE tokenid IN ({_placeholders(tokenids)})", tuple(tokenids))
+
+
+def select_tokens(conn: sqlite3.Connection, query: GetQuery, where: TokenFilter) -> list[dict[str, Any]] | int:
+    conditions = [
+        ("t.userid = :owner", "owner", where.owner),
+        ("t.token = :token_hash", "token_hash", where.token_hash),
+        ("(t.expires_at = 0 OR t.expires_at > :valid_at)", "valid_at", where.valid_at),
+        ("(t.expires_at <> 0 AND t.expires_at <= :expired_at)", "expired_at", where.expired_at),
+    ]
+    chosen = [(sql, name, value) for sql, name, value in conditions if value is not None]
+    query = replace(
+        query,
+        where=[*query.where, *(sql for sql, _, _ in chosen)],
+        params={**query.params, **{name: value for _, name, value in chosen}},
+    )
+    return select_objects(conn, TOKENS, query)

@@ -1,0 +1,274 @@
+"""SQL of users: what user.get reads, and the write units of user.create, user.update and user.delete.
+
+Each write unit checks everything it needs inside its own transaction and raises before (or
+instead of) writing, so a refused call leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import string
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+from ..errors import NO_PERMISSIONS, ApplicationError
+from .query import GetQuery, ObjectTable, select_objects
+
+# Zabbix's column order for "extend", less the columns we do not keep.
+USERS = ObjectTable(
+    source="users u",
+    key="userid",
+    columns={
+        "userid": "u.userid",
+        "username": "u.username",
+        "name": "u.name",
+        "surname": "u.surname",
+        "autologout": "u.autologout",
+        "attempt_failed": "u.attempt_failed",
+        "attempt_ip": "u.attempt_ip",
+        "attempt_clock": "u.attempt_clock",
+        "roleid": "u.roleid",
+    },
+    id_filters={
+        "userids": "u.userid IN ({ids})",
+        "usrgrpids": "u.userid IN (SELECT userid FROM users_groups WHERE usrgrpid IN ({ids}))",
+    },
+)
+USRGRP_COLUMNS = {
+    "usrgrpid": "g.usrgrpid",
+    "name": "g.name",
+    "gui_access": "g.gui_access",
+    "users_status": "g.users_status",
+    "debug_mode": "g.debug_mode",
+}
+ROLE_COLUMNS = {"roleid": "r.roleid", "name": "r.name", "type": "r.type", "readonly": "r.readonly"}
+
+OWN_ROLE_OR_GROUPS = "User cannot change own role or user groups."
+WRONG_CURRENT_PASSWORD = "Incorrect current password."
+
+# users.username is COLLATE NOCASE, which folds ASCII letters only: compare names the same way.
+_NOCASE = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def _id_list(ids: Iterable[int]) -> str:
+    return ",".join(str(int(i)) for i in ids)
+
+
+def _names(output: str | list[str], columns: dict[str, str]) -> list[str]:
+    return list(columns) if output == "extend" else list(output)
+
+
+# --- user.get -----------------------------------------------------------------------------------
+
+
+def limit_to_visible(query: GetQuery, userid: int) -> None:
+    """Who a user other than a super admin sees: themselves and the members of their user groups."""
+    query.where.append(
+        "(u.userid = :perm_userid OR u.userid IN ("
+        " SELECT mate.userid FROM users_groups mate JOIN users_groups mine ON mine.usrgrpid = mate.usrgrpid"
+        " WHERE mine.userid = :perm_userid))"
+    )
+    query.params["perm_userid"] = userid
+
+
+def get_users(
+    conn: sqlite3.Connection, query: GetQuery, usrgrp_output: str | list[str] | None, role_output: str | list[str] | None
+) -> list[dict[str, Any]] | int:
+    """user.get's rows (or count), with `usrgrps` and `role` attached when asked for."""
+    rows = select_objects(conn, USERS, query)
+    if isinstance(rows, int) or not rows:
+        return rows
+    userids = [row["userid"] for row in rows]
+    if usrgrp_output is not None:
+        groups = _groups_of(conn, userids, _names(usrgrp_output, USRGRP_COLUMNS))
+        for row in rows:
+            row["usrgrps"] = groups.get(row["userid"], [])
+    if role_output is not None:
+        roles = _roles_of(conn, userids, _names(role_output, ROLE_COLUMNS))
+        for row in rows:
+            # Zabbix gives an empty array to a user without a role.
+            row["role"] = roles.get(row["userid"], [])
+    return rows
+
+
+def _groups_of(conn: sqlite3.Connection, userids: list[int], names: list[str]) -> dict[int, list[dict[str, Any]]]:
+    select = ", ".join(f"{USRGRP_COLUMNS[n]} AS {n}" for n in names)
+    cursor = conn.execute(
+        f"SELECT ug.userid, {select} FROM users_groups ug JOIN usrgrp g ON g.usrgrpid = ug.usrgrpid"
+        f" WHERE ug.userid IN ({_id_list(userids)}) ORDER BY ug.userid, g.usrgrpid"
+    )
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for userid, *values in cursor:
+        groups.setdefault(userid, []).append(dict(zip(names, values)))
+    return groups
+
+
+def _roles_of(conn: sqlite3.Connection, userids: list[int], names: list[str]) -> dict[int, dict[str, Any]]:
+    select = ", ".join(f"{ROLE_COLUMNS[n]} AS {n}" for n in names)
+    cursor = conn.execute(
+        f"SELECT u.userid, {select} FROM users u JOIN role r ON r.roleid = u.roleid"
+        f" WHERE u.userid IN ({_id_list(userids)})"
+    )
+    return {userid: dict(zip(names, values)) for userid, *values in cursor}
+
+
+def stored_password_hash(conn: sqlite3.Connection, userid: int) -> str | None:
+    row = conn.execute("SELECT passwd FROM users WHERE userid = ?", (userid,)).fetchone()
+    return row[0] if row else None
+
+
+# --- checks shared by create and update ---------------------------------------------------------
+
+
+def _check_usernames_free(conn: sqlite3.Connection, names: Sequence[tuple[str, int | None]]) -> None:
+    """Each (username, its own userid or None) must be unique within the call and among the
+    other users, case-insensitively."""
+    seen: set[str] = set()
+    for username, userid in names:
+        folded = username.translate(_NOCASE)
+        if folded in seen:
+            raise ApplicationError(f'User with username "{username}" already exists.')
+        seen.add(folded)
+        row = conn.execute(
+            "SELECT username FROM users WHERE username = ? AND userid IS NOT ?", (username, userid)
+        ).fetchone()
+        if row:
+            raise ApplicationError(f'User with username "{row[0]}" already exists.')
+
+
+def _check_exist(conn: sqlite3.Connection, table: str, key: str, ids: Iterable[int]) -> None:
+    wanted = set(ids)
+    if not wanted:
+        return
+    found = {row[0] for row in conn.execute(f"SELECT {key} FROM {table} WHERE {key} IN ({_id_list(wanted)})")}
+    if wanted - found:
+        raise ApplicationError(NO_PERMISSIONS)
+
+
+def _set_groups(conn: sqlite3.Connection, userid: int, usrgrpids: Sequence[int]) -> None:
+    conn.execute(
+        f"DELETE FROM users_groups WHERE userid = ? AND usrgrpid NOT IN ({_id_list(usrgrpids)})", (userid,)
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO users_groups (usrgrpid, userid) VALUES (?, ?)",
+        [(usrgrpid, userid) for usrgrpid in usrgrpids],
+    )
+
+
+# --- user.create --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewUser:
+    username: str
+    passwd: str
+    """The hash, never the password."""
+    roleid: int
+    usrgrpids: tuple[int, ...]
+    name: str = ""
+    surname: str = ""
+    autologout: str = "15m"
+
+
+def create_users(conn: sqlite3.Connection, users: Sequence[NewUser]) -> list[int]:
+    """Insert the users with their groups; the new ids, in order."""
+    _check_usernames_free(conn, [(user.username, None) for user in users])
+    _check_exist(conn, "role", "roleid", (user.roleid for user in users))
+    _check_exist(conn, "usrgrp", "usrgrpid", (g for user in users for g in user.usrgrpids))
+    userids = []
+    for user in users:
+        cursor = conn.execute(
+            "INSERT INTO users (username, name, surname, passwd, roleid, autologout) VALUES (?, ?, ?, ?, ?, ?)",
+            (user.username, user.name, user.surname, user.passwd, user.roleid, user.autologout),
+        )
+        assert cursor.lastrowid is not None
+        _set_groups(conn, cursor.lastrowid, user.usrgrpids)
+        userids.append(cursor.lastrowid)
+    return userids
+
+
+# --- user.update --------------------------------------------------------------------------------
+
+UPDATABLE_COLUMNS = ("username", "name", "surname", "passwd", "autologout", "roleid")
+
+
+@dataclass(frozen=True)
+class UserChange:
+    userid: int
+    values: dict[str, Any]
+    """Column -> new value, columns from UPDATABLE_COLUMNS; `passwd` is a hash."""
+    usrgrpids: tuple[int, ...] | None = None
+    """The user's new set of groups; None leaves them."""
+    verified_passwd: str | None = None
+    """For a change of one's own password: the stored hash the current password was checked
+    against. If the hash has changed since, the check no longer holds."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes the change: their own role and groups are protected, their session survives."""
+
+    userid: int
+    is_super_admin: bool
+    sessionid: str | None
+
+
+def update_users(conn: sqlite3.Connection, changes: Sequence[UserChange], actor: Actor) -> None:
+    stored = {
+        row[0]: row[1:]
+        for row in conn.execute(
+            f"SELECT userid, roleid, passwd FROM users WHERE userid IN ({_id_list(c.userid for c in changes)})"
+        )
+    }
+    for change in changes:
+        if change.userid not in stored:
+            raise ApplicationError(NO_PERMISSIONS)
+    for change in changes:
+        if change.userid == actor.userid:
+            _check_own_change(conn, change, stored[change.userid][0], actor)
+    _check_usernames_free(conn, [(c.values["username"], c.userid) for c in changes if "username" in c.values])
+    _check_exist(conn, "role", "roleid", (c.values["roleid"] for c in changes if "roleid" in c.values))
+    _check_exist(conn, "usrgrp", "usrgrpid", (g for c in changes for g in c.usrgrpids or ()))
+    for change in changes:
+        if change.verified_passwd is not None and stored[change.userid][1] != change.verified_passwd:
+            raise ApplicationError(WRONG_CURRENT_PASSWORD)
+    for change in changes:
+        _apply(conn, change, actor)
+
+
+def _check_own_change(conn: sqlite3.Connection, change: UserChange, roleid: int | None, actor: Actor) -> None:
+    # Nobody changes their own role (Zabbix: not even a super admin, who could demote the last one);
+    # only a super admin changes their own groups.
+    if "roleid" in change.values and change.values["roleid"] != roleid:
+        raise ApplicationError(OWN_ROLE_OR_GROUPS)
+    if change.usrgrpids is not None and not actor.is_super_admin:
+        current = {row[0] for row in conn.execute("SELECT usrgrpid FROM users_groups WHERE userid = ?", (change.userid,))}
+        if set(change.usrgrpids) != current:
+            raise ApplicationError(OWN_ROLE_OR_GROUPS)
+
+
+def _apply(conn: sqlite3.Connection, change: UserChange, actor: Actor) -> None:
+    columns = [column for column in UPDATABLE_COLUMNS if column in change.values]
+    if columns:
+        assignments = ", ".join(f"{column} = ?" for column in columns)
+        values = [change.values[column] for column in columns]
+        conn.execute(f"UPDATE users SET {assignments} WHERE userid = ?", (*values, change.userid))
+    if change.usrgrpids is not None:
+        _set_groups(conn, change.userid, change.usrgrpids)
+    if "passwd" in change.values:
+        # A new password ends every other session of the user: whoever knew the old one is out.
+        conn.execute("DELETE FROM sessions WHERE userid = ? AND sessionid IS NOT ?", (change.userid, actor.sessionid))
+
+
+# --- user.delete --------------------------------------------------------------------------------
+
+
+def delete_users(conn: sqlite3.Connection, userids: Sequence[int], actor_userid: int) -> None:
+    """Delete the users; their groups, sessions and tokens go with them (ON DELETE CASCADE)."""
+    existing = {row[0] for row in conn.execute(f"SELECT userid FROM users WHERE userid IN ({_id_list(userids)})")}
+    for userid in userids:
+        if userid not in existing:
+            raise ApplicationError(NO_PERMISSIONS)
+        if userid == actor_userid:
+            raise ApplicationError("User is not allowed to delete himself.")
+    conn.execute(f"DELETE FROM users WHERE userid IN ({_id_list(userids)})")

@@ -1,0 +1,23 @@
+"""Params of host.get."""
+
+from __future__ import annotations
+
+from rpcserver.storage.hosts import HOST_GROUPS, HOSTS
+
+from ._fields import Flag, Output
+from ._get import get_params_schema
+
+HostGetParams = get_params_schema(
+    "HostGetParams",
+    id_params=("hostids", "groupids", "triggerids"),
+    output_fields=tuple(HOSTS.columns),
+    filter_fields=tuple(HOSTS.columns),
+    search_fields=("host", "name"),
+    sort_fields=("hostid", "host", "name", "status"),
+    extra={
+        "selectHostGroups": Output(tuple(HOST_GROUPS.columns), allow_null=True, load_default=None),
+        # The 6.x name of selectHostGroups, still sent by older scripts; its objects come as `groups`.
+        "selectGroups": Output(tuple(HOST_GROUPS.columns), allow_null=True, load_default=None),
+        "editable": Flag(load_default=False),
+    },
+)

@@ -1,0 +1,63 @@
+"""Params of token.* methods (Zabbix 7.0 CToken)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError
+
+from ._base import ZabbixSchema, first_error, invalid
+from ._fields import Id, Ids, Int32, String, Timestamp
+from ._get import get_params_schema
+
+ENABLED, DISABLED = 0, 1
+
+OUTPUT_FIELDS = (
+    "tokenid", "name", "description", "userid", "lastaccess", "status", "expires_at", "created_at", "creator_userid",
+)
+"""Everything but the `token` column: the secret's hash is never shown."""
+
+
+class TokenCreateParams(ZabbixSchema):
+    name = String(max_length=64, not_empty=True, required=True)
+    description = String(max_length=65535, load_default="")
+    userid = Id(load_default=None)
+    """None: the caller's own token."""
+    status = Int32(choices=(ENABLED, DISABLED), load_default=ENABLED)
+    expires_at = Timestamp(load_default=0)
+    """0: never expires."""
+
+
+TokenGetParams = get_params_schema(
+    "TokenGetParams",
+    id_params=("tokenids", "userids"),
+    output_fields=OUTPUT_FIELDS,
+    filter_fields=tuple(name for name in OUTPUT_FIELDS if name != "description"),
+    search_fields=("name", "description"),
+    sort_fields=("tokenid", "name", "lastaccess", "status", "expires_at", "created_at"),
+    extra={
+        "token": String(max_length=64, allow_null=True, load_default=None),
+        "valid_at": Timestamp(allow_null=True, load_default=None),
+        "expired_at": Timestamp(allow_null=True, load_default=None),
+    },
+)
+
+_tokenids = Ids(not_empty=True, unique=True)
+
+
+def load_tokenids(params: Any) -> list[int]:
+    """token.generate / token.delete: the params are the array of token ids itself.
+
+    Raises:
+        InvalidParams: `Invalid parameter "/": cannot be empty.`, `Invalid parameter "/2": a number
+            is expected.`, `Invalid parameter "/2": value (1) already exists.`, ...
+    """
+    if params == {}:
+        params = []  # PHP cannot tell `{}` from `[]`; an omitted params is `{}`
+    if isinstance(params, dict):
+        # Zabbix would take the object's values as ids; an object is a mistake, say so.
+        raise invalid("/", "an array is expected")
+    try:
+        return _tokenids.deserialize(params)
+    except ValidationError as exc:
+        raise first_error(exc.messages) from None

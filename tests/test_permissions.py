@@ -1,0 +1,81 @@
+"""Host-group permissions end to end: users, groups and rights set up through the API, then what
+each user sees and may change (API.md §2: reads filter silently, writes answer -32500)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .conftest import error_of
+
+NO_PERMISSIONS = (-32500, "Application error.", "No permissions to referred object or it does not exist!")
+ADMIN_ROLE = "2"
+
+
+@pytest.fixture
+async def world(call: Any, admin: str, login: Any) -> dict[str, Any]:
+    """Host groups Web and DB; user groups granting read, read-write, nothing, and read plus a deny."""
+    web, db = (await call("hostgroup.create", [{"name": "Web"}, {"name": "DB"}], auth=admin))["groupids"]
+    await call("event.create", [
+        {"host": "web-01", "name": "Nginx is down", "groups": ["Web"], "severity": 4},
+        {"host": "db-01", "name": "Replication lag", "groups": ["DB"], "severity": 5},
+        {"host": "shared-01", "name": "Disk full", "groups": ["Web", "DB"], "severity": 3},
+    ], auth=admin)
+    rights = {
+        "ro": [{"id": web, "permission": 2}],
+        "rw": [{"id": web, "permission": 3}],
+        "none": [],
+        "denied": [{"id": web, "permission": 3}, {"id": db, "permission": 0}],
+    }
+    sessions = {}
+    for name, hostgroup_rights in rights.items():
+        usrgrpid = (await call("usergroup.create", {"name": f"{name} group", "hostgroup_rights": hostgroup_rights}, auth=admin))["usrgrpids"][0]
+        await call("user.create", {"username": name, "passwd": "long-enough-1", "roleid": ADMIN_ROLE,
+                                   "usrgrps": [{"usrgrpid": usrgrpid}]}, auth=admin)
+        sessions[name] = await login(name, "long-enough-1")
+    return {"sessions": sessions, "web": web, "db": db}
+
+
+async def hosts(call: Any, session: str, **params: Any) -> list[str]:
+    return sorted(h["host"] for h in await call("host.get", {"output": ["host"], **params}, auth=session))
+
+
+@pytest.mark.parametrize(
+    "user, readable, writable",
+    [
+        ("ro", ["shared-01", "web-01"], []),
+        ("rw", ["shared-01", "web-01"], ["shared-01", "web-01"]),
+        ("none", [], []),
+        ("denied", ["web-01"], ["web-01"]),  # a deny on any of a host's groups hides it
+    ],
+)
+async def test_reads_are_filtered_by_rights(call: Any, world: dict[str, Any], user: str, readable: list[str], writable: list[str]) -> None:
+    session = world["sessions"][user]
+    assert await hosts(call, session) == readable
+    assert await hosts(call, session, editable=True) == writable
+    triggers = await call("trigger.get", {"output": ["description"], "selectHosts": ["host"]}, auth=session)
+    assert sorted(t["hosts"][0]["host"] for t in triggers) == readable
+    groups = await call("hostgroup.get", {"output": ["name"]}, auth=session)
+    expected_groups = {"ro": ["Web"], "rw": ["Web"], "none": [], "denied": ["Web"]}[user]
+    assert sorted(g["name"] for g in groups) == expected_groups
+
+
+async def test_the_super_admin_sees_everything(call: Any, admin: str, world: dict[str, Any]) -> None:
+    assert await hosts(call, admin) == ["db-01", "shared-01", "web-01"]
+
+
+@pytest.mark.parametrize("user, allowed", [("ro", False), ("rw", True), ("none", False), ("denied", True)])
+async def test_writes_need_read_write(rpc: Any, world: dict[str, Any], user: str, allowed: bool) -> None:
+    response = await rpc("event.create", {"host": "web-01", "name": f"New problem for {user}", "groups": ["Web"]},
+                         headers={"Authorization": f"Bearer {world['sessions'][user]}"})
+    if allowed:
+        assert "result" in response
+    else:
+        assert error_of(response) == NO_PERMISSIONS
+
+
+async def test_writes_on_a_host_with_a_denied_group_are_refused(rpc: Any, world: dict[str, Any]) -> None:
+    response = await rpc("event.create", {"host": "shared-01", "name": "x", "groups": ["Web"]},
+                         headers={"Authorization": f"Bearer {world['sessions']['denied']}"})
+    assert error_of(response) == NO_PERMISSIONS
