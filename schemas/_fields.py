@@ -120,10 +120,10 @@ class Int32(ZField):
         if isinstance(value, bool):
             raise ValidationError(self.type_reason)
         if isinstance(value, str):
-            text = value.strip()
-            if not text.lstrip("-").isdigit() or not text.isascii():
+            # Zabbix's pattern is -?[0-9]+: no blanks, no plus sign, no decimals.
+            if not (value.isascii() and value.removeprefix("-").isdigit()):
                 raise ValidationError(self.type_reason)
-            value = int(text)
+            value = int(value)
         if not isinstance(value, int):
             raise ValidationError(self.type_reason)
         if not -(2**31) <= value <= MAX_INT32:
