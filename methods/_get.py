@@ -34,10 +34,16 @@ def as_text(value: Any) -> Any:
 
 
 def shape(rows: list[dict[str, Any]] | int, params: dict[str, Any], key: str) -> Any:
-    """Strings everywhere; the count as a string; keyed by id with `preservekeys`."""
+    """Strings everywhere; the count as a string; keyed by id with `preservekeys`. As in 7.0,
+    the id itself is only in the objects when `output` asks for it (or is "extend")."""
     if isinstance(rows, int):
         return str(rows)
     objects = [{name: as_text(value) for name, value in row.items()} for row in rows]
+    keys = [obj[key] for obj in objects]
+    output = params.get("output", "extend")
+    if isinstance(output, list) and key not in output:
+        for obj in objects:
+            del obj[key]
     if params.get("preservekeys"):
-        return {obj[key]: obj for obj in objects}
+        return dict(zip(keys, objects))
     return objects

@@ -25,8 +25,8 @@ async def get(ctx: Context, params: Any) -> Any:
     rows = await ctx.storage.read(hosts.hosts, get_query(p, ID_PARAMS), ctx.caller, p["editable"], select_groups)
     if isinstance(rows, list):
         for row in rows:
-            for name in select_groups:
-                row[name] = shape(row[name], {}, "groupid")
+            for name, output in select_groups.items():
+                row[name] = shape(row[name], {"output": output}, "groupid")
     return shape(rows, p, "hostid")
 
 

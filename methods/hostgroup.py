@@ -1,10 +1,15 @@
-"""hostgroup.*: creating, reading and deleting host groups."""
+"""hostgroup.*: creating, reading and deleting host groups.
+
+As in Zabbix 7.0, creating is for super admins and deleting for admins and super admins (checked
+before the params); an admin deletes only groups they may write.
+"""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
+from rpcserver.caller import USER
 from rpcserver.context import Context
 from rpcserver.dispatch import ApiMethod
 from rpcserver.errors import ApplicationError
@@ -21,7 +26,7 @@ _get_params = HostGroupGetParams()
 
 async def create(ctx: Context, params: Any) -> dict[str, list[str]]:
     if not ctx.caller.is_super_admin:
-        raise ApplicationError("Only Super Admins can create host groups.")
+        raise ApplicationError('No permissions to call "hostgroup.create".')
     names = load_create_params(params)
     groupids = await ctx.storage.write(hosts.create_host_groups, [(name, uuid.uuid4().hex) for name in names])
     return {"groupids": [str(groupid) for groupid in groupids]}
@@ -33,11 +38,13 @@ async def get(ctx: Context, params: Any) -> Any:
     rows = await ctx.storage.read(hosts.host_groups, get_query(p, ID_PARAMS), ctx.caller, p["editable"], select_hosts)
     if isinstance(rows, list) and select_hosts not in (None, "count"):
         for row in rows:
-            row["hosts"] = shape(row["hosts"], {}, "hostid")
+            row["hosts"] = shape(row["hosts"], {"output": select_hosts}, "hostid")
     return shape(rows, p, "groupid")
 
 
 async def delete(ctx: Context, params: Any) -> dict[str, list[str]]:
+    if ctx.caller.type == USER:
+        raise ApplicationError('No permissions to call "hostgroup.delete".')
     groupids = load_delete_params(params)
     await ctx.storage.write(hosts.delete_host_groups, groupids, ctx.caller)
     return {"groupids": [str(groupid) for groupid in groupids]}

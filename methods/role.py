@@ -1,6 +1,8 @@
 """role.*: user roles and their rules (problem actions, API methods).
 
 Only super admins write roles; everyone may read, but a non-super-admin sees only their own role.
+Refusals about the request (a name taken, the readonly role, a role in use) are -32602, as in
+Zabbix; a missing role or a caller without the right is -32500.
 A role's rules are a `RoleRules`: params are turned into one, and one is turned into get's `rules`.
 """
 
@@ -14,7 +16,7 @@ from methods._get import get_query, shape
 from rpcserver.caller import ACTIONS, Caller, RoleRules
 from rpcserver.context import Context
 from rpcserver.dispatch import ApiMethod
-from rpcserver.errors import NO_PERMISSIONS, ApplicationError
+from rpcserver.errors import NO_PERMISSIONS, ApplicationError, InvalidParams
 from rpcserver.storage import identity, roles
 from rpcserver.storage.query import GetQuery
 from schemas._get import selected
@@ -49,13 +51,12 @@ def _with_rules(rules: RoleRules, given: dict[str, Any]) -> RoleRules:
 def _check_name_free(conn: sqlite3.Connection, name: str, roleid: int | None = None) -> None:
     holder = roles.roleid_named(conn, name)
     if holder is not None and holder != roleid:
-        raise ApplicationError(f'Role "{name}" already exists.')
+        raise InvalidParams(f'Role "{name}" already exists.')
 
 
 def _create(conn: sqlite3.Connection, new_roles: list[dict[str, Any]]) -> list[int]:
     roleids = []
     for role in new_roles:
-        # Checked one by one after the previous inserts, so a name repeated in the call is a duplicate too.
         _check_name_free(conn, role["name"])
         rules = _with_rules(RoleRules(), role.get("rules", {}))
         roleids.append(roles.insert_role(conn, role["name"], role["type"], rules))
@@ -80,9 +81,9 @@ def _update(conn: sqlite3.Connection, changes: list[dict[str, Any]], caller: Cal
     for change in changes:
         role = _existing(conn, change["roleid"])
         if role.readonly:
-            raise ApplicationError(f'Cannot update readonly role "{role.name}".')
+            raise InvalidParams(f'Cannot update readonly role "{role.name}".')
         if role.roleid == caller.roleid and change.get("type", role.type) != role.type:
-            raise ApplicationError("Cannot change the user type of own role.")
+            raise InvalidParams("Cannot change the user type of own role.")
         current[role.roleid] = role
     for change in changes:
         role = current[change["roleid"]]
@@ -104,9 +105,9 @@ def _delete(conn: sqlite3.Connection, roleids: list[int]) -> None:
     for roleid in roleids:
         role = _existing(conn, roleid)
         if role.readonly:
-            raise ApplicationError(f'Cannot delete readonly role "{role.name}".')
+            raise InvalidParams(f'Cannot delete readonly role "{role.name}".')
         if roles.has_users(conn, roleid):
-            raise ApplicationError(f'The role "{role.name}" is assigned to at least one user and cannot be deleted.')
+            raise InvalidParams(f'The role "{role.name}" is assigned to at least one user and cannot be deleted.')
     roles.delete_roles(conn, roleids)
 
 

@@ -3,6 +3,7 @@
 A token is created without a secret; token.generate makes one, shows it once and stores only its
 sha512 hash (`rpcserver.auth.hash_token`). Every method needs the role action
 `manage_api_tokens`; everyone but a super admin sees and changes only their own tokens.
+A name taken and an owner the caller may not name are -32602, as in Zabbix.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from rpcserver.auth import hash_token
 from rpcserver.caller import Caller
 from rpcserver.context import Context
 from rpcserver.dispatch import ApiMethod
-from rpcserver.errors import NO_PERMISSION_FOR_OPERATION, NO_PERMISSIONS, ApplicationError
+from rpcserver.errors import NO_PERMISSION_FOR_OPERATION, NO_PERMISSIONS, ApplicationError, InvalidParams
 from rpcserver.storage import tokens as token_sql
 from rpcserver.storage.tokens import NewToken, TokenFilter
+from schemas._base import refuse_repeats
 from schemas.token import TokenCreateParams, TokenGetParams, load_tokenids
 
 from ._get import get_query, shape
@@ -42,20 +44,18 @@ def _owner_filter(caller: Caller) -> int | None:
     return None if caller.is_super_admin else caller.userid
 
 
-def _already_exists(token: NewToken) -> ApplicationError:
-    return ApplicationError(f'API token "{token.name}" already exists for userid "{token.userid}".')
+def _already_exists(token: NewToken) -> InvalidParams:
+    return InvalidParams(f'API token "{token.name}" already exists for userid "{token.userid}".')
 
 
-def _unavailable(userid: int) -> ApplicationError:
-    return ApplicationError(f'User with ID "{userid}" is not available.')
+def _unavailable(userid: int) -> InvalidParams:
+    return InvalidParams(f'User with ID "{userid}" is not available.')
 
 
 def _refuse_repeated_names(tokens: Sequence[NewToken]) -> None:
-    seen: set[tuple[int, str]] = set()
-    for token in tokens:
-        if (token.userid, token.name) in seen:
-            raise _already_exists(token)
-        seen.add((token.userid, token.name))
+    """Zabbix's `uniq` on (userid, name), the owner defaulted to the caller; names compare exactly,
+    as the database's unique index does."""
+    refuse_repeats([{"userid": token.userid, "name": token.name} for token in tokens], ("userid", "name"))
 
 
 def _check_owners(conn: sqlite3.Connection, tokens: Sequence[NewToken], caller: Caller) -> None:
@@ -124,15 +124,6 @@ async def generate(ctx: Context, params: Any) -> list[dict[str, str]]:
     return [{"tokenid": str(tokenid), "token": secret} for tokenid, secret in secrets_by_id.items()]
 
 
-def _without_unrequested_id(result: Any, output: str | list[str]) -> Any:
-    """CToken drops `tokenid` unless `output` asks for it (`preservekeys` still keys by it)."""
-    if isinstance(result, str) or not isinstance(output, list) or "tokenid" in output:
-        return result
-    for token in result.values() if isinstance(result, dict) else result:
-        del token["tokenid"]
-    return result
-
-
 async def get(ctx: Context, params: Any) -> Any:
     caller = _token_manager(ctx)
     p = _get_params.load_params(params)
@@ -143,7 +134,7 @@ async def get(ctx: Context, params: Any) -> Any:
         expired_at=p["expired_at"],
     )
     rows = await ctx.storage.read(token_sql.select_tokens, get_query(p, ID_PARAMS), where)
-    return _without_unrequested_id(shape(rows, p, "tokenid"), p["output"])
+    return shape(rows, p, "tokenid")
 
 
 def _delete(conn: sqlite3.Connection, tokenids: Sequence[int], caller: Caller) -> None:

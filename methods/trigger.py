@@ -23,7 +23,7 @@ async def get(ctx: Context, params: Any) -> Any:
     rows = await ctx.storage.read(hosts.triggers, get_query(p, ID_PARAMS), ctx.caller, p["editable"], select_hosts)
     if isinstance(rows, list) and select_hosts is not None:
         for row in rows:
-            row["hosts"] = shape(row["hosts"], {}, "hostid")
+            row["hosts"] = shape(row["hosts"], {"output": select_hosts}, "hostid")
     return shape(rows, p, "triggerid")
 
 

@@ -1,4 +1,9 @@
-"""user.*: logging in and out, checking sessions, and managing users."""
+"""user.*: logging in and out, checking sessions, and managing users.
+
+Managing users follows Zabbix 7.0's conventions: a user the caller may not edit (anyone but
+themselves, for a non-super-admin) is -32500 NO_PERMISSIONS like a missing one; refusals about
+the request (a username taken, one's own role, a wrong current password) are -32602.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from rpcserver import auth
 from rpcserver.caller import Caller
 from rpcserver.context import Context
 from rpcserver.dispatch import ApiMethod
-from rpcserver.errors import ApplicationError, InvalidParams
+from rpcserver.errors import NO_PERMISSIONS, ApplicationError, InvalidParams
 from rpcserver.passwords import hash_password, verify_password
 from rpcserver.storage import identity, users
 from schemas._base import invalid, require_empty
@@ -20,9 +25,9 @@ from schemas.user import (
     USER_ID_PARAMS,
     CheckAuthenticationParams,
     LoginParams,
-    UserCreateParams,
     UserGetParams,
-    UserUpdateParams,
+    load_create,
+    load_update,
     load_userids,
 )
 
@@ -35,9 +40,7 @@ PASSWORD_MIN_LENGTH = 8
 
 _login_params = LoginParams()
 _check_params = CheckAuthenticationParams()
-_create_params = UserCreateParams()
 _get_params = UserGetParams()
-_update_params = UserUpdateParams()
 
 
 def user_data(conn: sqlite3.Connection, userid: int, client_ip: str) -> dict[str, Any]:
@@ -119,10 +122,15 @@ async def _hashes(ctx: Context, passwords: list[str]) -> list[str]:
     return list(await asyncio.gather(*(hash_password(pw, ctx.settings.password_cost) for pw in passwords)))
 
 
-async def create(ctx: Context, params: Any) -> dict[str, list[str]]:
+def _super_admin_only(ctx: Context, method: str) -> None:
+    """Zabbix 7.0's CUser refuses other users before it reads the params."""
     if not ctx.caller.is_super_admin:
-        raise ApplicationError("You do not have permissions to create users.")
-    objects = _create_params.load_many(params)
+        raise ApplicationError(f'No permissions to call "{method}".')
+
+
+async def create(ctx: Context, params: Any) -> dict[str, list[str]]:
+    _super_admin_only(ctx, "user.create")
+    objects = load_create(params)
     for obj in objects:
         _check_password(obj.get("passwd"))
     # Hashing is slow: done before the write unit, which must stay short.
@@ -163,14 +171,6 @@ async def get(ctx: Context, params: Any) -> Any:
     return shape(rows, p, "userid")
 
 
-def _check_unique_userids(objects: list[dict[str, Any]]) -> None:
-    seen: set[int] = set()
-    for index, obj in enumerate(objects):
-        if obj["userid"] in seen:
-            raise invalid(f"/{index + 1}", f"value (userid)=({obj['userid']}) already exists")
-        seen.add(obj["userid"])
-
-
 async def _verified_own_hash(ctx: Context, objects: list[dict[str, Any]]) -> str | None:
     """For a change of the caller's own password: the stored hash `current_passwd` matches."""
     own = next((obj for obj in objects if obj["userid"] == ctx.caller.userid and "passwd" in obj), None)
@@ -178,7 +178,7 @@ async def _verified_own_hash(ctx: Context, objects: list[dict[str, Any]]) -> str
         return None
     stored = await ctx.storage.read(users.stored_password_hash, ctx.caller.userid)
     if stored is None or not await verify_password(own["current_passwd"], stored):
-        raise ApplicationError(users.WRONG_CURRENT_PASSWORD)
+        raise InvalidParams(users.WRONG_CURRENT_PASSWORD)
     return stored
 
 
@@ -194,10 +194,9 @@ def _change_of(obj: dict[str, Any], hashes: Iterator[str], caller_userid: int, v
 
 async def update(ctx: Context, params: Any) -> dict[str, list[str]]:
     caller: Caller = ctx.caller
-    objects = _update_params.load_many(params)
-    _check_unique_userids(objects)
+    objects = load_update(params)
     if not caller.is_super_admin and any(obj["userid"] != caller.userid for obj in objects):
-        raise ApplicationError("You do not have permissions to update other users.")
+        raise ApplicationError(NO_PERMISSIONS)  # a non-super-admin may edit only themselves
     for index, obj in enumerate(objects):
         if "passwd" in obj:
             if obj["userid"] == caller.userid and "current_passwd" not in obj:
@@ -212,10 +211,11 @@ async def update(ctx: Context, params: Any) -> dict[str, list[str]]:
 
 
 async def delete(ctx: Context, params: Any) -> dict[str, list[str]]:
-    if not ctx.caller.is_super_admin:
-        raise ApplicationError("You do not have permissions to delete users.")
+    _super_admin_only(ctx, "user.delete")
+    caller: Caller = ctx.caller
     userids = load_userids(params)
-    await ctx.storage.write(users.delete_users, userids, ctx.caller.userid)
+    actor = users.Actor(caller.userid, caller.is_super_admin, caller.sessionid)
+    await ctx.storage.write(users.delete_users, userids, actor)
     return {"userids": [str(userid) for userid in userids]}
 
 

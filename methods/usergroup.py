@@ -2,7 +2,9 @@
 
 Only super admins write; everyone may read, a non-super-admin only the groups they belong to.
 Each write is one unit of work: every check and every change of a call in one transaction,
-the checks in Zabbix's order (names, users, oneself, host groups).
+the checks in Zabbix's order (names, users, oneself, host groups). As in Zabbix, refusals about
+the request are -32602 and missing objects -32500; a write may not leave the built-in Super
+admin role without an active user.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from typing import Any
 
 from rpcserver.context import Context
 from rpcserver.dispatch import ApiMethod
-from rpcserver.errors import NO_PERMISSIONS, ApplicationError
-from rpcserver.storage import usergroups
+from rpcserver.errors import NO_PERMISSIONS, ApplicationError, InvalidParams
+from rpcserver.storage import usergroups, users
 from rpcserver.storage.query import GetQuery
 from rpcserver.storage.usergroups import UserGroupRow
 from schemas._get import selected
@@ -37,27 +39,19 @@ LOCKS_ONESELF_OUT = "User cannot add himself to a disabled group or a group with
 _get_params = UserGroupGetParams()
 
 
-def _require_super_admin(ctx: Context, verb: str) -> None:
+def _require_super_admin(ctx: Context, method: str) -> None:
+    """Checked before the params, as Zabbix checks a method's minimum user type."""
     if not ctx.caller.is_super_admin:
-        raise ApplicationError(f"Only Super Admins can {verb} user groups.")
-
-
-def _ascii_fold(name: str) -> bytes:
-    # The database compares names with NOCASE, which folds ASCII letters only.
-    return name.encode().lower()
+        raise ApplicationError(f'No permissions to call "usergroup.{method}".')
 
 
 def _check_names(conn: sqlite3.Connection, names: list[tuple[int | None, str]]) -> None:
-    """Names, as (usrgrpid or None for a new group, name), unique within the call and the database."""
-    seen: dict[bytes, str] = {}
-    for _, name in names:
-        if _ascii_fold(name) in seen:
-            raise ApplicationError(f'User group "{seen[_ascii_fold(name)]}" already exists.')
-        seen[_ascii_fold(name)] = name
+    """Names, as (usrgrpid or None for a new group, name), free in the database (the schema
+    has refused a name repeated within the call)."""
     for usrgrpid, name in names:
         taken = usergroups.name_taken(conn, name, usrgrpid)
         if taken is not None:
-            raise ApplicationError(f'User group "{taken}" already exists.')
+            raise InvalidParams(f'User group "{taken}" already exists.')
 
 
 def _listed(groups: list[dict[str, Any]], field: str, key: str) -> list[int]:
@@ -88,7 +82,7 @@ def _check_oneself(conn: sqlite3.Connection, group: dict[str, Any], current: Use
     else:
         members = usergroups.member_ids(conn, current.usrgrpid) if current else set()
     if caller_userid in members:
-        raise ApplicationError(LOCKS_ONESELF_OUT)
+        raise InvalidParams(LOCKS_ONESELF_OUT)
 
 
 def _write_rights_and_members(conn: sqlite3.Connection, usrgrpid: int, group: dict[str, Any]) -> set[int]:
@@ -101,18 +95,23 @@ def _write_rights_and_members(conn: sqlite3.Connection, usrgrpid: int, group: di
     return set()
 
 
-def _create(conn: sqlite3.Connection, groups: list[dict[str, Any]], caller_userid: int) -> list[int]:
-    _check_names(conn, [(None, group["name"]) for group in groups])
-    _check_users(conn, groups)
-    for group in groups:
-        _check_oneself(conn, group, None, caller_userid)
-    _check_hostgroups(conn, groups)
+def _insert(conn: sqlite3.Connection, groups: list[dict[str, Any]]) -> list[int]:
     usrgrpids = []
     for group in groups:
         usrgrpid = usergroups.insert_usergroup(conn, group)
         _write_rights_and_members(conn, usrgrpid, group)
         usrgrpids.append(usrgrpid)
     return usrgrpids
+
+
+def _create(conn: sqlite3.Connection, groups: list[dict[str, Any]], caller_userid: int) -> list[int]:
+    _check_names(conn, [(None, group["name"]) for group in groups])
+    _check_users(conn, groups)
+    for group in groups:
+        _check_oneself(conn, group, None, caller_userid)
+    _check_hostgroups(conn, groups)
+    # A new disabled group can disable its members: the last super admin too.
+    return users.keeping_an_active_super_admin(conn, lambda: _insert(conn, groups))
 
 
 def _update(conn: sqlite3.Connection, groups: list[dict[str, Any]], caller_userid: int) -> list[int]:
@@ -125,6 +124,11 @@ def _update(conn: sqlite3.Connection, groups: list[dict[str, Any]], caller_useri
     for group in groups:
         _check_oneself(conn, group, current[group["usrgrpid"]], caller_userid)
     _check_hostgroups(conn, groups)
+    users.keeping_an_active_super_admin(conn, lambda: _apply_updates(conn, groups))
+    return usrgrpids
+
+
+def _apply_updates(conn: sqlite3.Connection, groups: list[dict[str, Any]]) -> None:
     left: set[int] = set()
     for group in groups:
         usergroups.update_usergroup(conn, group["usrgrpid"], group)
@@ -132,8 +136,7 @@ def _update(conn: sqlite3.Connection, groups: list[dict[str, Any]], caller_useri
     # Checked on the result, so a user moved from one group of the call to another may go.
     stranded = usergroups.first_user_without_group(conn, left) if left else None
     if stranded is not None:
-        raise ApplicationError(f'User "{stranded}" cannot be without user group.')
-    return usrgrpids
+        raise InvalidParams(f'User "{stranded}" cannot be without user group.')
 
 
 def _delete(conn: sqlite3.Connection, usrgrpids: list[int]) -> None:
@@ -141,7 +144,7 @@ def _delete(conn: sqlite3.Connection, usrgrpids: list[int]) -> None:
         raise ApplicationError(NO_PERMISSIONS)
     stranded = usergroups.only_group_of(conn, usrgrpids)
     if stranded is not None:
-        raise ApplicationError(f'User group "{stranded[0]}" is the only group of user "{stranded[1]}".')
+        raise InvalidParams(f'User group "{stranded[0]}" is the only group of user "{stranded[1]}".')
     usergroups.delete_usergroups(conn, usrgrpids)
 
 

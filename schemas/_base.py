@@ -10,7 +10,8 @@ required field's message is the `MISSING` marker, which becomes
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+import string
+from typing import Any, Callable, Hashable, Mapping, Sequence
 
 from marshmallow import RAISE, Schema, ValidationError
 
@@ -86,6 +87,36 @@ class ZabbixSchema(Schema):
         if not objects:
             raise invalid("/", "cannot be empty")
         return [self.load_params(one, _child("/", i)) for i, one in enumerate(objects)]
+
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def nocase(value: Any) -> Any:
+    """A value as a `COLLATE NOCASE` column compares it: ASCII letters folded, nothing else."""
+    return value.translate(_ASCII_LOWER) if isinstance(value, str) else value
+
+
+def refuse_repeats(
+    objects: Sequence[Mapping[str, Any]], keys: Sequence[str], *, path: str = "/", fold: Callable[[Any], Hashable] = lambda v: v
+) -> None:
+    """Zabbix's `uniq` rule for an array of objects: the first object whose `keys` repeat an
+    earlier one's is refused, e.g. `Invalid parameter "/2": value (name)=(Web) already exists.`.
+    `fold` makes values compare as the database compares them; objects lacking a key are skipped.
+
+    Raises:
+        InvalidParams: naming the later object and its values as sent.
+    """
+    seen: set[tuple[Hashable, ...]] = set()
+    for index, obj in enumerate(objects):
+        if any(key not in obj for key in keys):
+            continue
+        values = [obj[key] for key in keys]
+        folded = tuple(fold(value) for value in values)
+        if folded in seen:
+            shown = ", ".join(str(value) for value in values)
+            raise invalid(_child(path, index), f"value ({', '.join(keys)})=({shown}) already exists")
+        seen.add(folded)
 
 
 def field_messages(**overrides: str) -> Mapping[str, str]:

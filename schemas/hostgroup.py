@@ -8,7 +8,7 @@ from marshmallow import ValidationError
 
 from rpcserver.storage.hosts import HOST_GROUPS, HOSTS
 
-from ._base import ZabbixSchema, first_error
+from ._base import ZabbixSchema, first_error, refuse_repeats
 from ._fields import Flag, Ids, Output, String
 from ._get import get_params_schema
 
@@ -38,9 +38,12 @@ _groupids = Ids(not_empty=True, unique=True)
 
 
 def load_create_params(params: Any) -> list[str]:
-    """hostgroup.create: the names of the groups to create."""
+    """hostgroup.create: the names of the groups to create, each once (compared exactly, as the
+    database compares them)."""
     # PHP reads `{}` as an empty array: "cannot be empty", not a group without a name.
-    return [group["name"] for group in _create_params.load_many([] if params == {} else params)]
+    groups = _create_params.load_many([] if params == {} else params)
+    refuse_repeats(groups, ("name",))
+    return [group["name"] for group in groups]
 
 
 def load_delete_params(params: Any) -> list[int]:

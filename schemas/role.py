@@ -15,7 +15,7 @@ from marshmallow import ValidationError, fields
 
 from rpcserver.caller import ACTIONS, ADMIN, API_MODE_ALLOW, API_MODE_DENY, SUPER_ADMIN, USER
 
-from ._base import ZabbixSchema, field_messages, first_error, invalid
+from ._base import ZabbixSchema, field_messages, first_error, nocase, refuse_repeats
 from ._fields import Id, Ids, Int32, Output, String, Strings
 from ._get import get_params_schema
 
@@ -97,28 +97,23 @@ _roleids = Ids(not_empty=True, unique=True)
 
 
 def _check_unique_actions(roles: list[dict[str, Any]]) -> None:
-    """A second pass, as Zabbix makes one after checking types: each action named once per role."""
-    for i, role in enumerate(roles, 1):
-        names: set[str] = set()
-        for j, action in enumerate(role.get("rules", {}).get("actions", []), 1):
-            if action["name"] in names:
-                raise invalid(f"/{i}/rules/actions/{j}", f'value (name)=({action["name"]}) already exists')
-            names.add(action["name"])
+    """Each action named once per role."""
+    for i, role in enumerate(roles):
+        refuse_repeats(role.get("rules", {}).get("actions", []), ("name",), path=f"/{i + 1}/rules/actions")
 
 
 def load_create(params: Any) -> list[dict[str, Any]]:
+    """As Zabbix validates: types first, then repeats (names compared as the database does)."""
     roles = _create_params.load_many(params)
+    refuse_repeats(roles, ("name",), fold=nocase)
     _check_unique_actions(roles)
     return roles
 
 
 def load_update(params: Any) -> list[dict[str, Any]]:
     roles = _update_params.load_many(params)
-    seen: set[int] = set()
-    for i, role in enumerate(roles, 1):
-        if role["roleid"] in seen:
-            raise invalid(f"/{i}", f'value (roleid)=({role["roleid"]}) already exists')
-        seen.add(role["roleid"])
+    refuse_repeats(roles, ("roleid",))
+    refuse_repeats(roles, ("name",), fold=nocase)
     _check_unique_actions(roles)
     return roles
 

@@ -9,7 +9,7 @@ from marshmallow import ValidationError, fields
 from rpcserver.errors import InvalidParams
 from rpcserver.timeunits import seconds_of
 
-from ._base import ZabbixSchema, field_messages, first_error, invalid
+from ._base import ZabbixSchema, field_messages, first_error, invalid, nocase, refuse_repeats
 from ._fields import Boolean, Flag, Id, Ids, Output, String, ZField
 from ._get import get_params_schema
 
@@ -137,7 +137,23 @@ UserGetParams = get_params_schema(
     },
 )
 
+_create_params = UserCreateParams()
+_update_params = UserUpdateParams()
 _userids = Ids(not_empty=True, unique=True)
+
+
+def load_create(params: Any) -> list[dict[str, Any]]:
+    """user.create's users: types first, then repeats (usernames compared as the database does)."""
+    objects = _create_params.load_many(params)
+    refuse_repeats(objects, ("username",), fold=nocase)
+    return objects
+
+
+def load_update(params: Any) -> list[dict[str, Any]]:
+    objects = _update_params.load_many(params)
+    refuse_repeats(objects, ("userid",))
+    refuse_repeats(objects, ("username",), fold=nocase)
+    return objects
 
 
 def load_userids(params: Any) -> list[int]:

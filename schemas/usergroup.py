@@ -1,9 +1,9 @@
 """Params of usergroup.* methods.
 
 Zabbix checks a call in two passes: types and ranges of everything first, then which values
-repeat (a host group twice in one group's rights, a group updated twice). `load_create` and
-`load_update` do the same; duplicate names are not a parameter error but a refusal, which the
-method reports after these passes.
+repeat (a group updated twice, a name given twice, a host group twice in one group's rights).
+`load_create` and `load_update` do the same; names repeat as the database compares them
+(ASCII case-insensitively). A name already taken in the database is the method's to report.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from marshmallow import ValidationError, fields
 
 from rpcserver.storage.permissions import DENY, READ, READ_WRITE
 
-from ._base import UNEXPECTED, ZabbixSchema, field_messages, first_error, invalid
+from ._base import UNEXPECTED, ZabbixSchema, field_messages, first_error, nocase, refuse_repeats
 from ._fields import Id, Ids, Int32, Output, String
 from ._get import get_params_schema
 
@@ -106,29 +106,23 @@ def _load_many(schema: ZabbixSchema, params: Any) -> list[dict[str, Any]]:
     return schema.load_many([] if params == {} else params)
 
 
-def _check_unique(objects: list[dict[str, Any]], path: str, key: str) -> None:
-    seen: set[int] = set()
-    for index, obj in enumerate(objects, 1):
-        if obj[key] in seen:
-            raise invalid(f"{path}/{index}", f"value ({key})=({obj[key]}) already exists")
-        seen.add(obj[key])
-
-
 def _check_unique_members(groups: list[dict[str, Any]]) -> None:
     for index, group in enumerate(groups, 1):
-        _check_unique(group.get("hostgroup_rights", []), f"/{index}/hostgroup_rights", "id")
-        _check_unique(group.get("users", []), f"/{index}/users", "userid")
+        refuse_repeats(group.get("hostgroup_rights", []), ("id",), path=f"/{index}/hostgroup_rights")
+        refuse_repeats(group.get("users", []), ("userid",), path=f"/{index}/users")
 
 
 def load_create(params: Any) -> list[dict[str, Any]]:
     groups = _load_many(_create_params, params)
+    refuse_repeats(groups, ("name",), fold=nocase)
     _check_unique_members(groups)
     return groups
 
 
 def load_update(params: Any) -> list[dict[str, Any]]:
     groups = _load_many(_update_params, params)
-    _check_unique(groups, "", "usrgrpid")
+    refuse_repeats(groups, ("usrgrpid",))
+    refuse_repeats(groups, ("name",), fold=nocase)
     _check_unique_members(groups)
     return groups
 

@@ -13,7 +13,7 @@ import sqlite3
 from typing import Any, Sequence
 
 from ..caller import Caller
-from ..errors import NO_PERMISSIONS, ApplicationError
+from ..errors import NO_PERMISSIONS, ApplicationError, InvalidParams
 from .permissions import READ, READ_WRITE, permitted_groupids, permitted_hostids
 from .query import GetQuery, ObjectTable, select_objects
 
@@ -174,20 +174,18 @@ def triggers(
 
 
 def create_host_groups(conn: sqlite3.Connection, groups: Sequence[tuple[str, str]]) -> list[int]:
-    """Insert (name, uuid) pairs; a name already taken, or given twice, refuses them all."""
-    seen: set[str] = set()
+    """Insert (name, uuid) pairs of distinct names; a name already taken refuses them all."""
     for name, _ in groups:
-        if name in seen or conn.execute("SELECT 1 FROM hstgrp WHERE name = ?", (name,)).fetchone():
-            raise ApplicationError(f'Host group "{name}" already exists.')
-        seen.add(name)
+        if conn.execute("SELECT 1 FROM hstgrp WHERE name = ?", (name,)).fetchone():
+            raise InvalidParams(f'Host group "{name}" already exists.')
     return [conn.execute("INSERT INTO hstgrp (name, uuid) VALUES (?, ?)", group).lastrowid for group in groups]
 
 
 def delete_host_groups(conn: sqlite3.Connection, groupids: Sequence[int], caller: Caller) -> None:
     """Delete groups the caller may write; their host links and rights go with them (ON DELETE CASCADE).
 
-    Refused when a group is unknown or not writable, is the discovered hosts group, or is the
-    last group of a host.
+    Refused when a group is unknown or not writable (-32500), is the discovered hosts group, or is
+    the last group of a host (-32602).
     """
     ids = _id_list(groupids)
     restriction, params = _restriction(caller, f"groupid IN ({permitted_groupids(READ_WRITE)})")
@@ -196,7 +194,7 @@ def delete_host_groups(conn: sqlite3.Connection, groupids: Sequence[int], caller
     if len(names) != len(groupids):
         raise ApplicationError(NO_PERMISSIONS)
     if DISCOVERED_HOSTS in names:
-        raise ApplicationError(f'Host group "{names[DISCOVERED_HOSTS]}" is group for discovered hosts and cannot be deleted.')
+        raise InvalidParams(f'Host group "{names[DISCOVERED_HOSTS]}" is group for discovered hosts and cannot be deleted.')
     orphan = conn.execute(
         f"""SELECT h.host FROM hosts h
             WHERE h.hostid IN (SELECT hostid FROM hosts_groups WHERE groupid IN ({ids}))
@@ -204,5 +202,5 @@ def delete_host_groups(conn: sqlite3.Connection, groupids: Sequence[int], caller
             ORDER BY h.hostid LIMIT 1"""
     ).fetchone()
     if orphan:
-        raise ApplicationError(f'Host "{orphan[0]}" cannot be without host group.')
+        raise InvalidParams(f'Host "{orphan[0]}" cannot be without host group.')
     conn.execute(f"DELETE FROM hstgrp WHERE groupid IN ({ids})")

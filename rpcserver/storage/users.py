@@ -1,17 +1,18 @@
 """SQL of users: what user.get reads, and the write units of user.create, user.update and user.delete.
 
 Each write unit checks everything it needs inside its own transaction and raises before (or
-instead of) writing, so a refused call leaves the database as it was.
+instead of) writing, so a refused call leaves the database as it was. The one check made after
+writing (that an active user keeps the built-in Super admin role) raises too, which rolls back.
 """
 
 from __future__ import annotations
 
 import sqlite3
-import string
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
-from ..errors import NO_PERMISSIONS, ApplicationError
+from ..caller import SUPER_ADMIN
+from ..errors import NO_PERMISSIONS, ApplicationError, InvalidParams
 from .query import GetQuery, ObjectTable, select_objects
 
 # Zabbix's column order for "extend", less the columns we do not keep.
@@ -45,9 +46,9 @@ ROLE_COLUMNS = {"roleid": "r.roleid", "name": "r.name", "type": "r.type", "reado
 
 OWN_ROLE_OR_GROUPS = "User cannot change own role or user groups."
 WRONG_CURRENT_PASSWORD = "Incorrect current password."
+DELETES_HIMSELF = "User is not allowed to delete himself."
 
-# users.username is COLLATE NOCASE, which folds ASCII letters only: compare names the same way.
-_NOCASE = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+T = TypeVar("T")
 
 
 def _id_list(ids: Iterable[int]) -> str:
@@ -121,19 +122,42 @@ def stored_password_hash(conn: sqlite3.Connection, userid: int) -> str | None:
 
 
 def _check_usernames_free(conn: sqlite3.Connection, names: Sequence[tuple[str, int | None]]) -> None:
-    """Each (username, its own userid or None) must be unique within the call and among the
-    other users, case-insensitively."""
-    seen: set[str] = set()
+    """No other user may have any of the (username, its own userid or None) pairs' names, in any
+    case (the column is NOCASE). Names repeated within the call are the schema's to refuse."""
     for username, userid in names:
-        folded = username.translate(_NOCASE)
-        if folded in seen:
-            raise ApplicationError(f'User with username "{username}" already exists.')
-        seen.add(folded)
         row = conn.execute(
             "SELECT username FROM users WHERE username = ? AND userid IS NOT ?", (username, userid)
         ).fetchone()
         if row:
-            raise ApplicationError(f'User with username "{row[0]}" already exists.')
+            raise InvalidParams(f'User with username "{row[0]}" already exists.')
+
+
+# The built-in Super admin role (roleid 3 in a new database) is the readonly role of that type.
+_BUILT_IN_SUPER_ADMIN_ROLE = f"r.type = {SUPER_ADMIN} AND r.readonly = 1"
+
+
+def has_active_super_admin(conn: sqlite3.Connection) -> bool:
+    """Whether some user with the built-in Super admin role is active: a member of a user group
+    and of no disabled one (a disabled group disables its members, as `identity` has it)."""
+    row = conn.execute(
+        f"SELECT 1 FROM users u JOIN role r ON r.roleid = u.roleid WHERE {_BUILT_IN_SUPER_ADMIN_ROLE}"
+        " AND EXISTS (SELECT 1 FROM users_groups ug WHERE ug.userid = u.userid)"
+        " AND NOT EXISTS (SELECT 1 FROM users_groups ug JOIN usrgrp g ON g.usrgrpid = ug.usrgrpid"
+        "  WHERE ug.userid = u.userid AND g.users_status = 1)"
+        " LIMIT 1"
+    ).fetchone()
+    return row is not None
+
+
+def keeping_an_active_super_admin(conn: sqlite3.Connection, write: Callable[[], T]) -> T:
+    """Run `write` (part of the caller's write unit) and refuse it, which rolls the unit back, if it
+    leaves no active user with the built-in Super admin role where there was one."""
+    had_one = has_active_super_admin(conn)
+    result = write()
+    if had_one and not has_active_super_admin(conn):
+        [name] = conn.execute(f"SELECT r.name FROM role r WHERE {_BUILT_IN_SUPER_ADMIN_ROLE}").fetchone()
+        raise InvalidParams(f'At least one active user must exist with role "{name}".')
+    return result
 
 
 def _check_exist(conn: sqlite3.Connection, table: str, key: str, ids: Iterable[int]) -> None:
@@ -206,7 +230,8 @@ class UserChange:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who makes the change: their own role and groups are protected, their session survives."""
+    """Who makes the change: what they may edit, their own role and groups are protected, their
+    session survives."""
 
     userid: int
     is_super_admin: bool
@@ -231,7 +256,11 @@ def update_users(conn: sqlite3.Connection, changes: Sequence[UserChange], actor:
     _check_exist(conn, "usrgrp", "usrgrpid", (g for c in changes for g in c.usrgrpids or ()))
     for change in changes:
         if change.verified_passwd is not None and stored[change.userid][1] != change.verified_passwd:
-            raise ApplicationError(WRONG_CURRENT_PASSWORD)
+            raise InvalidParams(WRONG_CURRENT_PASSWORD)
+    keeping_an_active_super_admin(conn, lambda: _apply_all(conn, changes, actor))
+
+
+def _apply_all(conn: sqlite3.Connection, changes: Sequence[UserChange], actor: Actor) -> None:
     for change in changes:
         _apply(conn, change, actor)
 
@@ -240,11 +269,11 @@ def _check_own_change(conn: sqlite3.Connection, change: UserChange, roleid: int 
     # Nobody changes their own role (Zabbix: not even a super admin, who could demote the last one);
     # only a super admin changes their own groups.
     if "roleid" in change.values and change.values["roleid"] != roleid:
-        raise ApplicationError(OWN_ROLE_OR_GROUPS)
+        raise InvalidParams(OWN_ROLE_OR_GROUPS)
     if change.usrgrpids is not None and not actor.is_super_admin:
         current = {row[0] for row in conn.execute("SELECT usrgrpid FROM users_groups WHERE userid = ?", (change.userid,))}
         if set(change.usrgrpids) != current:
-            raise ApplicationError(OWN_ROLE_OR_GROUPS)
+            raise InvalidParams(OWN_ROLE_OR_GROUPS)
 
 
 def _apply(conn: sqlite3.Connection, change: UserChange, actor: Actor) -> None:
@@ -263,12 +292,16 @@ def _apply(conn: sqlite3.Connection, change: UserChange, actor: Actor) -> None:
 # --- user.delete --------------------------------------------------------------------------------
 
 
-def delete_users(conn: sqlite3.Connection, userids: Sequence[int], actor_userid: int) -> None:
-    """Delete the users; their groups, sessions and tokens go with them (ON DELETE CASCADE)."""
+def delete_users(conn: sqlite3.Connection, userids: Sequence[int], actor: Actor) -> None:
+    """Delete the users; their groups, sessions and tokens go with them (ON DELETE CASCADE).
+
+    Checked per user, in order: it exists and the actor may edit it (a super admin anyone, anyone
+    else only themselves), and it is not the actor.
+    """
     existing = {row[0] for row in conn.execute(f"SELECT userid FROM users WHERE userid IN ({_id_list(userids)})")}
     for userid in userids:
-        if userid not in existing:
+        if userid not in existing or not (actor.is_super_admin or userid == actor.userid):
             raise ApplicationError(NO_PERMISSIONS)
-        if userid == actor_userid:
-            raise ApplicationError("User is not allowed to delete himself.")
-    conn.execute(f"DELETE FROM users WHERE userid IN ({_id_list(userids)})")
+        if userid == actor.userid:
+            raise InvalidParams(DELETES_HIMSELF)
+    keeping_an_active_super_admin(conn, lambda: conn.execute(f"DELETE FROM users WHERE userid IN ({_id_list(userids)})"))

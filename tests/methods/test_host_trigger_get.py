@@ -32,7 +32,9 @@ async def test_host_get_extend(call: Any, admin: str, world: World) -> None:
 
 async def test_host_get_output_and_id_filters(call: Any, admin: str, world: World) -> None:
     get = lambda **params: call("host.get", {"output": ["host"], **params}, auth=admin)  # noqa: E731
-    assert await get(hostids=world.hosts["vault"]) == [{"hostid": world.hosts["vault"], "host": "vault"}]
+    # As in 7.0, the id is in the objects only when `output` asks for it.
+    assert await get(hostids=world.hosts["vault"]) == [{"host": "vault"}]
+    assert await get(hostids=world.hosts["vault"], output=["host", "hostid"]) == [{"hostid": world.hosts["vault"], "host": "vault"}]
     assert hosts_of(await get(groupids=[world.groups["Linux servers"]])) == ["web-01", "db-01"]
     assert hosts_of(await get(groupids=[world.groups["Misc"], world.groups["Secret"]])) == ["web-01", "vault"]
     assert hosts_of(await get(triggerids=[world.triggers["Door is open"], world.triggers["High CPU utilization"]])) == ["web-01", "vault"]
@@ -67,7 +69,7 @@ async def test_host_get_sort_limit_count_preservekeys(call: Any, admin: str, wor
     assert await call("host.get", {"countOutput": True}, auth=admin) == "3"
     assert await call("host.get", {"countOutput": True, "filter": {"status": 0}}, auth=admin) == "2"
     keyed = await get(preservekeys=True, hostids=[world.hosts["vault"]])
-    assert keyed == {world.hosts["vault"]: {"hostid": world.hosts["vault"], "host": "vault"}}
+    assert keyed == {world.hosts["vault"]: {"host": "vault"}}
 
 
 async def test_host_get_select_host_groups(call: Any, admin: str, world: World) -> None:
@@ -77,25 +79,24 @@ async def test_host_get_select_host_groups(call: Any, admin: str, world: World) 
         (world.groups["Databases"], "Databases", "0"),
     ]
     assert set(db["hostgroups"][0]) == {"groupid", "name", "flags", "uuid"}
+    # A sub-select follows the output rule too: `["name"]` gives the names alone.
     hosts = await call("host.get", {"output": ["host"], "selectHostGroups": ["name"]}, auth=admin)
     assert hosts == [
-        {"hostid": world.hosts["web-01"], "host": "web-01", "hostgroups": [
-            {"groupid": world.groups["Linux servers"], "name": "Linux servers"}, {"groupid": world.groups["Misc"], "name": "Misc"},
-        ]},
-        {"hostid": world.hosts["db-01"], "host": "db-01", "hostgroups": [
-            {"groupid": world.groups["Linux servers"], "name": "Linux servers"}, {"groupid": world.groups["Databases"], "name": "Databases"},
-        ]},
-        {"hostid": world.hosts["vault"], "host": "vault", "hostgroups": [{"groupid": world.groups["Secret"], "name": "Secret"}]},
+        {"host": "web-01", "hostgroups": [{"name": "Linux servers"}, {"name": "Misc"}]},
+        {"host": "db-01", "hostgroups": [{"name": "Linux servers"}, {"name": "Databases"}]},
+        {"host": "vault", "hostgroups": [{"name": "Secret"}]},
     ]
+    [vault] = await call("host.get", {"output": ["hostid"], "hostids": world.hosts["vault"], "selectHostGroups": ["groupid", "name"]}, auth=admin)
+    assert vault == {"hostid": world.hosts["vault"], "hostgroups": [{"groupid": world.groups["Secret"], "name": "Secret"}]}
 
 
 async def test_host_get_accepts_the_6x_select_groups(call: Any, admin: str, world: World) -> None:
     [vault] = await call("host.get", {"output": ["host"], "hostids": world.hosts["vault"], "selectGroups": ["name"]}, auth=admin)
-    assert vault == {"hostid": world.hosts["vault"], "host": "vault", "groups": [{"groupid": world.groups["Secret"], "name": "Secret"}]}
+    assert vault == {"host": "vault", "groups": [{"name": "Secret"}]}
     [both] = await call(
         "host.get", {"output": ["host"], "hostids": world.hosts["vault"], "selectGroups": ["name"], "selectHostGroups": ["groupid"]}, auth=admin
     )
-    assert both["groups"] == [{"groupid": world.groups["Secret"], "name": "Secret"}]
+    assert both["groups"] == [{"name": "Secret"}]
     assert both["hostgroups"] == [{"groupid": world.groups["Secret"]}]
 
 
@@ -141,7 +142,8 @@ async def test_trigger_get_extend(call: Any, admin: str, world: World) -> None:
 async def test_trigger_get_id_filters(call: Any, admin: str, world: World) -> None:
     get = lambda **params: call("trigger.get", {"output": ["description"], **params}, auth=admin)  # noqa: E731
     door = world.triggers["Door is open"]
-    assert await get(triggerids=door) == [{"triggerid": door, "description": "Door is open"}]
+    assert await get(triggerids=door) == [{"description": "Door is open"}]
+    assert await get(triggerids=door, output=["triggerid"]) == [{"triggerid": door}]
     assert descriptions(await get(hostids=[world.hosts["web-01"], world.hosts["vault"]])) == ["High CPU utilization", "Door is open"]
     assert descriptions(await get(groupids=world.groups["Linux servers"])) == ["High CPU utilization", "Replication lag is too high"]
     assert descriptions(await get(groupids=world.groups["Databases"], hostids=world.hosts["web-01"])) == []
@@ -168,11 +170,11 @@ async def test_trigger_get_count_preservekeys_select_hosts(call: Any, admin: str
     assert await call("trigger.get", {"countOutput": True, "filter": {"value": 0}}, auth=admin) == "1"
     door = world.triggers["Door is open"]
     keyed = await call("trigger.get", {"output": ["priority"], "triggerids": [door], "preservekeys": True, "selectHosts": "extend"}, auth=admin)
-    assert keyed == {door: {"triggerid": door, "priority": "5", "hosts": [
+    assert keyed == {door: {"priority": "5", "hosts": [
         {"hostid": world.hosts["vault"], "host": "vault", "name": "Vault", "status": "0"},
     ]}}
     triggers = await call("trigger.get", {"output": ["description"], "selectHosts": ["name"]}, auth=admin)
-    assert [[h["name"] for h in t["hosts"]] for t in triggers] == [["Web server"], ["Database server"], ["Vault"]]
+    assert [t["hosts"] for t in triggers] == [[{"name": "Web server"}], [{"name": "Database server"}], [{"name": "Vault"}]]
 
 
 @pytest.mark.parametrize(
@@ -205,10 +207,8 @@ async def test_a_reader_sees_its_hosts_and_their_triggers(call: Any, world: Worl
     hosts = await call("host.get", {"output": ["host"], "selectHostGroups": ["name"]}, auth=session)
     # Misc grants nothing to readers, but denies nothing either: web-01 shows, Misc does not.
     assert hosts == [
-        {"hostid": world.hosts["web-01"], "host": "web-01", "hostgroups": [{"groupid": world.groups["Linux servers"], "name": "Linux servers"}]},
-        {"hostid": world.hosts["db-01"], "host": "db-01", "hostgroups": [
-            {"groupid": world.groups["Linux servers"], "name": "Linux servers"}, {"groupid": world.groups["Databases"], "name": "Databases"},
-        ]},
+        {"host": "web-01", "hostgroups": [{"name": "Linux servers"}]},
+        {"host": "db-01", "hostgroups": [{"name": "Linux servers"}, {"name": "Databases"}]},
     ]
     triggers = await call("trigger.get", {"output": ["description"], "selectHosts": ["host"]}, auth=session)
     assert [(t["description"], hosts_of(t["hosts"])) for t in triggers] == [

@@ -162,6 +162,9 @@ async def test_a_name_of_255_characters_is_accepted(call: Any, admin: str) -> No
         ([{}], 'Invalid parameter "/1": the parameter "name" is missing.'),
         ([{"name": "ok"}, {"name": "a//b"}], 'Invalid parameter "/2/name": invalid host group name.'),
         ([{"name": "ok"}, "Misc"], 'Invalid parameter "/2": an array is expected.'),
+        # Repeats are a second pass, after every object's types; names compare exactly.
+        ([{"name": "Twice"}, {"name": "Other"}, {"name": "Twice"}], 'Invalid parameter "/3": value (name)=(Twice) already exists.'),
+        ([{"name": "Twice"}, {"name": "Twice"}, {"name": 5}], 'Invalid parameter "/3/name": a character string is expected.'),
         ([5], 'Invalid parameter "/1": an array is expected.'),
         ([], 'Invalid parameter "/": cannot be empty.'),
         ({}, 'Invalid parameter "/": cannot be empty.'),
@@ -174,14 +177,7 @@ async def test_create_refuses_bad_input(client: Any, rpc: Any, admin: str, param
 async def test_create_refuses_an_existing_name(client: Any, rpc: Any, admin: str) -> None:
     await assert_fails_unchanged(
         client, rpc, "hostgroup.create", [{"name": "New"}, {"name": "Discovered hosts"}], admin,
-        (-32500, 'Host group "Discovered hosts" already exists.'),
-    )
-
-
-async def test_create_refuses_a_name_given_twice(client: Any, rpc: Any, admin: str) -> None:
-    await assert_fails_unchanged(
-        client, rpc, "hostgroup.create", [{"name": "Twice"}, {"name": "Other"}, {"name": "Twice"}], admin,
-        (-32500, 'Host group "Twice" already exists.'),
+        (-32602, 'Host group "Discovered hosts" already exists.'),
     )
 
 
@@ -192,10 +188,11 @@ async def test_names_differing_in_case_are_different_groups(call: Any, admin: st
 
 
 @pytest.mark.parametrize("username", ["reader", "writer"])
-async def test_only_super_admins_create(client: Any, rpc: Any, world: World, username: str) -> None:
+@pytest.mark.parametrize("params", [{"name": "Mine"}, {"bad": "params are not even looked at"}])
+async def test_only_super_admins_create(client: Any, rpc: Any, world: World, username: str, params: Any) -> None:
     await assert_fails_unchanged(
-        client, rpc, "hostgroup.create", {"name": "Mine"}, world.sessions[username],
-        (-32500, "Only Super Admins can create host groups."),
+        client, rpc, "hostgroup.create", params, world.sessions[username],
+        (-32500, 'No permissions to call "hostgroup.create".'),
     )
 
 
@@ -211,7 +208,10 @@ async def test_get_extend_returns_every_group_as_strings(call: Any, admin: str, 
 
 
 async def test_get_output_fields(call: Any, admin: str, world: World) -> None:
+    # As in 7.0, the id is in the objects only when `output` asks for it.
     groups = await call("hostgroup.get", {"output": ["name"], "groupids": [world.groups["Secret"]]}, auth=admin)
+    assert groups == [{"name": "Secret"}]
+    groups = await call("hostgroup.get", {"output": ["groupid", "name"], "groupids": [world.groups["Secret"]]}, auth=admin)
     assert groups == [{"groupid": world.groups["Secret"], "name": "Secret"}]
 
 
@@ -245,7 +245,7 @@ async def test_get_sort_limit_count_preservekeys(call: Any, admin: str, world: W
     assert await call("hostgroup.get", {"countOutput": True}, auth=admin) == "5"
     assert await call("hostgroup.get", {"countOutput": True, "search": {"name": "s"}, "startSearch": True}, auth=admin) == "1"
     keyed = await get(preservekeys=True, groupids=[world.groups["Misc"], "5"])
-    assert keyed == {"5": {"groupid": "5", "name": "Discovered hosts"}, world.groups["Misc"]: {"groupid": world.groups["Misc"], "name": "Misc"}}
+    assert keyed == {"5": {"name": "Discovered hosts"}, world.groups["Misc"]: {"name": "Misc"}}
 
 
 async def test_get_select_hosts(call: Any, admin: str, world: World) -> None:
@@ -258,10 +258,11 @@ async def test_get_select_hosts(call: Any, admin: str, world: World) -> None:
     assert {g["name"]: [h["host"] for h in g["hosts"]] for g in groups} == {
         "Discovered hosts": [], "Linux servers": ["web-01", "db-01"], "Databases": ["db-01"], "Secret": ["vault"], "Misc": ["web-01"],
     }
+    assert groups[3] == {"name": "Secret", "hosts": [{"host": "vault"}]}  # the sub-select's id only when asked for
     counted = await call("hostgroup.get", {"output": ["name"], "selectHosts": "count"}, auth=admin)
     assert {g["name"]: g["hosts"] for g in counted} == {"Discovered hosts": "0", "Linux servers": "2", "Databases": "1", "Secret": "1", "Misc": "1"}
     plain = await call("hostgroup.get", {"output": ["name"], "selectHosts": [], "groupids": "5"}, auth=admin)
-    assert plain == [{"groupid": "5", "name": "Discovered hosts"}]
+    assert plain == [{"name": "Discovered hosts"}]
 
 
 @pytest.mark.parametrize(
@@ -309,7 +310,7 @@ async def test_select_hosts_shows_only_readable_hosts(call: Any, world: World) -
         "Linux servers": ["web-01", "db-01"], "Databases": ["db-01"], "Misc": ["web-01"],
     }
     counted = await call("hostgroup.get", {"output": ["name"], "selectHosts": "count"}, auth=world.sessions["denied"])
-    assert counted == [{"groupid": world.groups["Linux servers"], "name": "Linux servers", "hosts": "1"}]
+    assert counted == [{"name": "Linux servers", "hosts": "1"}]
 
 
 async def test_editable_gives_the_read_write_groups(call: Any, world: World) -> None:
@@ -372,24 +373,35 @@ async def test_delete_of_an_unknown_group_deletes_nothing(client: Any, rpc: Any,
 
 async def test_delete_refuses_to_leave_a_host_without_groups(client: Any, rpc: Any, admin: str, world: World) -> None:
     await assert_fails_unchanged(
-        client, rpc, "hostgroup.delete", [world.groups["Secret"]], admin, (-32500, 'Host "vault" cannot be without host group.')
+        client, rpc, "hostgroup.delete", [world.groups["Secret"]], admin, (-32602, 'Host "vault" cannot be without host group.')
     )
     # web-01 is in Linux servers and Misc: deleting both would leave it with none.
     await assert_fails_unchanged(
         client, rpc, "hostgroup.delete", [world.groups["Misc"], world.groups["Linux servers"]], admin,
-        (-32500, 'Host "web-01" cannot be without host group.'),
+        (-32602, 'Host "web-01" cannot be without host group.'),
     )
 
 
 async def test_delete_refuses_the_discovered_hosts_group(client: Any, rpc: Any, admin: str) -> None:
     await assert_fails_unchanged(
         client, rpc, "hostgroup.delete", ["5"], admin,
-        (-32500, 'Host group "Discovered hosts" is group for discovered hosts and cannot be deleted.'),
+        (-32602, 'Host group "Discovered hosts" is group for discovered hosts and cannot be deleted.'),
+    )
+
+
+@pytest.mark.parametrize("username", ["reader", "nobody", "denied"])
+@pytest.mark.parametrize("params", [["Databases"], ["not even looked at"]])
+async def test_users_may_not_delete_host_groups(client: Any, rpc: Any, world: World, username: str, params: list[str]) -> None:
+    groupids = [world.groups.get(name, name) for name in params]
+    await assert_fails_unchanged(
+        client, rpc, "hostgroup.delete", groupids, world.sessions[username], (-32500, 'No permissions to call "hostgroup.delete".')
     )
 
 
 @pytest.mark.parametrize("username", ["reader", "nobody", "denied"])
 async def test_delete_needs_read_write(client: Any, rpc: Any, world: World, username: str) -> None:
+    # As an admin (a User may not call hostgroup.delete at all): a read right, none, or a deny is not enough.
+    await storage_of(client).write(lambda conn: conn.execute("UPDATE users SET roleid = ? WHERE username = ?", (ADMIN_ROLE, username)))
     await assert_fails_unchanged(client, rpc, "hostgroup.delete", [world.groups["Databases"]], world.sessions[username], (-32500, NO_PERMISSIONS))
 
 

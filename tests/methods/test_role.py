@@ -201,7 +201,7 @@ async def test_the_first_problem_in_order_wins(rpc: Rpc, admin: str) -> None:
 @pytest.mark.parametrize("name", ["User role", "user ROLE", "Super admin role"])
 async def test_create_refuses_an_existing_name_in_any_case(rpc: Rpc, client: Any, admin: str, name: str) -> None:
     before = await snapshot(client)
-    assert error_of(await rpc("role.create", {"name": name, "type": 1}, headers=bearer(admin))) == application_error(
+    assert error_of(await rpc("role.create", {"name": name, "type": 1}, headers=bearer(admin))) == invalid_params(
         f'Role "{name}" already exists.'
     )
     assert await snapshot(client) == before
@@ -211,7 +211,16 @@ async def test_create_refuses_a_name_twice_in_one_call_and_creates_nothing(rpc: 
     before = await snapshot(client)
     params = [{"name": "Night shift", "type": 1}, {"name": "Day shift", "type": 1}, {"name": "NIGHT SHIFT", "type": 2}]
     response = await rpc("role.create", params, headers=bearer(admin))
-    assert error_of(response) == application_error('Role "NIGHT SHIFT" already exists.')
+    # A schema error naming the later object; names compare as the database does (ASCII case folded).
+    assert error_of(response) == invalid_params('Invalid parameter "/3": value (name)=(NIGHT SHIFT) already exists.')
+    assert await snapshot(client) == before
+
+
+async def test_repeats_are_checked_after_every_objects_types(rpc: Rpc, client: Any, admin: str) -> None:
+    before = await snapshot(client)
+    params = [{"name": "Twin", "type": 1}, {"name": "Twin", "type": 1}, {"name": "Third", "type": 9}]
+    response = await rpc("role.create", params, headers=bearer(admin))
+    assert error_of(response) == invalid_params('Invalid parameter "/3/type": value must be one of 1, 2, 3.')
     assert await snapshot(client) == before
 
 
@@ -238,7 +247,6 @@ async def test_get_the_built_in_roles(call: Call, admin: str) -> None:
 async def test_get_rules_of_the_guest_role(call: Call, admin: str) -> None:
     [guest] = await call("role.get", {"roleids": 4, "output": ["name"], "selectRules": "extend"}, auth=admin)
     assert guest == {
-        "roleid": "4",
         "name": "Guest role",
         "rules": {
             "api.access": "0", "api.mode": "0", "api": [], "actions.default_access": "0",
@@ -275,7 +283,11 @@ async def test_get_filters_and_sorts(call: Call, admin: str, params: dict[str, A
 async def test_get_counts_and_preserves_keys(call: Call, admin: str) -> None:
     assert await call("role.get", {"countOutput": True, "filter": {"type": 1}}, auth=admin) == "2"
     assert await call("role.get", {"roleids": [1, 3], "output": ["name"], "preservekeys": True}, auth=admin) == {
-        "1": {"roleid": "1", "name": "User role"},
+        "1": {"name": "User role"},
+        "3": {"name": "Super admin role"},
+    }
+    # As in 7.0, the id is in the objects only when `output` asks for it.
+    assert await call("role.get", {"roleids": [3], "output": ["roleid", "name"], "preservekeys": True}, auth=admin) == {
         "3": {"roleid": "3", "name": "Super admin role"},
     }
 
@@ -372,7 +384,7 @@ async def test_the_super_admin_role_is_readonly(rpc: Rpc, client: Any, admin: st
     before = await snapshot(client)
     for change in ({"roleid": 3, "name": "Root"}, {"roleid": "3"}, {"roleid": 3, "rules": {"api.access": 0}}):
         response = await rpc("role.update", change, headers=bearer(admin))
-        assert error_of(response) == application_error('Cannot update readonly role "Super admin role".')
+        assert error_of(response) == invalid_params('Cannot update readonly role "Super admin role".')
     assert await snapshot(client) == before
 
 
@@ -384,7 +396,7 @@ async def test_a_super_admin_cannot_change_the_type_of_their_own_role(
     root2 = await login("root2", PASSWORD)
     before = await snapshot(client)
     response = await rpc("role.update", {"roleid": roleid, "type": 2}, headers=bearer(root2))
-    assert error_of(response) == application_error("Cannot change the user type of own role.")
+    assert error_of(response) == invalid_params("Cannot change the user type of own role.")
     assert await snapshot(client) == before
     # The same type, or other fields, may be sent; and another super admin may change the type.
     assert await call("role.update", {"roleid": roleid, "type": "3", "name": "Root 2"}, auth=root2) == {"roleids": ["5"]}
@@ -395,13 +407,21 @@ async def test_a_super_admin_cannot_change_the_type_of_their_own_role(
     ("params", "error"),
     [
         ({"roleid": 99, "name": "X"}, application_error(NO_PERMISSIONS)),
-        ({"roleid": 5, "name": "Admin role"}, application_error('Role "Admin role" already exists.')),
-        ({"roleid": 5, "name": "guest ROLE"}, application_error('Role "guest ROLE" already exists.')),
-        ([{"roleid": 5, "name": "Twin"}, {"roleid": 6, "name": "twin"}], application_error('Role "twin" already exists.')),
+        ({"roleid": 5, "name": "Admin role"}, invalid_params('Role "Admin role" already exists.')),
+        ({"roleid": 5, "name": "guest ROLE"}, invalid_params('Role "guest ROLE" already exists.')),
+        (
+            [{"roleid": 5, "name": "Twin"}, {"roleid": 6, "name": "twin"}],
+            invalid_params('Invalid parameter "/2": value (name)=(twin) already exists.'),
+        ),
+        (
+            # Ids repeat before names do.
+            [{"roleid": 5, "name": "Twin"}, {"roleid": 6, "name": "twin"}, {"roleid": 5}],
+            invalid_params('Invalid parameter "/3": value (roleid)=(5) already exists.'),
+        ),
         ([{"roleid": 5, "name": "New"}, {"roleid": 99}], application_error(NO_PERMISSIONS)),
         (
             [{"roleid": 5, "name": "New"}, {"roleid": 3, "name": "Root"}],
-            application_error('Cannot update readonly role "Super admin role".'),
+            invalid_params('Cannot update readonly role "Super admin role".'),
         ),
         (
             [{"roleid": 5, "name": "A"}, {"roleid": "5", "name": "B"}],
@@ -441,8 +461,8 @@ async def test_delete_roles_and_their_rules(call: Call, client: Any, admin: str)
 @pytest.mark.parametrize(
     ("params", "error"),
     [
-        ([3], application_error('Cannot delete readonly role "Super admin role".')),
-        ([5, 1], application_error('The role "User role" is assigned to at least one user and cannot be deleted.')),
+        ([3], invalid_params('Cannot delete readonly role "Super admin role".')),
+        ([5, 1], invalid_params('The role "User role" is assigned to at least one user and cannot be deleted.')),
         ([5, 99], application_error(NO_PERMISSIONS)),
         ([], invalid_params('Invalid parameter "/": cannot be empty.')),
         ([5, "5"], invalid_params('Invalid parameter "/2": value (5) already exists.')),

@@ -138,13 +138,13 @@ async def test_a_user_may_not_create_tokens_for_others(client: Any, rpc: Any, us
     _, secret = user
     before = await storage_of(client).read(token_table)
     response = await rpc("token.create", [{"name": "mine"}, {"name": "admin's", "userid": ADMIN_ID}], headers=bearer(secret))
-    assert error_of(response) == app_error(f'User with ID "{ADMIN_ID}" is not available.')
+    assert error_of(response) == params_error(f'User with ID "{ADMIN_ID}" is not available.')
     assert await storage_of(client).read(token_table) == before
 
 
 async def test_a_super_admin_may_not_create_tokens_for_unknown_users(client: Any, rpc: Any, admin: str) -> None:
     response = await rpc("token.create", [{"name": "a"}, {"name": "b", "userid": "99"}], headers=bearer(admin))
-    assert error_of(response) == app_error('User with ID "99" is not available.')
+    assert error_of(response) == params_error('User with ID "99" is not available.')
     assert await storage_of(client).read(token_table) == []
 
 
@@ -154,14 +154,24 @@ async def test_a_name_is_unique_per_user(client: Any, call: Any, rpc: Any, admin
     await call("token.create", {"name": "ci", "userid": userid}, auth=admin)  # another user: fine
     before = await storage_of(client).read(token_table)
     response = await rpc("token.create", [{"name": "new"}, {"name": "ci"}], headers=bearer(admin))
-    assert error_of(response) == app_error(f'API token "ci" already exists for userid "{ADMIN_ID}".')
+    assert error_of(response) == params_error(f'API token "ci" already exists for userid "{ADMIN_ID}".')
     assert await storage_of(client).read(token_table) == before
 
 
 async def test_a_name_is_unique_within_one_call(client: Any, rpc: Any, admin: str) -> None:
+    # A schema error naming the later object; the owner left out is the caller.
     response = await rpc("token.create", [{"name": "ci"}, {"name": "ci", "userid": ADMIN_ID}], headers=bearer(admin))
-    assert error_of(response) == app_error(f'API token "ci" already exists for userid "{ADMIN_ID}".')
+    assert error_of(response) == params_error(f'Invalid parameter "/2": value (userid, name)=({ADMIN_ID}, ci) already exists.')
     assert await storage_of(client).read(token_table) == []
+    # Checked before the owners are: an unknown owner twice is a repeat first.
+    response = await rpc("token.create", [{"name": "a", "userid": 99}, {"name": "a", "userid": "99"}], headers=bearer(admin))
+    assert error_of(response) == params_error('Invalid parameter "/2": value (userid, name)=(99, a) already exists.')
+    assert await storage_of(client).read(token_table) == []
+
+
+async def test_one_name_for_two_users_in_one_call(client: Any, call: Any, admin: str) -> None:
+    userid = await add_user(client, "alice")
+    assert await call("token.create", [{"name": "ci"}, {"name": "ci", "userid": userid}], auth=admin) == {"tokenids": ["1", "2"]}
 
 
 async def test_names_are_case_sensitive(call: Any, admin: str) -> None:

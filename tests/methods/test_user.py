@@ -11,6 +11,7 @@ from tests.conftest import ADMIN_PASSWORD, error_of, storage_of
 NO_PERMISSIONS = "No permissions to referred object or it does not exist!"
 LOGIN_FAILED = "Incorrect user name or password or account is temporarily blocked."
 SESSION_TERMINATED = "Session terminated, re-login, please."
+SUPER_ADMIN_GONE = 'At least one active user must exist with role "Super admin role".'
 PASSWORD = "Secret-pass-1"
 ADMINS, GUESTS, DISABLED = 7, 8, 9
 USER_ROLE, ADMIN_ROLE, SUPER_ADMIN_ROLE = 1, 2, 3
@@ -136,8 +137,11 @@ BAD_CREATE = [
     (new_user("alice", roleid=99), -32500, NO_PERMISSIONS),
     (new_user("alice", usrgrps=[{"usrgrpid": 8}, {"usrgrpid": 99}]), -32500, NO_PERMISSIONS),
     ([new_user("alice"), new_user("bob", roleid=99)], -32500, NO_PERMISSIONS),
-    (new_user("ADMIN"), -32500, 'User with username "Admin" already exists.'),
-    ([new_user("alice"), new_user("Alice")], -32500, 'User with username "Alice" already exists.'),
+    (new_user("ADMIN"), -32602, 'User with username "Admin" already exists.'),
+    # A username repeated in the call is a schema error naming the later user (compared as the
+    # database compares names), found after every user's types.
+    ([new_user("alice"), new_user("Alice")], -32602, 'Invalid parameter "/2": value (username)=(Alice) already exists.'),
+    ([new_user("alice"), new_user("Alice"), new_user(5)], -32602, 'Invalid parameter "/3/username": a character string is expected.'),
 ]
 
 
@@ -150,14 +154,20 @@ async def test_create_refuses_bad_input_and_changes_nothing(
     assert await snapshot(client) == before
 
 
+async def test_usernames_differ_in_the_case_of_other_than_ascii_letters(call: Call, admin: str) -> None:
+    # The column is NOCASE, which folds ASCII letters only; the call compares names the same way.
+    assert await call("user.create", [new_user("Édith"), new_user("édith")], auth=admin) == {"userids": ["2", "3"]}
+
+
 @pytest.mark.parametrize("roleid", [USER_ROLE, ADMIN_ROLE])
+@pytest.mark.parametrize("params", [new_user("eve"), {"bad": "params are not even looked at"}])
 async def test_only_a_super_admin_creates_users(
-    client: Any, rpc: Rpc, create: Any, login: Any, roleid: int
+    client: Any, rpc: Rpc, create: Any, login: Any, roleid: int, params: Any
 ) -> None:
     await create("helper", roleid=roleid)
     session = await login("helper", PASSWORD)
     before = await snapshot(client)
-    await expect_error(rpc, "user.create", new_user("eve"), session, -32500, "You do not have permissions to create users.")
+    await expect_error(rpc, "user.create", params, session, -32500, 'No permissions to call "user.create".')
     assert await snapshot(client) == before
 
 
@@ -208,8 +218,11 @@ async def test_get_filters_searches_sorts_and_counts(client: Any, call: Call, ad
     assert await names({"search": {"name": "A", "surname": "Pond"}, "searchByAny": True}) == ["Admin", "amy", "rory"]
     assert await names({"sortfield": "userid", "limit": 2}) == ["Admin", "zed"]
     assert await call("user.get", {"countOutput": True, "usrgrpids": TEAM}, auth=admin) == "2"
+    # As in 7.0, the id is in the objects only when `output` asks for it.
     keyed = await call("user.get", {"output": ["username"], "userids": [1, 3], "preservekeys": True}, auth=admin)
-    assert keyed == {"1": {"userid": "1", "username": "Admin"}, "3": {"userid": "3", "username": "amy"}}
+    assert keyed == {"1": {"username": "Admin"}, "3": {"username": "amy"}}
+    keyed = await call("user.get", {"output": ["userid", "username"], "userids": [3], "preservekeys": True}, auth=admin)
+    assert keyed == {"3": {"userid": "3", "username": "amy"}}
 
 
 async def test_get_selects_user_groups_and_role(client: Any, call: Call, admin: str, create: Any) -> None:
@@ -219,7 +232,7 @@ async def test_get_selects_user_groups_and_role(client: Any, call: Call, admin: 
         "user.get", {"output": ["username"], "userids": 2, "selectUsrgrps": "extend", "selectRole": "extend"}, auth=admin
     )
     assert user == {
-        "userid": "2", "username": "amy",
+        "username": "amy",
         "usrgrps": [
             {"usrgrpid": "20", "name": "Team", "gui_access": "0", "users_status": "0", "debug_mode": "0"},
             {"usrgrpid": "21", "name": "Others", "gui_access": "0", "users_status": "0", "debug_mode": "0"},
@@ -229,7 +242,7 @@ async def test_get_selects_user_groups_and_role(client: Any, call: Call, admin: 
     [admin_user] = await call(
         "user.get", {"output": [], "userids": 1, "selectUsrgrps": ["name"], "selectRole": ["type"]}, auth=admin
     )
-    assert admin_user == {"userid": "1", "usrgrps": [{"name": "Zabbix administrators"}], "role": {"type": "3"}}
+    assert admin_user == {"usrgrps": [{"name": "Zabbix administrators"}], "role": {"type": "3"}}
 
 
 async def test_a_user_sees_themselves_and_their_group_mates_only(
@@ -298,14 +311,14 @@ async def test_changing_ones_own_password_needs_the_current_one(
     await expect_error(rpc, "user.update", {"userid": userid, "passwd": "Brand-new-pass"}, amy, -32602,
                        'Invalid parameter "/1": the parameter "current_passwd" is missing.')
     await expect_error(rpc, "user.update", {"userid": userid, "passwd": "Brand-new-pass", "current_passwd": "wrong-pass"},
-                       amy, -32500, "Incorrect current password.")
+                       amy, -32602, "Incorrect current password.")
     await expect_error(rpc, "user.update", {"userid": userid, "passwd": "short", "current_passwd": PASSWORD},
                        amy, -32602, 'Incorrect value for field "passwd": must be at least 8 characters long.')
     assert await snapshot(client) == before
 
     result = await call("user.update", {"userid": userid, "passwd": "Brand-new-pass", "current_passwd": PASSWORD}, auth=amy)
     assert result == {"userids": [str(userid)]}
-    assert await call("user.get", {"output": ["username"]}, auth=amy) == [{"userid": "2", "username": "amy"}]
+    assert await call("user.get", {"output": ["userid", "username"]}, auth=amy) == [{"userid": "2", "username": "amy"}]
     assert error_of(await rpc("user.get", {}, headers=bearer(other_amy)))[2] == SESSION_TERMINATED
     assert error_of(await rpc("user.login", {"username": "amy", "password": PASSWORD}))[2] == LOGIN_FAILED
     assert await login("amy", "Brand-new-pass")
@@ -326,15 +339,16 @@ async def test_a_user_updates_only_themselves_and_not_their_role_or_groups(
     rory_id = await create("rory")
     amy = await login("amy", PASSWORD)
     before = await snapshot(client)
-    for params, data in [
-        ({"userid": rory_id, "name": "Rory"}, "You do not have permissions to update other users."),
-        ([{"userid": amy_id, "name": "Amy"}, {"userid": 1, "name": "X"}], "You do not have permissions to update other users."),
-        ({"userid": 99, "name": "X"}, "You do not have permissions to update other users."),
-        ({"userid": amy_id, "roleid": SUPER_ADMIN_ROLE}, "User cannot change own role or user groups."),
-        ({"userid": amy_id, "usrgrps": [{"usrgrpid": ADMINS}]}, "User cannot change own role or user groups."),
-        ({"userid": amy_id, "usrgrps": [{"usrgrpid": GUESTS}, {"usrgrpid": TEAM}]}, "User cannot change own role or user groups."),
+    for params, code, data in [
+        # Others are not the caller's to edit: as if they did not exist.
+        ({"userid": rory_id, "name": "Rory"}, -32500, NO_PERMISSIONS),
+        ([{"userid": amy_id, "name": "Amy"}, {"userid": 1, "name": "X"}], -32500, NO_PERMISSIONS),
+        ({"userid": 99, "name": "X"}, -32500, NO_PERMISSIONS),
+        ({"userid": amy_id, "roleid": SUPER_ADMIN_ROLE}, -32602, "User cannot change own role or user groups."),
+        ({"userid": amy_id, "usrgrps": [{"usrgrpid": ADMINS}]}, -32602, "User cannot change own role or user groups."),
+        ({"userid": amy_id, "usrgrps": [{"usrgrpid": GUESTS}, {"usrgrpid": TEAM}]}, -32602, "User cannot change own role or user groups."),
     ]:
-        await expect_error(rpc, "user.update", params, amy, -32500, data)
+        await expect_error(rpc, "user.update", params, amy, code, data)
     assert await snapshot(client) == before
 
     # Sending one's role and groups unchanged is no change.
@@ -344,7 +358,7 @@ async def test_a_user_updates_only_themselves_and_not_their_role_or_groups(
 
 async def test_a_super_admin_cannot_change_their_own_role(client: Any, rpc: Rpc, admin: str, call: Call) -> None:
     await add_groups(client)
-    await expect_error(rpc, "user.update", {"userid": 1, "roleid": USER_ROLE}, admin, -32500, "User cannot change own role or user groups.")
+    await expect_error(rpc, "user.update", {"userid": 1, "roleid": USER_ROLE}, admin, -32602, "User cannot change own role or user groups.")
     await call("user.update", {"userid": 1, "usrgrps": [{"usrgrpid": ADMINS}, {"usrgrpid": TEAM}]}, auth=admin)
     assert await rows(client, "SELECT usrgrpid FROM users_groups WHERE userid = 1 ORDER BY usrgrpid") == [(ADMINS,), (TEAM,)]
 
@@ -353,9 +367,9 @@ async def test_update_renames_case_insensitively_unique(client: Any, rpc: Rpc, c
     amy_id = await create("amy")
     rory_id = await create("rory")
     before = await snapshot(client)
-    await expect_error(rpc, "user.update", {"userid": amy_id, "username": "RORY"}, admin, -32500, 'User with username "rory" already exists.')
+    await expect_error(rpc, "user.update", {"userid": amy_id, "username": "RORY"}, admin, -32602, 'User with username "rory" already exists.')
     await expect_error(rpc, "user.update", [{"userid": amy_id, "username": "pond"}, {"userid": rory_id, "username": "Pond"}],
-                       admin, -32500, 'User with username "Pond" already exists.')
+                       admin, -32602, 'Invalid parameter "/2": value (username)=(Pond) already exists.')
     assert await snapshot(client) == before
     await call("user.update", {"userid": amy_id, "username": "Amy"}, auth=admin)
     assert await rows(client, "SELECT username FROM users WHERE userid = ?", amy_id) == [("Amy",)]
@@ -366,6 +380,9 @@ BAD_UPDATE = [
     ({"userid": "two"}, -32602, 'Invalid parameter "/1/userid": a number is expected.'),
     ({"userid": 2, "type": 3}, -32602, 'Invalid parameter "/1": unexpected parameter "type".'),
     ([{"userid": 2}, {"userid": "2"}], -32602, 'Invalid parameter "/2": value (userid)=(2) already exists.'),
+    # Ids repeat before usernames do.
+    ([{"userid": 2, "username": "a"}, {"userid": 1, "username": "A"}, {"userid": 2}], -32602,
+     'Invalid parameter "/3": value (userid)=(2) already exists.'),
     ({"userid": 2, "username": ""}, -32602, 'Invalid parameter "/1/username": cannot be empty.'),
     ({"userid": 2, "name": LONG}, -32602, 'Invalid parameter "/1/name": value is too long.'),
     ({"userid": 2, "passwd": "short"}, -32602, 'Incorrect value for field "passwd": must be at least 8 characters long.'),
@@ -418,7 +435,9 @@ async def test_delete_removes_users_with_their_groups_sessions_and_tokens(
         ([2, "2"], -32602, 'Invalid parameter "/2": value (2) already exists.'),
         ([99], -32500, NO_PERMISSIONS),
         ([2, 99], -32500, NO_PERMISSIONS),
-        ([2, 1], -32500, "User is not allowed to delete himself."),
+        ([2, 1], -32602, "User is not allowed to delete himself."),
+        ([1, 99], -32602, "User is not allowed to delete himself."),  # per user, in order
+        ([99, 1], -32500, NO_PERMISSIONS),
     ],
 )
 async def test_delete_refuses_bad_input_and_changes_nothing(
@@ -431,12 +450,56 @@ async def test_delete_refuses_bad_input_and_changes_nothing(
 
 
 async def test_only_a_super_admin_deletes_users(client: Any, rpc: Rpc, create: Any, login: Any) -> None:
-    await create("amy", roleid=ADMIN_ROLE)
+    amy_id = await create("amy", roleid=ADMIN_ROLE)
     rory_id = await create("rory")
     amy = await login("amy", PASSWORD)
     before = await snapshot(client)
-    await expect_error(rpc, "user.delete", [rory_id], amy, -32500, "You do not have permissions to delete users.")
+    # Zabbix 7.0 lets only super admins call user.delete at all, before looking at the ids.
+    for userids in ([rory_id], [rory_id, amy_id], [amy_id, rory_id], ["not an id"]):
+        await expect_error(rpc, "user.delete", userids, amy, -32500, 'No permissions to call "user.delete".')
     assert await snapshot(client) == before
+
+
+# --- an active user keeps the built-in Super admin role -----------------------------------------
+
+
+@pytest.fixture
+async def root2(call: Call, admin: str, create: Any, login: Any) -> str:
+    """A session of a second super admin whose role is not the built-in Super admin role: Admin
+    is the only active user with that one."""
+    roleid = (await call("role.create", {"name": "Root too", "type": 3}, auth=admin))["roleids"][0]
+    await create("root2", roleid=roleid, usrgrps=[{"usrgrpid": ADMINS}])
+    return await login("root2", PASSWORD)
+
+
+@pytest.mark.parametrize(
+    "method, params",
+    [
+        ("user.delete", [1]),
+        ("user.update", {"userid": 1, "roleid": ADMIN_ROLE}),
+        ("user.update", {"userid": 1, "usrgrps": [{"usrgrpid": DISABLED}]}),
+        ("user.update", {"userid": 1, "usrgrps": [{"usrgrpid": ADMINS}, {"usrgrpid": DISABLED}]}),  # one disabled group is enough
+        ("user.update", [{"userid": 2, "name": "Root"}, {"userid": 1, "roleid": USER_ROLE}]),
+    ],
+)
+async def test_the_last_active_super_admin_stays(client: Any, rpc: Rpc, root2: str, method: str, params: Any) -> None:
+    before = await snapshot(client)
+    await expect_error(rpc, method, params, root2, -32602, SUPER_ADMIN_GONE)
+    assert await snapshot(client) == before
+
+
+async def test_an_inactive_super_admin_does_not_count(client: Any, rpc: Rpc, root2: str, create: Any) -> None:
+    await create("dormant", roleid=SUPER_ADMIN_ROLE, usrgrps=[{"usrgrpid": ADMINS}, {"usrgrpid": DISABLED}])
+    before = await snapshot(client)
+    await expect_error(rpc, "user.delete", [1], root2, -32602, SUPER_ADMIN_GONE)
+    assert await snapshot(client) == before
+
+
+async def test_with_another_active_super_admin_one_may_go(client: Any, call: Call, root2: str, create: Any) -> None:
+    await create("backup", roleid=SUPER_ADMIN_ROLE, usrgrps=[{"usrgrpid": GUESTS}])
+    assert await call("user.update", {"userid": 1, "roleid": ADMIN_ROLE}, auth=root2) == {"userids": ["1"]}
+    assert await call("user.delete", [1], auth=root2) == {"userids": ["1"]}
+    assert await rows(client, "SELECT username FROM users WHERE roleid = ?", SUPER_ADMIN_ROLE) == [("backup",)]
 
 
 # --- what the users' settings mean for logging in -----------------------------------------------
@@ -472,7 +535,7 @@ async def test_five_wrong_passwords_block_the_account_for_thirty_seconds(
         response = await rpc("user.login", {"username": "amy", "password": "wrong-pass"})
         assert error_of(response) == (-32500, "Application error.", LOGIN_FAILED)
     [user] = await call("user.get", {"output": ["attempt_failed", "attempt_clock"], "userids": userid}, auth=admin)
-    assert user == {"userid": str(userid), "attempt_failed": "5", "attempt_clock": str(int(clock.now))}
+    assert user == {"attempt_failed": "5", "attempt_clock": str(int(clock.now))}
     assert error_of(await rpc("user.login", {"username": "amy", "password": PASSWORD}))[2] == LOGIN_FAILED
     clock.advance(29)
     assert error_of(await rpc("user.login", {"username": "amy", "password": PASSWORD}))[2] == LOGIN_FAILED

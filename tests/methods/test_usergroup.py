@@ -21,6 +21,7 @@ DISCOVERED_HOSTS = 5
 PASSWORD = "usergroup-pw"
 NO_PERMISSIONS = "No permissions to referred object or it does not exist!"
 ONESELF = "User cannot add himself to a disabled group or a group with disabled GUI access."
+SUPER_ADMIN_GONE = 'At least one active user must exist with role "Super admin role".'
 DEFAULT_GROUPS = [
     {"usrgrpid": "7", "name": "Zabbix administrators", "gui_access": "0", "users_status": "0", "debug_mode": "0"},
     {"usrgrpid": "8", "name": "Guests", "gui_access": "0", "users_status": "0", "debug_mode": "0"},
@@ -146,6 +147,10 @@ async def test_a_single_right_or_user_object_counts_as_an_array_of_one(call: Cal
         ([{"name": "A"}, {"name": "B", "gui_access": 9}], 'Invalid parameter "/2/gui_access": value must be one of 0, 1, 2, 3.'),
         # Types first, repeats after (Zabbix's two passes).
         ([{"name": "A", "users": [{"userid": 1}, {"userid": 1}]}, {"name": 2}], 'Invalid parameter "/2/name": a character string is expected.'),
+        ([{"name": "Ops"}, {"name": "OPS"}, {"name": 2}], 'Invalid parameter "/3/name": a character string is expected.'),
+        # A name repeated in the call, compared as the database compares names; before the members' repeats.
+        ([{"name": "Ops"}, {"name": "OPS"}], 'Invalid parameter "/2": value (name)=(OPS) already exists.'),
+        ([{"name": "A", "users": [{"userid": 1}, {"userid": 1}]}, {"name": "a"}], 'Invalid parameter "/2": value (name)=(a) already exists.'),
     ],
 )
 async def test_create_refuses_bad_params_and_changes_nothing(api: Rpc, client: Any, params: Any, data: str) -> None:
@@ -155,23 +160,25 @@ async def test_create_refuses_bad_params_and_changes_nothing(api: Rpc, client: A
 
 
 @pytest.mark.parametrize(
-    "params, data",
+    "params, error",
     [
-        ({"name": "guests"}, 'User group "Guests" already exists.'),
-        ([{"name": "Ops"}, {"name": "OPS"}], 'User group "Ops" already exists.'),
-        ([{"name": "New"}, {"name": "Disabled"}], 'User group "Disabled" already exists.'),
-        ({"name": "A", "hostgroup_rights": [{"id": 5, "permission": 2}, {"id": 999, "permission": 2}]}, NO_PERMISSIONS),
-        ({"name": "A", "users": [{"userid": 1}, {"userid": 999}]}, NO_PERMISSIONS),
-        ([{"name": "A", "users": [{"userid": 1}]}, {"name": "B", "users_status": 1, "users": [{"userid": 1}]}], ONESELF),
-        ({"name": "A", "gui_access": 3, "users": [{"userid": 1}]}, ONESELF),
+        ({"name": "guests"}, invalid_params('User group "Guests" already exists.')),
+        ([{"name": "New"}, {"name": "Disabled"}], invalid_params('User group "Disabled" already exists.')),
+        ({"name": "A", "hostgroup_rights": [{"id": 5, "permission": 2}, {"id": 999, "permission": 2}]}, application_error(NO_PERMISSIONS)),
+        ({"name": "A", "users": [{"userid": 1}, {"userid": 999}]}, application_error(NO_PERMISSIONS)),
+        ([{"name": "A", "users": [{"userid": 1}]}, {"name": "B", "users_status": 1, "users": [{"userid": 1}]}], invalid_params(ONESELF)),
+        ({"name": "A", "gui_access": 3, "users": [{"userid": 1}]}, invalid_params(ONESELF)),
         # Users are checked before oneself, oneself before host groups, as Zabbix does.
-        ({"name": "A", "users_status": 1, "users": [{"userid": 1}, {"userid": 999}]}, NO_PERMISSIONS),
-        ({"name": "A", "users_status": 1, "users": [{"userid": 1}], "hostgroup_rights": [{"id": 999, "permission": 2}]}, ONESELF),
+        ({"name": "A", "users_status": 1, "users": [{"userid": 1}, {"userid": 999}]}, application_error(NO_PERMISSIONS)),
+        (
+            {"name": "A", "users_status": 1, "users": [{"userid": 1}], "hostgroup_rights": [{"id": 999, "permission": 2}]},
+            invalid_params(ONESELF),
+        ),
     ],
 )
-async def test_create_refusals_change_nothing(api: Rpc, client: Any, params: Any, data: str) -> None:
+async def test_create_refusals_change_nothing(api: Rpc, client: Any, params: Any, error: tuple[int, str, str]) -> None:
     before = await snapshot(client)
-    assert error_of(await api("usergroup.create", params)) == application_error(data)
+    assert error_of(await api("usergroup.create", params)) == error
     assert await snapshot(client) == before
 
 
@@ -203,7 +210,7 @@ async def test_only_super_admins_write(api: Rpc, client: Any, login: Any, add_us
     await add_user("writer", GUESTS, ADMINISTRATORS, roleid=roleid)
     session = await login("writer", PASSWORD)
     before = await snapshot(client)
-    assert error_of(await api(method, params, auth=session)) == application_error(f"Only Super Admins can {verb} user groups.")
+    assert error_of(await api(method, params, auth=session)) == application_error(f'No permissions to call "usergroup.{verb}".')
     assert await snapshot(client) == before
 
 
@@ -217,9 +224,10 @@ async def test_get_returns_every_group_to_a_super_admin(call: Call, admin: str) 
 @pytest.mark.parametrize(
     "params, expected",
     [
-        ({"output": ["name"]}, [{"usrgrpid": "7", "name": "Zabbix administrators"}, {"usrgrpid": "8", "name": "Guests"}, {"usrgrpid": "9", "name": "Disabled"}]),
-        ({"output": ["name"], "sortfield": "name"}, [{"usrgrpid": "9", "name": "Disabled"}, {"usrgrpid": "8", "name": "Guests"}, {"usrgrpid": "7", "name": "Zabbix administrators"}]),
-        ({"output": ["name"], "sortfield": "name", "sortorder": "DESC", "limit": 1}, [{"usrgrpid": "7", "name": "Zabbix administrators"}]),
+        # As in 7.0, the id is in the objects only when `output` asks for it.
+        ({"output": ["name"]}, [{"name": "Zabbix administrators"}, {"name": "Guests"}, {"name": "Disabled"}]),
+        ({"output": ["name", "usrgrpid"], "sortfield": "name"}, [{"usrgrpid": "9", "name": "Disabled"}, {"usrgrpid": "8", "name": "Guests"}, {"usrgrpid": "7", "name": "Zabbix administrators"}]),
+        ({"output": ["name"], "sortfield": "name", "sortorder": "DESC", "limit": 1}, [{"name": "Zabbix administrators"}]),
         ({"output": ["usrgrpid"], "usrgrpids": ["8", "9", "99"]}, [{"usrgrpid": "8"}, {"usrgrpid": "9"}]),
         ({"output": ["usrgrpid"], "userids": "1"}, [{"usrgrpid": "7"}]),
         ({"output": ["usrgrpid"], "filter": {"users_status": 1}}, [{"usrgrpid": "9"}]),
@@ -228,7 +236,9 @@ async def test_get_returns_every_group_to_a_super_admin(call: Call, admin: str) 
         ({"output": ["usrgrpid"], "search": {"name": "G"}, "startSearch": True}, [{"usrgrpid": "8"}]),
         ({"countOutput": True}, "3"),
         ({"countOutput": True, "filter": {"gui_access": 0}, "usrgrpids": [7, 8]}, "2"),
-        ({"output": ["name"], "usrgrpids": 8, "preservekeys": True}, {"8": {"usrgrpid": "8", "name": "Guests"}}),
+        ({"output": ["name"], "usrgrpids": 8, "preservekeys": True}, {"8": {"name": "Guests"}}),
+        ({"output": ["usrgrpid", "name"], "usrgrpids": 8, "preservekeys": True}, {"8": {"usrgrpid": "8", "name": "Guests"}}),
+        ({"output": [], "usrgrpids": 7, "selectUsers": ["username"]}, [{"users": [{"username": "Admin"}]}]),
         ({"output": ["usrgrpid"], "usrgrpids": 7, "selectUsers": ["username"]}, [{"usrgrpid": "7", "users": [{"username": "Admin"}]}]),
         ({"output": ["usrgrpid"], "usrgrpids": 8, "selectUsers": "extend"}, [{"usrgrpid": "8", "users": []}]),
         ({"output": ["usrgrpid"], "usrgrpids": 8, "selectUsers": []}, [{"usrgrpid": "8"}]),
@@ -270,8 +280,8 @@ async def test_a_non_super_admin_sees_only_their_groups_and_no_denials(
 
     got = await call("usergroup.get", {"output": ["name"], "selectHostGroupRights": "extend"}, auth=session)
     assert got == [
-        {"usrgrpid": GUESTS, "name": "Guests", "hostgroup_rights": []},
-        {"usrgrpid": mine, "name": "Mine", "hostgroup_rights": [{"id": web, "permission": "2"}]},
+        {"name": "Guests", "hostgroup_rights": []},
+        {"name": "Mine", "hostgroup_rights": [{"id": web, "permission": "2"}]},
     ]
     assert await call("usergroup.get", {"usrgrpids": [ADMINISTRATORS], "userids": ["1"]}, auth=session) == []
     assert await call("usergroup.get", {"countOutput": True}, auth=session) == "2"
@@ -306,7 +316,7 @@ async def test_update_many_at_once(call: Call, admin: str, add_group: Any) -> No
     a, b = await add_group("A"), await add_group("B")
     result = await call("usergroup.update", [{"usrgrpid": a, "debug_mode": 1}, {"usrgrpid": b, "users_status": 1}], auth=admin)
     assert result == {"usrgrpids": [a, b]}
-    got = await call("usergroup.get", {"usrgrpids": [a, b], "output": ["debug_mode", "users_status"]}, auth=admin)
+    got = await call("usergroup.get", {"usrgrpids": [a, b], "output": ["usrgrpid", "debug_mode", "users_status"]}, auth=admin)
     assert got == [{"usrgrpid": a, "debug_mode": "1", "users_status": "0"}, {"usrgrpid": b, "debug_mode": "0", "users_status": "1"}]
 
 
@@ -337,6 +347,13 @@ async def test_a_user_may_move_between_groups_in_one_call(call: Call, admin: str
         ({"usrgrpid": 8, "hostgroup_rights": [{"id": 5, "permission": 4}]}, 'Invalid parameter "/1/hostgroup_rights/1/permission": value must be one of 0, 2, 3.'),
         ({"usrgrpid": 8, "hostgroup_rights": [{"id": 5, "permission": 0}, {"id": 5, "permission": 2}]}, 'Invalid parameter "/1/hostgroup_rights/2": value (id)=(5) already exists.'),
         ([{"usrgrpid": 8}, {"usrgrpid": "8"}], 'Invalid parameter "/2": value (usrgrpid)=(8) already exists.'),
+        # Ids repeat before names, names (as the database compares them) before members.
+        ([{"usrgrpid": 8, "name": "X"}, {"usrgrpid": 8, "name": "x"}], 'Invalid parameter "/2": value (usrgrpid)=(8) already exists.'),
+        ([{"usrgrpid": 8, "name": "Same"}, {"usrgrpid": 9, "name": "same"}], 'Invalid parameter "/2": value (name)=(same) already exists.'),
+        (
+            [{"usrgrpid": 8, "name": "X", "users": [{"userid": 1}, {"userid": 1}]}, {"usrgrpid": 9, "name": "x"}],
+            'Invalid parameter "/2": value (name)=(x) already exists.',
+        ),
     ],
 )
 async def test_update_refuses_bad_params_and_changes_nothing(api: Rpc, client: Any, params: Any, data: str) -> None:
@@ -346,25 +363,24 @@ async def test_update_refuses_bad_params_and_changes_nothing(api: Rpc, client: A
 
 
 @pytest.mark.parametrize(
-    "params, data",
+    "params, error",
     [
-        ({"usrgrpid": 99, "name": "A"}, NO_PERMISSIONS),
-        ([{"usrgrpid": 8, "debug_mode": 1}, {"usrgrpid": 99}], NO_PERMISSIONS),
-        ({"usrgrpid": 8, "name": "disabled"}, 'User group "Disabled" already exists.'),
-        ([{"usrgrpid": 8, "name": "Same"}, {"usrgrpid": 9, "name": "same"}], 'User group "Same" already exists.'),
-        ({"usrgrpid": 8, "users": [{"userid": 999}]}, NO_PERMISSIONS),
-        ({"usrgrpid": 8, "hostgroup_rights": [{"id": 999, "permission": 2}]}, NO_PERMISSIONS),
+        ({"usrgrpid": 99, "name": "A"}, application_error(NO_PERMISSIONS)),
+        ([{"usrgrpid": 8, "debug_mode": 1}, {"usrgrpid": 99}], application_error(NO_PERMISSIONS)),
+        ({"usrgrpid": 8, "name": "disabled"}, invalid_params('User group "Disabled" already exists.')),
+        ({"usrgrpid": 8, "users": [{"userid": 999}]}, application_error(NO_PERMISSIONS)),
+        ({"usrgrpid": 8, "hostgroup_rights": [{"id": 999, "permission": 2}]}, application_error(NO_PERMISSIONS)),
         # The super admin is in "Zabbix administrators": it may not be disabled, nor may they join a disabled group.
-        ({"usrgrpid": 7, "users_status": 1}, ONESELF),
-        ({"usrgrpid": 7, "gui_access": 3}, ONESELF),
-        ({"usrgrpid": 9, "users": [{"userid": 1}]}, ONESELF),
-        ({"usrgrpid": 8, "users_status": 1, "users": [{"userid": 1}]}, ONESELF),
-        ([{"usrgrpid": 8, "debug_mode": 1}, {"usrgrpid": 7, "users": []}], 'User "Admin" cannot be without user group.'),
+        ({"usrgrpid": 7, "users_status": 1}, invalid_params(ONESELF)),
+        ({"usrgrpid": 7, "gui_access": 3}, invalid_params(ONESELF)),
+        ({"usrgrpid": 9, "users": [{"userid": 1}]}, invalid_params(ONESELF)),
+        ({"usrgrpid": 8, "users_status": 1, "users": [{"userid": 1}]}, invalid_params(ONESELF)),
+        ([{"usrgrpid": 8, "debug_mode": 1}, {"usrgrpid": 7, "users": []}], invalid_params('User "Admin" cannot be without user group.')),
     ],
 )
-async def test_update_refusals_change_nothing(api: Rpc, client: Any, params: Any, data: str) -> None:
+async def test_update_refusals_change_nothing(api: Rpc, client: Any, params: Any, error: tuple[int, str, str]) -> None:
     before = await snapshot(client)
-    assert error_of(await api("usergroup.update", params)) == application_error(data)
+    assert error_of(await api("usergroup.update", params)) == error
     assert await snapshot(client) == before
 
 
@@ -372,6 +388,47 @@ async def test_admins_group_may_be_disabled_once_they_left_it(call: Call, admin:
     await add_group("Super", users=[{"userid": 1}])
     result = await call("usergroup.update", {"usrgrpid": ADMINISTRATORS, "users": [], "users_status": 1}, auth=admin)
     assert result == {"usrgrpids": [ADMINISTRATORS]}
+
+
+# --- an active user keeps the built-in Super admin role ----------------------------------------
+
+
+@pytest.fixture
+async def root2(call: Call, admin: str, login: Any, add_user: Any) -> str:
+    """A session of a second super admin, outside "Zabbix administrators", whose role is not the
+    built-in Super admin role: Admin is the only active user with that one."""
+    roleid = (await call("role.create", {"name": "Root too", "type": 3}, auth=admin))["roleids"][0]
+    await add_user("root2", GUESTS, roleid=roleid)
+    return await login("root2", PASSWORD)
+
+
+@pytest.mark.parametrize(
+    "method, params",
+    [
+        ("usergroup.update", {"usrgrpid": ADMINISTRATORS, "users_status": 1}),
+        ("usergroup.update", {"usrgrpid": DISABLED, "users": [{"userid": 1}]}),  # a disabled group disables its members
+        ("usergroup.update", [{"usrgrpid": GUESTS, "debug_mode": 1}, {"usrgrpid": DISABLED, "users": [{"userid": 1}]}]),
+        ("usergroup.create", {"name": "Off", "users_status": 1, "users": [{"userid": 1}]}),
+    ],
+)
+async def test_the_last_active_super_admin_may_not_be_disabled(api: Rpc, client: Any, root2: str, method: str, params: Any) -> None:
+    before = await snapshot(client)
+    assert error_of(await api(method, params, auth=root2)) == invalid_params(SUPER_ADMIN_GONE)
+    assert await snapshot(client) == before
+
+
+async def test_an_inactive_super_admin_does_not_count(api: Rpc, client: Any, root2: str, add_user: Any) -> None:
+    await add_user("dormant", ADMINISTRATORS, DISABLED, roleid=3)
+    before = await snapshot(client)
+    response = await api("usergroup.update", {"usrgrpid": ADMINISTRATORS, "users_status": 1}, auth=root2)
+    assert error_of(response) == invalid_params(SUPER_ADMIN_GONE)
+    assert await snapshot(client) == before
+
+
+async def test_with_another_active_super_admin_one_may_be_disabled(call: Call, client: Any, root2: str, add_user: Any) -> None:
+    await add_user("backup", GUESTS, roleid=3)
+    assert await call("usergroup.update", {"usrgrpid": ADMINISTRATORS, "users_status": 1}, auth=root2) == {"usrgrpids": [ADMINISTRATORS]}
+    assert await call("usergroup.create", {"name": "Off", "users_status": 1, "users": [{"userid": 1}]}, auth=root2) == {"usrgrpids": ["10"]}
 
 
 # --- usergroup.delete -------------------------------------------------------------------------
@@ -409,12 +466,12 @@ async def test_delete_refusals_change_nothing(api: Rpc, client: Any, add_user: A
     await add_user("twice", a, b)
     before = await snapshot(client)
     cases = [
-        ([a, "99"], NO_PERMISSIONS),
-        ([GUESTS, ADMINISTRATORS], 'User group "Zabbix administrators" is the only group of user "Admin".'),
-        ([a, b], 'User group "A" is the only group of user "twice".'),
+        ([a, "99"], application_error(NO_PERMISSIONS)),
+        ([GUESTS, ADMINISTRATORS], invalid_params('User group "Zabbix administrators" is the only group of user "Admin".')),
+        ([a, b], invalid_params('User group "A" is the only group of user "twice".')),
     ]
-    for params, data in cases:
-        assert error_of(await api("usergroup.delete", params)) == application_error(data)
+    for params, error in cases:
+        assert error_of(await api("usergroup.delete", params)) == error
     assert await snapshot(client) == before
     assert "result" in await api("usergroup.delete", [a])  # b is still a group of "twice"
 
