@@ -2,12 +2,13 @@
 Zabbix-shaped monitoring data (host groups, hosts, triggers, events, problems and their history).
 
 Table and column names follow Zabbix's schema so that its documentation reads across; where we
-keep less (one host per trigger, no items), the comment says so.
+keep less (one host per trigger, no items), the comment says so. Ids of the objects people refer to
+are AUTOINCREMENT: a deleted user's or event's id is never given to another.
 """
 
 SCHEMA_V1 = """
 CREATE TABLE role (
-    roleid      INTEGER PRIMARY KEY,
+    roleid      INTEGER PRIMARY KEY AUTOINCREMENT,
     name        TEXT    NOT NULL UNIQUE COLLATE NOCASE,
     type        INTEGER NOT NULL,                    -- 1 User, 2 Admin, 3 Super admin
     readonly    INTEGER NOT NULL DEFAULT 0           -- the built-in Super admin role cannot change
@@ -22,7 +23,7 @@ CREATE TABLE role_rule (
 CREATE INDEX role_rule_roleid ON role_rule (roleid);
 
 CREATE TABLE users (
-    userid          INTEGER PRIMARY KEY,
+    userid          INTEGER PRIMARY KEY AUTOINCREMENT,
     username        TEXT    NOT NULL UNIQUE COLLATE NOCASE,
     name            TEXT    NOT NULL DEFAULT '',
     surname         TEXT    NOT NULL DEFAULT '',
@@ -34,7 +35,7 @@ CREATE TABLE users (
     attempt_ip      TEXT    NOT NULL DEFAULT ''
 );
 CREATE TABLE usrgrp (
-    usrgrpid     INTEGER PRIMARY KEY,
+    usrgrpid     INTEGER PRIMARY KEY AUTOINCREMENT,
     name         TEXT    NOT NULL UNIQUE COLLATE NOCASE,
     gui_access   INTEGER NOT NULL DEFAULT 0,
     users_status INTEGER NOT NULL DEFAULT 0,         -- 1: members are disabled
@@ -49,7 +50,7 @@ CREATE TABLE users_groups (
 CREATE INDEX users_groups_userid ON users_groups (userid);
 
 CREATE TABLE hstgrp (
-    groupid INTEGER PRIMARY KEY,
+    groupid INTEGER PRIMARY KEY AUTOINCREMENT,
     name    TEXT    NOT NULL UNIQUE,
     flags   INTEGER NOT NULL DEFAULT 0,
     uuid    TEXT    NOT NULL DEFAULT ''
@@ -72,7 +73,7 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_userid ON sessions (userid, status);
 CREATE TABLE token (
-    tokenid        INTEGER PRIMARY KEY,
+    tokenid        INTEGER PRIMARY KEY AUTOINCREMENT,
     name           TEXT    NOT NULL,
     description    TEXT    NOT NULL DEFAULT '',
     userid         INTEGER NOT NULL REFERENCES users ON DELETE CASCADE,
@@ -86,7 +87,7 @@ CREATE TABLE token (
 );
 
 CREATE TABLE hosts (
-    hostid INTEGER PRIMARY KEY,
+    hostid INTEGER PRIMARY KEY AUTOINCREMENT,
     host   TEXT    NOT NULL UNIQUE,
     name   TEXT    NOT NULL,
     status INTEGER NOT NULL DEFAULT 0
@@ -101,7 +102,7 @@ CREATE INDEX hosts_groups_groupid ON hosts_groups (groupid);
 
 -- Zabbix links triggers to hosts through functions and items; here a trigger has one host.
 CREATE TABLE triggers (
-    triggerid    INTEGER PRIMARY KEY,
+    triggerid    INTEGER PRIMARY KEY AUTOINCREMENT,
     hostid       INTEGER NOT NULL REFERENCES hosts ON DELETE CASCADE,
     description  TEXT    NOT NULL,
     priority     INTEGER NOT NULL DEFAULT 0,
@@ -113,7 +114,7 @@ CREATE TABLE triggers (
 );
 
 CREATE TABLE events (
-    eventid      INTEGER PRIMARY KEY,
+    eventid      INTEGER PRIMARY KEY AUTOINCREMENT,
     source       INTEGER NOT NULL DEFAULT 0,
     object       INTEGER NOT NULL DEFAULT 0,
     objectid     INTEGER NOT NULL,
@@ -170,7 +171,7 @@ CREATE TABLE problem_tag (
 );
 CREATE INDEX problem_tag_1 ON problem_tag (eventid, tag, value);
 CREATE TABLE acknowledges (
-    acknowledgeid  INTEGER PRIMARY KEY,
+    acknowledgeid  INTEGER PRIMARY KEY AUTOINCREMENT,
     userid         INTEGER NOT NULL REFERENCES users ON DELETE CASCADE,
     eventid        INTEGER NOT NULL REFERENCES events ON DELETE CASCADE,
     clock          INTEGER NOT NULL,
