@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 from ..caller import Caller
 from ..errors import NO_PERMISSIONS, ApplicationError, InvalidParams
+from ._sql import id_list
 from .permissions import READ, READ_WRITE, permitted_groupids, permitted_hostids
 from .query import GetQuery, ObjectTable, select_objects
 
@@ -66,10 +67,6 @@ def _level(editable: bool) -> int:
     return READ_WRITE if editable else READ
 
 
-def _id_list(ids: Sequence[int]) -> str:
-    return ",".join(str(int(i)) for i in ids) or "NULL"
-
-
 def _restriction(caller: Caller, condition: str) -> tuple[str, dict[str, Any]]:
     """`condition` (which uses `:perm_userid`) and its params; nothing for a super admin."""
     if caller.is_super_admin:
@@ -108,7 +105,7 @@ def _attach(
     `link` is a FROM clause joining the child's table (under its usual alias) to `link_id`, the
     SQL of the parent's id; `condition` (with `params`) narrows the children further.
     """
-    ids = _id_list([row[parent_key] for row in rows])
+    ids = id_list([row[parent_key] for row in rows])
     where = f"{link_id} IN ({ids})" + (f" AND {condition}" if condition else "")
     if output == "count":
         counts = dict(conn.execute(f"SELECT {link_id}, COUNT(*) FROM {link} WHERE {where} GROUP BY {link_id}", params or {}))
@@ -187,7 +184,7 @@ def delete_host_groups(conn: sqlite3.Connection, groupids: Sequence[int], caller
     Refused when a group is unknown or not writable (-32500), is the discovered hosts group, or is
     the last group of a host (-32602).
     """
-    ids = _id_list(groupids)
+    ids = id_list(groupids)
     restriction, params = _restriction(caller, f"groupid IN ({permitted_groupids(READ_WRITE)})")
     writable = f" AND {restriction}" if restriction else ""
     names = dict(conn.execute(f"SELECT groupid, name FROM hstgrp WHERE groupid IN ({ids}){writable}", params))

@@ -7,6 +7,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from ._sql import id_list
+
 
 @dataclass(frozen=True)
 class ObjectTable:
@@ -50,7 +52,7 @@ def _conditions(table: ObjectTable, query: GetQuery) -> tuple[list[str], dict[st
     where = list(query.where)
     params = dict(query.params)
     for name, ids in query.ids.items():
-        where.append(table.id_filters[name].format(ids=",".join(str(int(i)) for i in ids) or "NULL"))
+        where.append(table.id_filters[name].format(ids=id_list(ids)))
     for n, (name, values) in enumerate(query.filter.items()):
         keys = [f"f{n}_{i}" for i in range(len(values))]
         params.update(zip(keys, values))

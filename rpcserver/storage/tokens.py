@@ -9,6 +9,7 @@ import sqlite3
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Sequence
 
+from ._sql import marks
 from .query import GetQuery, ObjectTable, select_objects
 
 TOKENS = ObjectTable(
@@ -49,19 +50,15 @@ class TokenFilter:
     expired_at: int | None = None
 
 
-def _placeholders(values: Sequence[Any]) -> str:
-    return ",".join("?" * len(values))
-
-
 def existing_userids(conn: sqlite3.Connection, userids: Sequence[int]) -> set[int]:
-    rows = conn.execute(f"SELECT userid FROM users WHERE userid IN ({_placeholders(userids)})", tuple(userids))
+    rows = conn.execute(f"SELECT userid FROM users WHERE userid IN ({marks(userids)})", tuple(userids))
     return {row[0] for row in rows}
 
 
 def taken_names(conn: sqlite3.Connection, userid: int, names: Sequence[str]) -> set[str]:
     """Those of `names` the user already has a token by."""
     rows = conn.execute(
-        f"SELECT name FROM token WHERE userid = ? AND name IN ({_placeholders(names)})", (userid, *names)
+        f"SELECT name FROM token WHERE userid = ? AND name IN ({marks(names)})", (userid, *names)
     )
     return {row[0] for row in rows}
 
@@ -80,7 +77,7 @@ def insert_tokens(conn: sqlite3.Connection, tokens: Iterable[NewToken], creator_
 
 def count_tokens(conn: sqlite3.Connection, tokenids: Sequence[int], owner: int | None) -> int:
     """How many of `tokenids` exist (and belong to `owner`, unless None)."""
-    sql = f"SELECT COUNT(*) FROM token WHERE tokenid IN ({_placeholders(tokenids)})"
+    sql = f"SELECT COUNT(*) FROM token WHERE tokenid IN ({marks(tokenids)})"
     args: tuple[Any, ...] = tuple(tokenids)
     if owner is not None:
         sql += " AND userid = ?"
@@ -97,7 +94,7 @@ def set_token_hash(conn: sqlite3.Connection, tokenid: int, token_hash: str, crea
 
 
 def delete_tokens(conn: sqlite3.Connection, tokenids: Sequence[int]) -> None:
-    conn.execute(f"DELETE FROM token WHERE tokenid IN ({_placeholders(tokenids)})", tuple(tokenids))
+    conn.execute(f"DELETE FROM token WHERE tokenid IN ({marks(tokenids)})", tuple(tokenids))
 
 
 def select_tokens(conn: sqlite3.Connection, query: GetQuery, where: TokenFilter) -> list[dict[str, Any]] | int:

@@ -7,6 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+from ._sql import marks
 from .query import GetQuery, ObjectTable, select_objects
 
 USERGROUPS = ObjectTable(
@@ -31,10 +32,6 @@ MEMBER_OF = "g.usrgrpid IN (SELECT usrgrpid FROM users_groups WHERE userid = :me
 WRITABLE_FIELDS = ("name", "gui_access", "users_status", "debug_mode")
 
 
-def _marks(values: Iterable[Any]) -> str:
-    return ",".join("?" for _ in values)
-
-
 @dataclass(frozen=True)
 class UserGroupRow:
     usrgrpid: int
@@ -52,7 +49,7 @@ def members(conn: sqlite3.Connection, usrgrpids: list[int]) -> list[dict[str, An
     """The users of the groups, as dicts of usrgrpid, userid, username, name, surname."""
     cursor = conn.execute(
         "SELECT ug.usrgrpid, u.userid, u.username, u.name, u.surname FROM users_groups ug"
-        f" JOIN users u ON u.userid = ug.userid WHERE ug.usrgrpid IN ({_marks(usrgrpids)}) ORDER BY u.userid",
+        f" JOIN users u ON u.userid = ug.userid WHERE ug.usrgrpid IN ({marks(usrgrpids)}) ORDER BY u.userid",
         usrgrpids,
     )
     names = ("usrgrpid", "userid", "username", "name", "surname")
@@ -63,7 +60,7 @@ def hostgroup_rights(conn: sqlite3.Connection, usrgrpids: list[int], *, with_den
     """The rights of the groups, as dicts of usrgrpid, id (the host group), permission."""
     denials = "" if with_denials else " AND permission <> 0"
     cursor = conn.execute(
-        f"SELECT groupid, id, permission FROM rights WHERE groupid IN ({_marks(usrgrpids)}){denials} ORDER BY id",
+        f"SELECT groupid, id, permission FROM rights WHERE groupid IN ({marks(usrgrpids)}){denials} ORDER BY id",
         usrgrpids,
     )
     return [{"usrgrpid": groupid, "id": id_, "permission": permission} for groupid, id_, permission in cursor]
@@ -72,7 +69,7 @@ def hostgroup_rights(conn: sqlite3.Connection, usrgrpids: list[int], *, with_den
 def usergroups_by_id(conn: sqlite3.Connection, usrgrpids: list[int]) -> dict[int, UserGroupRow]:
     cursor = conn.execute(
         "SELECT usrgrpid, name, gui_access, users_status, debug_mode FROM usrgrp"
-        f" WHERE usrgrpid IN ({_marks(usrgrpids)})",
+        f" WHERE usrgrpid IN ({marks(usrgrpids)})",
         usrgrpids,
     )
     return {row[0]: UserGroupRow(*row) for row in cursor}
@@ -86,12 +83,12 @@ def name_taken(conn: sqlite3.Connection, name: str, usrgrpid: int | None) -> str
 
 
 def missing_userids(conn: sqlite3.Connection, userids: list[int]) -> list[int]:
-    found = {row[0] for row in conn.execute(f"SELECT userid FROM users WHERE userid IN ({_marks(userids)})", userids)}
+    found = {row[0] for row in conn.execute(f"SELECT userid FROM users WHERE userid IN ({marks(userids)})", userids)}
     return [userid for userid in userids if userid not in found]
 
 
 def missing_hostgroupids(conn: sqlite3.Connection, groupids: list[int]) -> list[int]:
-    found = {row[0] for row in conn.execute(f"SELECT groupid FROM hstgrp WHERE groupid IN ({_marks(groupids)})", groupids)}
+    found = {row[0] for row in conn.execute(f"SELECT groupid FROM hstgrp WHERE groupid IN ({marks(groupids)})", groupids)}
     return [groupid for groupid in groupids if groupid not in found]
 
 
@@ -102,7 +99,7 @@ def member_ids(conn: sqlite3.Connection, usrgrpid: int) -> set[int]:
 def insert_usergroup(conn: sqlite3.Connection, values: Mapping[str, Any]) -> int:
     """A new group with the given fields (of WRITABLE_FIELDS; the others take their defaults)."""
     names = [name for name in WRITABLE_FIELDS if name in values]
-    sql = f"INSERT INTO usrgrp ({', '.join(names)}) VALUES ({_marks(names)})"
+    sql = f"INSERT INTO usrgrp ({', '.join(names)}) VALUES ({marks(names)})"
     return conn.execute(sql, [values[name] for name in names]).lastrowid  # type: ignore[return-value]
 
 
@@ -138,7 +135,7 @@ def first_user_without_group(conn: sqlite3.Connection, userids: Iterable[int]) -
     """The username of the first of `userids` that belongs to no group, or None."""
     ids = sorted(userids)
     row = conn.execute(
-        f"SELECT username FROM users u WHERE userid IN ({_marks(ids)})"
+        f"SELECT username FROM users u WHERE userid IN ({marks(ids)})"
         " AND NOT EXISTS (SELECT 1 FROM users_groups ug WHERE ug.userid = u.userid) ORDER BY userid LIMIT 1",
         ids,
     ).fetchone()
@@ -147,12 +144,12 @@ def first_user_without_group(conn: sqlite3.Connection, userids: Iterable[int]) -
 
 def only_group_of(conn: sqlite3.Connection, usrgrpids: list[int]) -> tuple[str, str] | None:
     """(group name, username) of a user whose every group is among `usrgrpids`, or None."""
-    marks = _marks(usrgrpids)
+    these = marks(usrgrpids)
     row = conn.execute(
         "SELECT g.name, u.username FROM users_groups ug"
         " JOIN usrgrp g ON g.usrgrpid = ug.usrgrpid JOIN users u ON u.userid = ug.userid"
-        f" WHERE ug.usrgrpid IN ({marks}) AND NOT EXISTS (SELECT 1 FROM users_groups other"
-        f"  WHERE other.userid = ug.userid AND other.usrgrpid NOT IN ({marks}))"
+        f" WHERE ug.usrgrpid IN ({these}) AND NOT EXISTS (SELECT 1 FROM users_groups other"
+        f"  WHERE other.userid = ug.userid AND other.usrgrpid NOT IN ({these}))"
         " ORDER BY ug.usrgrpid, u.userid LIMIT 1",
         [*usrgrpids, *usrgrpids],
     ).fetchone()
@@ -161,4 +158,4 @@ def only_group_of(conn: sqlite3.Connection, usrgrpids: list[int]) -> tuple[str, 
 
 def delete_usergroups(conn: sqlite3.Connection, usrgrpids: list[int]) -> None:
     """Delete the groups; their memberships and rights go with them (ON DELETE CASCADE)."""
-    conn.execute(f"DELETE FROM usrgrp WHERE usrgrpid IN ({_marks(usrgrpids)})", usrgrpids)
+    conn.execute(f"DELETE FROM usrgrp WHERE usrgrpid IN ({marks(usrgrpids)})", usrgrpids)

@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from ..caller import SUPER_ADMIN
 from ..errors import NO_PERMISSIONS, ApplicationError, InvalidParams
+from ._sql import id_list
 from .query import GetQuery, ObjectTable, select_objects
 
 # Zabbix's column order for "extend", less the columns we do not keep.
@@ -49,10 +50,6 @@ WRONG_CURRENT_PASSWORD = "Incorrect current password."
 DELETES_HIMSELF = "User is not allowed to delete himself."
 
 T = TypeVar("T")
-
-
-def _id_list(ids: Iterable[int]) -> str:
-    return ",".join(str(int(i)) for i in ids)
 
 
 def _names(output: str | list[str], columns: dict[str, str]) -> list[str]:
@@ -96,7 +93,7 @@ def _groups_of(conn: sqlite3.Connection, userids: list[int], names: list[str]) -
     select = ", ".join(f"{USRGRP_COLUMNS[n]} AS {n}" for n in names)
     cursor = conn.execute(
         f"SELECT ug.userid, {select} FROM users_groups ug JOIN usrgrp g ON g.usrgrpid = ug.usrgrpid"
-        f" WHERE ug.userid IN ({_id_list(userids)}) ORDER BY ug.userid, g.usrgrpid"
+        f" WHERE ug.userid IN ({id_list(userids)}) ORDER BY ug.userid, g.usrgrpid"
     )
     groups: dict[int, list[dict[str, Any]]] = {}
     for userid, *values in cursor:
@@ -108,7 +105,7 @@ def _roles_of(conn: sqlite3.Connection, userids: list[int], names: list[str]) ->
     select = ", ".join(f"{ROLE_COLUMNS[n]} AS {n}" for n in names)
     cursor = conn.execute(
         f"SELECT u.userid, {select} FROM users u JOIN role r ON r.roleid = u.roleid"
-        f" WHERE u.userid IN ({_id_list(userids)})"
+        f" WHERE u.userid IN ({id_list(userids)})"
     )
     return {userid: dict(zip(names, values)) for userid, *values in cursor}
 
@@ -164,14 +161,14 @@ def _check_exist(conn: sqlite3.Connection, table: str, key: str, ids: Iterable[i
     wanted = set(ids)
     if not wanted:
         return
-    found = {row[0] for row in conn.execute(f"SELECT {key} FROM {table} WHERE {key} IN ({_id_list(wanted)})")}
+    found = {row[0] for row in conn.execute(f"SELECT {key} FROM {table} WHERE {key} IN ({id_list(wanted)})")}
     if wanted - found:
         raise ApplicationError(NO_PERMISSIONS)
 
 
 def _set_groups(conn: sqlite3.Connection, userid: int, usrgrpids: Sequence[int]) -> None:
     conn.execute(
-        f"DELETE FROM users_groups WHERE userid = ? AND usrgrpid NOT IN ({_id_list(usrgrpids)})", (userid,)
+        f"DELETE FROM users_groups WHERE userid = ? AND usrgrpid NOT IN ({id_list(usrgrpids)})", (userid,)
     )
     conn.executemany(
         "INSERT OR IGNORE INTO users_groups (usrgrpid, userid) VALUES (?, ?)",
@@ -242,7 +239,7 @@ def update_users(conn: sqlite3.Connection, changes: Sequence[UserChange], actor:
     stored = {
         row[0]: row[1:]
         for row in conn.execute(
-            f"SELECT userid, roleid, passwd FROM users WHERE userid IN ({_id_list(c.userid for c in changes)})"
+            f"SELECT userid, roleid, passwd FROM users WHERE userid IN ({id_list(c.userid for c in changes)})"
         )
     }
     for change in changes:
@@ -298,10 +295,10 @@ def delete_users(conn: sqlite3.Connection, userids: Sequence[int], actor: Actor)
     Checked per user, in order: it exists and the actor may edit it (a super admin anyone, anyone
     else only themselves), and it is not the actor.
     """
-    existing = {row[0] for row in conn.execute(f"SELECT userid FROM users WHERE userid IN ({_id_list(userids)})")}
+    existing = {row[0] for row in conn.execute(f"SELECT userid FROM users WHERE userid IN ({id_list(userids)})")}
     for userid in userids:
         if userid not in existing or not (actor.is_super_admin or userid == actor.userid):
             raise ApplicationError(NO_PERMISSIONS)
         if userid == actor.userid:
             raise InvalidParams(DELETES_HIMSELF)
-    keeping_an_active_super_admin(conn, lambda: conn.execute(f"DELETE FROM users WHERE userid IN ({_id_list(userids)})"))
+    keeping_an_active_super_admin(conn, lambda: conn.execute(f"DELETE FROM users WHERE userid IN ({id_list(userids)})"))

@@ -1,0 +1,23 @@
+"""Small SQL-building helpers shared by the storage modules."""
+
+from __future__ import annotations
+
+import json
+from typing import Iterable, Sized
+
+
+def id_list(ids: Iterable[int]) -> str:
+    """Ids as an SQL list literal for `IN (...)`; they are ints, so nothing needs quoting.
+    SQLite accepts an empty `IN ()`, which matches nothing."""
+    return ",".join(str(int(i)) for i in ids)
+
+
+def marks(values: Sized) -> str:
+    """One `?` per value, for `IN (...)` with bound parameters."""
+    return ",".join("?" * len(values))
+
+
+def json_ids(ids: Iterable[int]) -> str:
+    """Ids as one JSON array parameter, for `IN (SELECT value FROM json_each(?))`: one statement
+    and one bound value however many ids there are."""
+    return json.dumps(list(ids))
