@@ -131,8 +131,7 @@ ENDPOINT_KEY = web.AppKey("endpoint", Endpoint)
 async def handle_jsonrpc(request: web.Request) -> web.StreamResponse:
     if request.method == "OPTIONS":
         return web.Response()
-    if request.method != "POST":
-        raise web.HTTPMethodNotAllowed(request.method, ["POST", "OPTIONS"])
+    # Like Zabbix, no other HTTP method is refused: the content type and the body decide.
     started = time.perf_counter()
     request_id = secrets.token_hex(4)
     content_type = request.headers.get("Content-Type", "").split(";", 1)[0]

@@ -86,9 +86,13 @@ async def test_healthz_reports_ok_once_the_database_answers(client: Any) -> None
     assert await response.json() == {"status": "ok"}
 
 
-async def test_other_http_methods_are_refused(client: Any) -> None:
-    response = await client.get("/api_jsonrpc")
-    assert response.status == 405
+async def test_other_http_methods_are_treated_like_post_as_zabbix_does(client: Any) -> None:
+    assert (await client.get("/api_jsonrpc")).status == 412  # no content type
+    response = await client.get("/api_jsonrpc", headers={"Content-Type": "application/json"})
+    assert response.status == 200
+    assert (await response.json())["error"]["code"] == -32700  # no body: not JSON
+    response = await client.put("/api_jsonrpc", data=orjson.dumps(VERSION), headers={"Content-Type": "application/json"})
+    assert (await response.json())["result"] == "7.0.0"
 
 
 # --- JSON and the envelope ---
