@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rpcserver.dispatch import ApiMethod
 
-from . import apiinfo, event, host, hostgroup, role, token, trigger, user, usergroup
+from . import apiinfo, event, host, hostgroup, problem, role, token, trigger, user, usergroup
 
 __all__ = ["METHODS"]
 
@@ -18,4 +18,5 @@ METHODS: dict[str, ApiMethod] = {
     **trigger.METHODS,
     **token.METHODS,
     **event.METHODS,
+    **problem.METHODS,
 }

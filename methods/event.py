@@ -1,17 +1,81 @@
-"""event.*: ingesting events (event.create; ours, Zabbix has no such call)."""
+"""event.*: acknowledging and updating problems (event.acknowledge) and reading events (event.get),
+Zabbix 7.0 exactly; ingesting events (event.create; ours, Zabbix has no such call)."""
 
 from __future__ import annotations
 
+import dataclasses
+import sqlite3
 from typing import Any
 
 from rpcserver.caller import USER
 from rpcserver.context import Context
 from rpcserver.dispatch import ApiMethod
-from rpcserver.errors import NO_PERMISSION_FOR_OPERATION, ApplicationError
-from rpcserver.storage import events
-from schemas.event import EventCreateParams
+from rpcserver.domain import acknowledge as ack
+from rpcserver.errors import NO_PERMISSION_FOR_OPERATION, NO_PERMISSIONS, ApplicationError, InvalidParams
+from rpcserver.storage import acknowledge as store
+from rpcserver.storage import event_reads, events
+from rpcserver.storage.event_reads import EventFilters, EventRead, Selects, TagFilter
+from rpcserver.storage.query import GetQuery
+from schemas.event import URLS, EventAcknowledgeParams, EventCreateParams, EventGetParams
+
+from ._get import as_text, get_query, shape
 
 _create_params = EventCreateParams()
+_acknowledge_params = EventAcknowledgeParams()
+
+CANNOT_CLOSE = "Cannot close problem: trigger does not allow manual closing."
+
+
+def incorrect(field: str, reason: str) -> InvalidParams:
+    return InvalidParams(f'Incorrect value for field "{field}": {reason}.')
+
+
+def _acknowledge_unit(conn: sqlite3.Connection, request: ack.Request, eventids: list[int], userid: int,
+                      super_admin: bool, now: int) -> None:
+    """Steps 5-10 of ZA §1.3 and the writes, in one transaction: checked against the state the
+    writes will change, and nothing written if any check fails."""
+    viewer = None if super_admin else userid
+    checked = [*eventids, request.cause_eventid] if request.action & ack.RANK_TO_SYMPTOM else eventids
+    checked = list(dict.fromkeys(checked))
+    readable = store.problem_events(conn, checked, viewer)
+    if len(readable) != len(checked):
+        raise ApplicationError(NO_PERMISSIONS)
+    needs_write = request.action & (ack.CLOSE | ack.SEVERITY)
+    editable = store.editable_count(conn, checked, viewer) if needs_write else len(checked)
+    if request.action & ack.CLOSE:
+        if editable != len(checked):
+            raise ApplicationError(NO_PERMISSIONS)
+        if any(readable[eventid] != 1 for eventid in eventids):
+            raise ApplicationError(CANNOT_CLOSE)
+    if request.action & ack.MESSAGE and request.message == "":
+        raise incorrect("message", "cannot be empty")
+    if request.action & ack.SEVERITY:
+        if editable != len(checked):
+            raise ApplicationError(NO_PERMISSIONS)
+        if not 0 <= request.severity <= 5:
+            raise incorrect("severity", f'unexpected value "{request.severity}"')
+    if request.action & ack.SUPPRESS and request.suppress_until != 0 and request.suppress_until <= now:
+        raise incorrect("suppress_until", f'unexpected value "{request.suppress_until}"')
+    allowed = ()
+    if request.action & ack.RANK_TO_SYMPTOM:
+        allowed = ack.rank_to_symptom_allowed(eventids, request.cause_eventid, store.causes_of(conn, checked))
+    rows = ack.plan(store.event_states(conn, eventids), request, allowed)
+    store.apply(conn, rows, userid, now, request.cause_eventid)
+
+
+async def acknowledge(ctx: Context, params: Any) -> dict[str, list[int]]:
+    """Zabbix 7.0's event.acknowledge, with every check in its order (ZA §1.3) and the effects
+    applied at once. Returns every requested id (deduplicated, first seen first), skipped ones too."""
+    p = _acknowledge_params.load_params(params)
+    try:
+        ack.check_action(p["action"], ctx.caller.may)
+    except ack.ActionRefused as refused:
+        raise incorrect("action", str(refused)) from None
+    request = ack.Request(p["action"], p["message"], p["severity"], p["suppress_until"] or 0, p.get("cause_eventid"))
+    eventids = list(dict.fromkeys(p["eventids"]))
+    if eventids:
+        await ctx.storage.write(_acknowledge_unit, request, eventids, ctx.caller.userid, ctx.caller.is_super_admin, ctx.now)
+    return {"eventids": eventids}
 
 
 def to_ingest(params: dict[str, Any]) -> events.Ingest:
@@ -38,6 +102,105 @@ async def create(ctx: Context, params: Any) -> dict[str, list[int]]:
     return {"eventids": eventids}
 
 
+# --- event.get (ZA §4.1-4.3), and what problem.get shares with it: params to filters, query and
+# sub-selects; rows to Zabbix's shape (ids only when `output` names them, `urls` always empty).
+
+ID_PARAMS = ("eventids", "objectids", "hostids", "groupids")
+NESTED = ("acknowledges", "alerts", "hosts", "relatedObject", "suppression_data", "tags")
+"""The keys sub-selects add to an event."""
+
+_get_params = EventGetParams()
+
+
+def first_given(p: dict[str, Any], name: str, alias: str) -> Any:
+    """A param also known by its 6.x name: the 7.0 name wins when both are sent."""
+    return p[name] if p[name] is not None else p[alias]
+
+
+def query_of(p: dict[str, Any]) -> GetQuery:
+    query = get_query(p, ID_PARAMS)
+    if isinstance(query.output, list):
+        query.output = [name for name in query.output if name != URLS]  # made here, not read
+    return query
+
+
+def filters_of(p: dict[str, Any]) -> EventFilters:
+    """The filters both methods take."""
+    return EventFilters(
+        source=p["source"],
+        object=p["object"],
+        severities=p["severities"],
+        time_from=p["time_from"],
+        time_till=p["time_till"],
+        eventid_from=p["eventid_from"],
+        eventid_till=p["eventid_till"],
+        acknowledged=p["acknowledged"],
+        action=p["action"],
+        action_userids=p["action_userids"],
+        suppressed=p["suppressed"],
+        symptom=p["symptom"],
+        evaltype=p["evaltype"],
+        tags=None if p["tags"] is None else [TagFilter(**tag) for tag in p["tags"]],
+        editable=p["editable"],
+    )
+
+
+def selects_of(p: dict[str, Any], acknowledge_users: bool) -> Selects:
+    """The sub-selects both methods take; event.get adds its own."""
+    return Selects(
+        acknowledges=first_given(p, "selectAcknowledges", "select_acknowledges"),
+        acknowledge_users=acknowledge_users,
+        suppression_data=p["selectSuppressionData"],
+        tags=p["selectTags"],
+    )
+
+
+def texts(value: Any) -> Any:
+    """A sub-select's value as strings: a count, a list of objects, or one object."""
+    if isinstance(value, list):
+        return [texts(one) for one in value]
+    if isinstance(value, dict):
+        return {name: as_text(one) for name, one in value.items()}
+    return as_text(value)
+
+
+def finish(rows: list[dict[str, Any]] | int, p: dict[str, Any]) -> Any:
+    """The result as Zabbix gives it: strings, `urls`, keyed by event id with `preservekeys`."""
+    if isinstance(rows, list):
+        with_urls = p["output"] == "extend" or URLS in p["output"]
+        for row in rows:
+            for name in NESTED:
+                if name in row:
+                    row[name] = texts(row[name])
+            if with_urls:
+                row[URLS] = []
+    return shape(rows, p, "eventid")
+
+
+async def get(ctx: Context, params: Any) -> Any:
+    p = _get_params.load_params(params)
+    filters = dataclasses.replace(
+        filters_of(p),
+        values=p["value"],
+        trigger_severities=p["trigger_severities"],
+        problem_time_from=p["problem_time_from"],
+        problem_time_till=p["problem_time_till"],
+    )
+    selects = dataclasses.replace(
+        selects_of(p, acknowledge_users=True),
+        hosts=p["selectHosts"],
+        related_object=p["selectRelatedObject"],
+        alerts=first_given(p, "selectAlerts", "select_alerts") is not None,
+    )
+    read = EventRead(query_of(p), filters, selects, group_by=bool(p["groupBy"]))
+    rows = await ctx.storage.read(event_reads.read_events, read, ctx.caller, ctx.now)
+    if read.group_by:
+        return texts(rows)
+    return finish(rows, p)
+
+
 METHODS = {
+    "event.acknowledge": ApiMethod(acknowledge),
     "event.create": ApiMethod(create),
+    "event.get": ApiMethod(get),
 }

@@ -1,14 +1,40 @@
-"""Params of event.* methods."""
+"""Params of event.* methods: event.create (ours), event.acknowledge and event.get (Zabbix 7.0's
+strict schemas, fields in their order), and the field types event.get and problem.get share."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Sequence
 
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, post_load, validates_schema
 
-from ._base import ZabbixSchema, field_messages
-from ._fields import Int32, String, Timestamp, ZField
+from rpcserver.domain.acknowledge import ALL_ACTIONS, RANK_TO_SYMPTOM, SUPPRESS
+from rpcserver.storage.event_reads import (
+    ACKNOWLEDGE_COLUMNS,
+    ACKNOWLEDGE_USER_COLUMNS,
+    EVENTS,
+    SEVERITIES,
+    SUPPRESSION_COLUMNS,
+    TAG_COLUMNS,
+)
+from rpcserver.storage.hosts import HOSTS, TRIGGERS
+
+from ._base import UNEXPECTED, ZabbixSchema, field_messages
+from ._fields import (
+    MAX_INT32,
+    Boolean,
+    Filter,
+    Flag,
+    Id,
+    Ids,
+    Int32,
+    Output,
+    String,
+    Strings,
+    Timestamp,
+    ZField,
+    parse_id,
+)
 
 HOST_NAME = re.compile(r"^[A-Za-z0-9 ._-]{1,128}$")
 HOST_NAME_RULE = 'a host name may contain only ASCII letters, digits, spaces, ".", "-" and "_", 1 to 128 of them'
@@ -48,3 +74,194 @@ class EventCreateParams(ZabbixSchema):
         String(max_length=100, not_empty=True), load_default=list,
         error_messages=field_messages(invalid="an array is expected", null="an array is expected"),
     )
+
+
+class EventAcknowledgeParams(ZabbixSchema):
+    """Zabbix 7.0's schema (ZA §1.2): unknown keys first, then the fields in this order."""
+
+    eventids = Ids(required=True)
+    action = Int32(required=True)
+    message = String(max_length=2048, allow_null=True, load_default="")
+    severity = Int32(allow_null=True, load_default=0)
+    suppress_until = Timestamp(allow_null=True, load_default=None)
+    cause_eventid = fields.Raw()
+    """API_MULTIPLE: required with bit 256, refused without it (checked below)."""
+
+    @validates_schema
+    def dependent_fields(self, data: dict[str, Any], **kwargs: Any) -> None:
+        action = data["action"]
+        # Ours: Zabbix lets bit 32 through without suppress_until and then fails in the database.
+        if 0 <= action <= ALL_ACTIONS and action & SUPPRESS and data.get("suppress_until") is None:
+            raise ValidationError('the parameter "suppress_until" is missing')
+        if action & RANK_TO_SYMPTOM:
+            if "cause_eventid" not in data:
+                raise ValidationError('the parameter "cause_eventid" is missing')
+            try:
+                data["cause_eventid"] = parse_id(data["cause_eventid"])
+            except ValidationError as exc:
+                raise ValidationError({"cause_eventid": exc.messages}) from None
+        elif "cause_eventid" in data:
+            raise ValidationError('unexpected parameter "cause_eventid"')
+
+    @post_load
+    def nulls_as_defaults(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        data["message"] = data["message"] or ""
+        data["severity"] = 0 if data["severity"] is None else data["severity"]
+        return data
+
+
+# --- event.get ---
+
+ACTIONS = (1, 0x1FF)
+"""`action` filters by event.acknowledge's bits: 1 (close) to all nine."""
+TAG_OPERATORS = (0, 1, 2, 3, 4, 5)
+EVALTYPES = (0, 2)
+URLS = "urls"
+"""Always an empty list here: there are no media types whose event menu makes links."""
+EVENT_OUTPUT = (*EVENTS.columns, URLS)
+ALERT_OUTPUT = (
+    "alertid", "actionid", "userid", "clock", "mediatypeid", "sendto", "subject", "message", "status", "retries",
+    "error", "esc_step", "alerttype", "p_eventid", "acknowledgeid",
+)
+
+
+_ANY_INT32 = Int32()
+
+
+class Int32s(ZField):
+    """One integer or an array of them (API_INTS32 with NORMALIZE), each one of `choices`, no repeats."""
+
+    type_reason = "an array is expected"
+
+    def __init__(self, *, choices: Sequence[int] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.item = Int32(choices=choices)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[int]:
+        try:
+            _ANY_INT32._deserialize(value, attr, data)
+            value = [value]  # any one integer stands for an array of it, even one out of range
+        except ValidationError:
+            pass
+        if not isinstance(value, list):
+            raise ValidationError(self.type_reason)
+        loaded: list[int] = []
+        for index, item in enumerate(value):
+            try:
+                number = self.item._deserialize(item, attr, data)
+            except ValidationError as exc:
+                raise ValidationError({index: exc.messages}) from None
+            if number in loaded:
+                raise ValidationError({index: [f"value ({item}) already exists"]})
+            loaded.append(number)
+        return loaded
+
+
+class TagFilterParams(ZabbixSchema):
+    tag = String(required=True)
+    operator = Int32(choices=TAG_OPERATORS, load_default=0)
+    value = String(load_default="")
+
+
+class TagFilters(ZField):
+    """`tags` (API_OBJECTS with NORMALIZE): an array of {tag, operator, value}, or one of them."""
+
+    type_reason = "an array is expected"
+    _one = TagFilterParams()
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        if isinstance(value, dict):
+            value = [value] if value else []  # PHP reads {} as an empty array
+        if not isinstance(value, list):
+            raise ValidationError(self.type_reason)
+        return [self._load_one(index, item) for index, item in enumerate(value)]
+
+    def _load_one(self, index: int, item: Any) -> dict[str, Any]:
+        if isinstance(item, list):
+            item = {str(i): one for i, one in enumerate(item)}  # PHP: an array keyed 0, 1, ...
+        if not isinstance(item, dict):
+            raise ValidationError({index: [self.type_reason]})
+        unknown = [key for key in item if key not in self._one.load_fields]
+        if unknown:  # Zabbix names the first unknown key as sent, before anything else
+            raise ValidationError({index: {unknown[0]: [UNEXPECTED]}})
+        try:
+            return self._one.load(item)
+        except ValidationError as exc:
+            raise ValidationError({index: exc.messages}) from None
+
+
+def id_filters() -> dict[str, Ids]:
+    return {name: Ids(allow_null=True, load_default=None) for name in ("eventids", "groupids", "hostids", "objectids")}
+
+
+def optional(field: type[ZField], **kwargs: Any) -> ZField:
+    return field(allow_null=True, load_default=None, **kwargs)
+
+
+def search_params() -> dict[str, ZField]:
+    return {
+        "search": Filter(("name",)),
+        "searchByAny": Boolean(load_default=False),
+        "startSearch": Flag(load_default=False),
+        "excludeSearch": Flag(load_default=False),
+        "searchWildcardsEnabled": Boolean(load_default=False),
+    }
+
+
+def acknowledges_output(fields: Sequence[str]) -> Output:
+    return Output(fields, allow_count=True, allow_null=True, load_default=None)
+
+
+def sub_output(fields: Sequence[str]) -> Output:
+    return Output(fields, allow_null=True, load_default=None)
+
+
+def tail_params(sort_fields: Sequence[str]) -> dict[str, ZField]:
+    return {
+        "sortfield": Strings(choices=sort_fields, load_default=list),
+        "sortorder": Strings(choices=("ASC", "DESC"), unique=False, load_default=list),
+        "limit": Int32(low=1, high=MAX_INT32, allow_null=True, load_default=None),
+        "editable": Boolean(load_default=False),
+        "preservekeys": Boolean(load_default=False),
+        "nopermissions": Boolean(load_default=False),  # Zabbix drops it from outside calls: accepted, ignored
+    }
+
+
+EventGetParams = ZabbixSchema.from_dict(
+    {
+        **id_filters(),
+        "source": Int32(choices=(0, 1, 2, 3, 4), load_default=0),
+        "object": Int32(choices=(0, 1, 2, 3, 4, 5, 6), load_default=0),
+        "value": optional(Int32s),
+        "severities": optional(Int32s, choices=SEVERITIES),
+        "trigger_severities": optional(Int32s, choices=SEVERITIES),
+        "eventid_from": optional(Id),
+        "eventid_till": optional(Id),
+        "time_from": optional(Timestamp),
+        "time_till": optional(Timestamp),
+        "problem_time_from": optional(Timestamp),
+        "problem_time_till": optional(Timestamp),
+        "acknowledged": optional(Boolean),
+        "action": optional(Int32, low=ACTIONS[0], high=ACTIONS[1]),
+        "action_userids": optional(Ids),
+        "suppressed": optional(Boolean),
+        "symptom": optional(Boolean),
+        "evaltype": Int32(choices=EVALTYPES, load_default=0),
+        "tags": optional(TagFilters),
+        "filter": Filter(("eventid", "source", "object", "objectid", "value", "acknowledged", "name", "severity", "cause_eventid")),
+        **search_params(),
+        "output": Output(EVENT_OUTPUT, load_default="extend"),
+        "countOutput": Flag(load_default=False),
+        "groupBy": optional(Strings, choices=("objectid",)),
+        "select_acknowledges": acknowledges_output((*ACKNOWLEDGE_COLUMNS, *ACKNOWLEDGE_USER_COLUMNS)),
+        "selectAcknowledges": acknowledges_output((*ACKNOWLEDGE_COLUMNS, *ACKNOWLEDGE_USER_COLUMNS)),
+        "select_alerts": sub_output(ALERT_OUTPUT),
+        "selectAlerts": sub_output(ALERT_OUTPUT),
+        "selectHosts": sub_output(tuple(HOSTS.columns)),
+        "selectRelatedObject": sub_output(tuple(TRIGGERS.columns)),  # trigger fields: only trigger events exist
+        "selectSuppressionData": sub_output(tuple(SUPPRESSION_COLUMNS)),
+        "selectTags": sub_output(tuple(TAG_COLUMNS)),
+        **tail_params(("eventid", "objectid", "clock", "rowscount")),
+    },
+    name="EventGetParams",
+)

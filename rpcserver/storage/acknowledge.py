@@ -1,0 +1,133 @@
+"""SQL of event.acknowledge: the permission counts, the events' state, and applying a plan.
+
+Set-based: a call on 10,000 events is a handful of statements over `json_each` of the ids.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Sequence
+
+from ..domain.acknowledge import (
+    ACKNOWLEDGE,
+    CLOSE,
+    RANK_TO_CAUSE,
+    RANK_TO_SYMPTOM,
+    SEVERITY,
+    SUPPRESS,
+    UNACKNOWLEDGE,
+    UNSUPPRESS,
+    EventState,
+    Row,
+)
+from ._sql import json_ids
+from .events import resolve_problem
+from .permissions import READ, READ_WRITE, permitted_hostids
+
+
+def problem_events(conn: sqlite3.Connection, ids: Sequence[int], userid: int | None, min_permission: int = READ,
+                   problems_only: bool = True) -> dict[int, int]:
+    """The trigger problem events among `ids` the user may see (every event for userid None: a
+    super admin), mapped to their trigger's manual_close."""
+    sql = (
+        "SELECT e.eventid, t.manual_close FROM json_each(:ids) j"
+        " JOIN events e ON e.eventid = j.value JOIN triggers t ON t.triggerid = e.objectid"
+        " WHERE e.source = 0 AND e.object = 0"
+    )
+    if problems_only:
+        sql += " AND e.value = 1"
+    params: dict[str, object] = {"ids": json_ids(ids)}
+    if userid is not None:
+        sql += f" AND t.hostid IN ({permitted_hostids(min_permission)})"
+        params["perm_userid"] = userid
+    return dict(conn.execute(sql, params).fetchall())
+
+
+def editable_count(conn: sqlite3.Connection, ids: Sequence[int], userid: int | None) -> int:
+    return len(problem_events(conn, ids, userid, READ_WRITE, problems_only=False))
+
+
+def event_states(conn: sqlite3.Connection, ids: Sequence[int]) -> list[EventState]:
+    """The state the skipping rules look at, in the order of `ids`."""
+    rows = conn.execute(
+        "SELECT e.eventid, e.acknowledged, e.severity,"
+        " EXISTS (SELECT 1 FROM event_recovery r WHERE r.eventid = e.eventid)"
+        "  OR EXISTS (SELECT 1 FROM acknowledges a WHERE a.eventid = e.eventid AND a.action & 1),"
+        " EXISTS (SELECT 1 FROM event_suppress s WHERE s.eventid = e.eventid AND s.maintenanceid IS NULL),"
+        " (SELECT cause_eventid FROM event_symptom es WHERE es.eventid = e.eventid)"
+        " FROM json_each(?) j JOIN events e ON e.eventid = j.value ORDER BY j.key",
+        (json_ids(ids),),
+    ).fetchall()
+    return [EventState(eventid, bool(ack), severity, bool(closed), bool(suppressed), cause)
+            for eventid, ack, severity, closed, suppressed, cause in rows]
+
+
+def causes_of(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, int | None]:
+    return dict(conn.execute(
+        "SELECT j.value, es.cause_eventid FROM json_each(?) j LEFT JOIN event_symptom es ON es.eventid = j.value",
+        (json_ids(ids),),
+    ).fetchall())
+
+
+def _with(rows: Sequence[Row], bit: int) -> list[int]:
+    return [row.eventid for row in rows if row.action & bit]
+
+
+def _set_acknowledged(conn: sqlite3.Connection, eventids: list[int], value: int) -> None:
+    if eventids:
+        for table in ("events", "problem"):
+            conn.execute(f"UPDATE {table} SET acknowledged = ? WHERE eventid IN (SELECT value FROM json_each(?))",
+                         (value, json_ids(eventids)))
+
+
+def _rank_as_cause(conn: sqlite3.Connection, eventid: int) -> None:
+    conn.execute("UPDATE problem SET cause_eventid = NULL WHERE eventid = ?", (eventid,))
+    conn.execute("DELETE FROM event_symptom WHERE eventid = ?", (eventid,))
+
+
+def _rank_as_symptom(conn: sqlite3.Connection, eventid: int, requested_cause: int) -> None:
+    """As the Zabbix server does it: a symptom named as the cause stands for its own cause; naming
+    one's own symptom swaps the two; the event's symptoms follow it to the new cause."""
+    cause_of = lambda e: (conn.execute("SELECT cause_eventid FROM event_symptom WHERE eventid = ?", (e,)).fetchone() or (None,))[0]  # noqa: E731
+    target = cause_of(requested_cause) or requested_cause
+    if target == eventid:
+        target, old_cause = requested_cause, None
+        _rank_as_cause(conn, requested_cause)
+    else:
+        old_cause = cause_of(eventid)
+    conn.execute("UPDATE problem SET cause_eventid = ? WHERE eventid = ? OR cause_eventid = ?", (target, eventid, eventid))
+    conn.execute("UPDATE event_symptom SET cause_eventid = ? WHERE eventid = ? OR cause_eventid = ?", (target, eventid, eventid))
+    if old_cause is None:
+        conn.execute("INSERT INTO event_symptom (eventid, cause_eventid) VALUES (?, ?)", (eventid, target))
+
+
+def apply(conn: sqlite3.Connection, rows: Sequence[Row], userid: int, now: int, cause_eventid: int | None) -> None:
+    """Write the history rows and apply their effects at once (Zabbix's server would do the
+    effects later, from tasks): acknowledged flags, severity, close, suppression, rank."""
+    conn.executemany(
+        "INSERT INTO acknowledges (userid, eventid, clock, message, action, old_severity, new_severity, suppress_until)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(userid, r.eventid, now, r.message, r.action, r.old_severity, r.new_severity, r.suppress_until) for r in rows],
+    )
+    _set_acknowledged(conn, _with(rows, ACKNOWLEDGE), 1)
+    _set_acknowledged(conn, _with(rows, UNACKNOWLEDGE), 0)
+    severity_rows = [row for row in rows if row.action & SEVERITY]
+    if severity_rows:
+        for table in ("events", "problem"):
+            conn.execute(f"UPDATE {table} SET severity = ? WHERE eventid IN (SELECT value FROM json_each(?))",
+                         (severity_rows[0].new_severity, json_ids(r.eventid for r in severity_rows)))
+    for eventid in _with(rows, CLOSE):
+        resolve_problem(conn, eventid, now, userid)
+    suppressed, unsuppressed = _with(rows, SUPPRESS), _with(rows, UNSUPPRESS)
+    if suppressed or unsuppressed:
+        conn.execute("DELETE FROM event_suppress WHERE maintenanceid IS NULL AND eventid IN (SELECT value FROM json_each(?))",
+                     (json_ids([*suppressed, *unsuppressed]),))
+        conn.executemany(
+            "INSERT INTO event_suppress (eventid, maintenanceid, suppress_until, userid) VALUES (?, NULL, ?, ?)",
+            [(r.eventid, r.suppress_until, userid) for r in rows if r.action & SUPPRESS],
+        )
+    for eventid in _with(rows, RANK_TO_CAUSE):
+        _rank_as_cause(conn, eventid)
+    if cause_eventid is not None:
+        for eventid in _with(rows, RANK_TO_SYMPTOM):
+            _rank_as_symptom(conn, eventid, cause_eventid)

@@ -1,0 +1,56 @@
+"""Params of problem.get: Zabbix 7.0's strict schema (ZA §4.4), fields in its order, with the
+6.x name `select_acknowledges` still taken as on event.get."""
+
+from __future__ import annotations
+
+from rpcserver.storage.event_reads import ACKNOWLEDGE_COLUMNS, PROBLEMS, SEVERITIES, SUPPRESSION_COLUMNS, TAG_COLUMNS
+
+from ._base import ZabbixSchema
+from ._fields import Boolean, Filter, Flag, Id, Ids, Int32, Output, Timestamp
+from .event import (
+    ACTIONS,
+    EVALTYPES,
+    URLS,
+    Int32s,
+    TagFilters,
+    acknowledges_output,
+    id_filters,
+    optional,
+    search_params,
+    sub_output,
+    tail_params,
+)
+
+PROBLEM_OUTPUT = (*PROBLEMS.columns, URLS)
+
+ProblemGetParams = ZabbixSchema.from_dict(
+    {
+        **id_filters(),
+        "source": Int32(choices=(0, 3, 4), load_default=0),
+        "object": Int32(choices=(0, 4, 5, 6), load_default=0),
+        "severities": optional(Int32s, choices=SEVERITIES),
+        "eventid_from": optional(Id),
+        "eventid_till": optional(Id),
+        "time_from": optional(Timestamp),
+        "time_till": optional(Timestamp),
+        "acknowledged": optional(Boolean),
+        "action": optional(Int32, low=ACTIONS[0], high=ACTIONS[1]),
+        "action_userids": optional(Ids),
+        "suppressed": optional(Boolean),
+        "symptom": optional(Boolean),
+        "recent": optional(Boolean),
+        "evaltype": Int32(choices=EVALTYPES, load_default=0),
+        "tags": optional(TagFilters),
+        "filter": Filter(("eventid", "source", "object", "objectid", "r_eventid", "correlationid", "userid", "name",
+                          "acknowledged", "severity", "cause_eventid")),
+        **search_params(),
+        "output": Output(PROBLEM_OUTPUT, load_default="extend"),
+        "countOutput": Flag(load_default=False),
+        "select_acknowledges": acknowledges_output(tuple(ACKNOWLEDGE_COLUMNS)),
+        "selectAcknowledges": acknowledges_output(tuple(ACKNOWLEDGE_COLUMNS)),
+        "selectSuppressionData": sub_output(tuple(SUPPRESSION_COLUMNS)),
+        "selectTags": sub_output(tuple(TAG_COLUMNS)),
+        **tail_params(("eventid",)),
+    },
+    name="ProblemGetParams",
+)
