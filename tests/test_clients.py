@@ -102,3 +102,45 @@ def test_pyzabbix_logs_in_reads_and_logs_out(server: ServerProcess, detect_versi
     hosts = api.host.get(output=["host"], filter={"host": "db-01"})
     assert [h["host"] for h in hosts] == ["db-01"]
     assert api.user.logout() is True
+
+
+# --- the acknowledge flow, as users of each Zabbix client run it ---
+
+
+def test_zabbix_utils_acknowledge_flow(server: ServerProcess) -> None:
+    api = ZabbixAPI(url=server.url, user="operator", password="operator")
+    problems = api.problem.get(output=["eventid", "acknowledged"], filter={"acknowledged": 0}, sortfield="eventid")
+    eventid = problems[0]["eventid"]
+    assert api.event.acknowledge(eventids=eventid, action=6, message="zabbix_utils was here") == {"eventids": [int(eventid)]}
+    (event,) = api.event.get(eventids=eventid, output=["acknowledged"], selectAcknowledges=["username", "message", "action"])
+    assert event["acknowledged"] == "1"
+    assert event["acknowledges"][0] == {"username": "operator", "message": "zabbix_utils was here", "action": "6"}
+    with pytest.raises(APIRequestError, match='Incorrect value for field "message": cannot be empty.'):
+        api.event.acknowledge(eventids=eventid, action=4)
+    api.logout()
+
+
+def test_pyzabbix_acknowledge_flow(server: ServerProcess) -> None:
+    from pyzabbix import ZabbixAPIException
+
+    api = PyZabbixAPI(server=server.url)
+    api.login("operator", "operator")
+    closable = api.problem.get(output=["eventid"], filter={"name": "High CPU utilization"})[0]["eventid"]
+    assert api.event.acknowledge(eventids=[closable], action=1 | 4, message="closing") == {"eventids": [int(closable)]}
+    assert api.problem.get(eventids=closable, countOutput=True) == "0"  # resolved: gone from problem.get
+    not_closable = api.problem.get(output=["eventid"], filter={"name": "Nginx is not running"})[0]["eventid"]
+    with pytest.raises(ZabbixAPIException, match="Cannot close problem: trigger does not allow manual closing."):
+        api.event.acknowledge(eventids=[not_closable], action=1)
+    api.user.logout()
+
+
+def test_examples_run_against_the_demo(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    examples = sorted((Path(__file__).parent.parent / "examples").glob("*.py"))
+    assert examples
+    with running_server(tmp_path, "--demo") as own_server:  # the examples change state: not the shared server
+        for script in examples:
+            run = subprocess.run([sys.executable, str(script), own_server.url], capture_output=True, text=True, timeout=60)
+            assert run.returncode == 0, f"{script.name}:\n{run.stdout}\n{run.stderr}"
