@@ -12,8 +12,8 @@ from typing import NoReturn, Sequence
 from . import __version__
 from .app import create_app
 from .config import Config, ConfigError, env_name, load_config
-from .server import ListenError, serve, stop_on_signals
 from .passwords import hash_password
+from .server import ListenError, serve, stop_on_signals
 from .storage import Storage, StorageOpenError
 
 USAGE_ERROR = 2

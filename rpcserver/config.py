@@ -87,12 +87,12 @@ def load_config(overrides: Mapping[str, Any], environ: Mapping[str, str] | None 
     over `RPCSERVER_<NAME>` variables, which win over the defaults."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
-    for field in fields(Config):
-        if overrides.get(field.name) is not None:
-            values[field.name] = _convert(field.name, field.type, overrides[field.name])
-        elif env_name(field.name) in environ:
+    for setting in fields(Config):
+        if overrides.get(setting.name) is not None:
+            values[setting.name] = _convert(setting.name, setting.type, overrides[setting.name])
+        elif env_name(setting.name) in environ:
             try:
-                values[field.name] = _convert(field.name, field.type, environ[env_name(field.name)])
+                values[setting.name] = _convert(setting.name, setting.type, environ[env_name(setting.name)])
             except ConfigError as exc:
-                raise ConfigError(f"{env_name(field.name)}: {exc}") from None
+                raise ConfigError(f"{env_name(setting.name)}: {exc}") from None
     return Config(**values)

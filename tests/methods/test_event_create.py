@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ..conftest import error_of, result_of, storage_of
+from ..conftest import error_of, storage_of
 
 EVENT = {"host": "web-01", "name": "Nginx is not running", "severity": 4, "groups": ["Linux servers"], "manual_close": 1,
          "tags": [{"tag": "service", "value": "web"}], "opdata": "pid 0"}
