@@ -366,3 +366,36 @@ async def test_ten_thousand_ids_are_a_handful_of_statements(call: Any, admin: st
     assert len(statements) - len(others) == 10_000  # one history row each, by executemany
     assert len(others) < 20, others
     assert await storage.read(lambda c: c.execute("SELECT count(*) FROM events WHERE acknowledged = 1").fetchone()[0]) == 10_000
+
+
+# --- the effects are visible to the next read, in every read method ---
+
+
+async def test_effects_show_in_event_get_and_problem_get(ack: Any, call: Any, world: dict[str, Any], clock: Any) -> None:
+    admin, event = world["admin"], world["closable"]
+    read = lambda: call("event.get", {"eventids": event, "output": ["acknowledged", "severity", "suppressed", "r_eventid"],  # noqa: E731
+                                      "selectAcknowledges": ["username", "action", "message"]}, auth=admin)
+    await ack({"eventids": event, "action": 2 | 4 | 8, "message": "on it", "severity": 5})
+    (seen,) = await read()
+    assert (seen["acknowledged"], seen["severity"], seen["suppressed"], seen["r_eventid"]) == ("1", "5", "0", "0")
+    assert seen["acknowledges"] == [{"username": "Admin", "action": "14", "message": "on it"}]
+
+    await ack({"eventids": event, "action": 32, "suppress_until": int(clock.now) + 60})
+    assert (await read())[0]["suppressed"] == "1"
+    assert await call("problem.get", {"eventids": event, "suppressed": True, "countOutput": True}, auth=admin) == "1"
+    clock.advance(61)  # a timed suppression ends by itself
+    assert (await read())[0]["suppressed"] == "0"
+
+    await ack({"eventids": event, "action": 1})
+    assert (await read())[0]["r_eventid"] != "0"
+    assert await call("problem.get", {"eventids": event, "countOutput": True}, auth=admin) == "0"
+    assert await call("problem.get", {"eventids": event, "recent": True, "countOutput": True}, auth=admin) == "1"
+
+
+async def test_rank_shows_in_cause_eventid_and_the_symptom_filter(ack: Any, call: Any, world: dict[str, Any]) -> None:
+    admin, cause, symptom = world["admin"], world["closable"], world["database"]
+    await ack({"eventids": symptom, "action": 256, "cause_eventid": cause})
+    problems = await call("problem.get", {"output": ["eventid", "cause_eventid"], "symptom": True}, auth=admin)
+    assert problems == [{"eventid": str(symptom), "cause_eventid": str(cause)}]
+    (event,) = await call("event.get", {"eventids": symptom, "output": ["cause_eventid"]}, auth=admin)
+    assert event == {"cause_eventid": str(cause)}
