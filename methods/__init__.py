@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rpcserver.dispatch import ApiMethod
 
-from . import apiinfo, event, host, hostgroup, problem, role, token, trigger, user, usergroup
+from . import acknowledgement, apiinfo, event, host, hostgroup, problem, role, token, trigger, user, usergroup
 
 __all__ = ["METHODS"]
 
@@ -19,4 +19,5 @@ METHODS: dict[str, ApiMethod] = {
     **token.METHODS,
     **event.METHODS,
     **problem.METHODS,
+    **acknowledgement.METHODS,
 }

@@ -1,5 +1,6 @@
 """event.*: acknowledging and updating problems (event.acknowledge) and reading events (event.get),
-Zabbix 7.0 exactly; ingesting events (event.create; ours, Zabbix has no such call)."""
+Zabbix 7.0 exactly, plus our `acknowledged_until` (an acknowledgement that expires, API.md §3, §5);
+ingesting events (event.create; ours, Zabbix has no such call)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,16 @@ from rpcserver.caller import USER
 from rpcserver.context import Context
 from rpcserver.dispatch import ApiMethod
 from rpcserver.domain import acknowledge as ack
+from rpcserver.domain.spans import is_active
 from rpcserver.errors import NO_PERMISSION_FOR_OPERATION, NO_PERMISSIONS, ApplicationError, InvalidParams
 from rpcserver.storage import acknowledge as store
-from rpcserver.storage import event_reads, events
+from rpcserver.storage import event_reads, events, spans
 from rpcserver.storage.event_reads import EventFilters, EventRead, Selects, TagFilter
 from rpcserver.storage.query import GetQuery
 from schemas.event import URLS, EventAcknowledgeParams, EventCreateParams, EventGetParams
 
 from ._get import as_text, get_query, shape
+from .acknowledgement import resolved_end
 
 _create_params = EventCreateParams()
 _acknowledge_params = EventAcknowledgeParams()
@@ -59,19 +62,22 @@ def _acknowledge_unit(conn: sqlite3.Connection, request: ack.Request, eventids: 
     allowed = ()
     if request.action & ack.RANK_TO_SYMPTOM:
         allowed = ack.rank_to_symptom_allowed(eventids, request.cause_eventid, store.causes_of(conn, checked))
-    rows = ack.plan(store.event_states(conn, eventids), request, allowed)
-    store.apply(conn, rows, userid, now, request.cause_eventid)
+    spans.record_ends(conn, now, eventids)  # ends already due are history before this call's rows
+    rows = ack.plan(store.event_states(conn, eventids, now), request, allowed)
+    store.apply(conn, rows, request, userid, now)
 
 
 async def acknowledge(ctx: Context, params: Any) -> dict[str, list[int]]:
     """Zabbix 7.0's event.acknowledge, with every check in its order (ZA §1.3) and the effects
     applied at once. Returns every requested id (deduplicated, first seen first), skipped ones too."""
     p = _acknowledge_params.load_params(params)
+    until = resolved_end(p.get("acknowledged_until"), ctx.now)
     try:
         ack.check_action(p["action"], ctx.caller.may)
     except ack.ActionRefused as refused:
         raise incorrect("action", str(refused)) from None
-    request = ack.Request(p["action"], p["message"], p["severity"], p["suppress_until"] or 0, p.get("cause_eventid"))
+    request = ack.Request(p["action"], p["message"], p["severity"], p["suppress_until"] or 0, p.get("cause_eventid"),
+                          acknowledged_until=until, ends_at_once=not is_active(until, ctx.now))
     eventids = list(dict.fromkeys(p["eventids"]))
     if eventids:
         await ctx.storage.write(_acknowledge_unit, request, eventids, ctx.caller.userid, ctx.caller.is_super_admin, ctx.now)

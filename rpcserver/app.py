@@ -11,12 +11,14 @@ from .bootstrap import bootstrap
 from .config import Config
 from .context import Clock
 from .dispatch import ApiMethod, Dispatcher
+from .expiry import Expiry
 from .storage import Storage
 from .transport import ENDPOINT_KEY, Endpoint, add_cors_headers, handle_jsonrpc, last_resort
 
 JSONRPC_PATHS = ("/api_jsonrpc", "/api_jsonrpc.php", "/zabbix/api_jsonrpc.php")
 
 STORAGE_KEY = web.AppKey("storage", Storage)
+EXPIRY_KEY = web.AppKey("expiry", Expiry)
 
 
 def create_app(
@@ -26,7 +28,7 @@ def create_app(
     clock: Clock = time.time,
 ) -> web.Application:
     """Build the aiohttp application. The database opens when the app starts and closes
-    (after in-flight calls finish) when it stops.
+    (after in-flight calls finish) when it stops; the expiry of acknowledgements runs in between.
 
     Args:
         config: the settings.
@@ -41,14 +43,18 @@ def create_app(
     app = web.Application(client_max_size=config.body_limit, middlewares=[last_resort])
     async def storage_lifecycle(app: web.Application) -> AsyncIterator[None]:
         storage = await Storage.open(config.db, synchronous=config.synchronous, readers=config.readers)
+        expiry = Expiry(storage, clock)
         try:
             await bootstrap(storage, config, int(clock()))
+            await expiry.start()  # first records what expired while the server was stopped
         except BaseException:
             await storage.close()
             raise
         app[STORAGE_KEY] = storage
+        app[EXPIRY_KEY] = expiry
         app[ENDPOINT_KEY] = Endpoint(Dispatcher(methods, storage, clock, config), config)
         yield
+        await expiry.stop()
         await storage.close()
 
     app.cleanup_ctx.append(storage_lifecycle)

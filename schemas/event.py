@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 from marshmallow import ValidationError, fields, post_load, validates_schema
 
-from rpcserver.domain.acknowledge import ALL_ACTIONS, RANK_TO_SYMPTOM, SUPPRESS
+from rpcserver.domain.acknowledge import ACKNOWLEDGE, ALL_ACTIONS, RANK_TO_SYMPTOM, SUPPRESS
 from rpcserver.storage.event_reads import (
     ACKNOWLEDGE_COLUMNS,
     ACKNOWLEDGE_USER_COLUMNS,
@@ -35,6 +35,7 @@ from ._fields import (
     ZField,
     parse_id,
 )
+from .acknowledgement import AcknowledgedUntil
 
 HOST_NAME = re.compile(r"^[A-Za-z0-9 ._-]{1,128}$")
 HOST_NAME_RULE = 'a host name may contain only ASCII letters, digits, spaces, ".", "-" and "_", 1 to 128 of them'
@@ -76,6 +77,9 @@ class EventCreateParams(ZabbixSchema):
     )
 
 
+_acknowledged_until = AcknowledgedUntil()
+
+
 class EventAcknowledgeParams(ZabbixSchema):
     """Zabbix 7.0's schema (ZA §1.2): unknown keys first, then the fields in this order."""
 
@@ -84,8 +88,10 @@ class EventAcknowledgeParams(ZabbixSchema):
     message = String(max_length=2048, allow_null=True, load_default="")
     severity = Int32(allow_null=True, load_default=0)
     suppress_until = Timestamp(allow_null=True, load_default=None)
-    cause_eventid = fields.Raw()
+    cause_eventid = fields.Raw(allow_none=True)
     """API_MULTIPLE: required with bit 256, refused without it (checked below)."""
+    acknowledged_until = fields.Raw(allow_none=True)
+    """Ours (API.md §3): only with bit 2, refused without it as cause_eventid is (checked below)."""
 
     @validates_schema
     def dependent_fields(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -102,6 +108,13 @@ class EventAcknowledgeParams(ZabbixSchema):
                 raise ValidationError({"cause_eventid": exc.messages}) from None
         elif "cause_eventid" in data:
             raise ValidationError('unexpected parameter "cause_eventid"')
+        if "acknowledged_until" in data:
+            if not action & ACKNOWLEDGE:
+                raise ValidationError('unexpected parameter "acknowledged_until"')
+            try:
+                data["acknowledged_until"] = _acknowledged_until.deserialize(data["acknowledged_until"])
+            except ValidationError as exc:
+                raise ValidationError({"acknowledged_until": exc.messages}) from None
 
     @post_load
     def nulls_as_defaults(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

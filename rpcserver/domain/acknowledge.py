@@ -62,6 +62,7 @@ def check_action(action: int, may: Callable[[str], bool]) -> None:
 class EventState:
     eventid: int
     acknowledged: bool
+    """It has an active acknowledgement span."""
     severity: int
     closed: bool
     """Resolved, or a close was requested before (Zabbix: r_eventid, or a history row with bit 1)."""
@@ -77,6 +78,10 @@ class Request:
     severity: int = 0
     suppress_until: int = 0
     cause_eventid: int | None = None
+    acknowledged_until: int | None = None
+    """Ours: when bit 2's acknowledgement span ends (None: indefinite), resolved and clamped to now."""
+    ends_at_once: bool = False
+    """The span would end as it begins (acknowledged_until was in the past): bit 2 applies nowhere."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,7 @@ def plan(events: Iterable[EventState], request: Request, symptom_allowed: Iterab
         action = 0
         if request.action & CLOSE and not event.closed:
             action |= CLOSE
-        if request.action & ACKNOWLEDGE and not event.acknowledged:
+        if request.action & ACKNOWLEDGE and not event.acknowledged and not request.ends_at_once:
             action |= ACKNOWLEDGE
         if request.action & UNACKNOWLEDGE and event.acknowledged:
             action |= UNACKNOWLEDGE

@@ -1,5 +1,7 @@
 """SQL of event.acknowledge: the permission counts, the events' state, and applying a plan.
 
+"Acknowledged" is the spans' one test (`spans.acknowledged_sql`); bit 2 opens a span, bit 16 ends them.
+
 Set-based: a call on 10,000 events is a handful of statements over `json_each` of the ids.
 """
 
@@ -11,6 +13,7 @@ from typing import Sequence
 from ..domain.acknowledge import (
     ACKNOWLEDGE,
     CLOSE,
+    MESSAGE,
     RANK_TO_CAUSE,
     RANK_TO_SYMPTOM,
     SEVERITY,
@@ -18,11 +21,14 @@ from ..domain.acknowledge import (
     UNACKNOWLEDGE,
     UNSUPPRESS,
     EventState,
+    Request,
     Row,
 )
+from . import spans
 from ._sql import json_ids
 from .events import resolve_problem
 from .permissions import READ, READ_WRITE, permitted_hostids
+from .spans import acknowledged_sql
 
 
 def problem_events(conn: sqlite3.Connection, ids: Sequence[int], userid: int | None, min_permission: int = READ,
@@ -47,16 +53,16 @@ def editable_count(conn: sqlite3.Connection, ids: Sequence[int], userid: int | N
     return len(problem_events(conn, ids, userid, READ_WRITE, problems_only=False))
 
 
-def event_states(conn: sqlite3.Connection, ids: Sequence[int]) -> list[EventState]:
-    """The state the skipping rules look at, in the order of `ids`."""
+def event_states(conn: sqlite3.Connection, ids: Sequence[int], now: int) -> list[EventState]:
+    """The state the skipping rules look at, at `now`, in the order of `ids`."""
     rows = conn.execute(
-        "SELECT e.eventid, e.acknowledged, e.severity,"
+        f"SELECT e.eventid, {acknowledged_sql('e')}, e.severity,"
         " EXISTS (SELECT 1 FROM event_recovery r WHERE r.eventid = e.eventid)"
         "  OR EXISTS (SELECT 1 FROM acknowledges a WHERE a.eventid = e.eventid AND a.action & 1),"
         " EXISTS (SELECT 1 FROM event_suppress s WHERE s.eventid = e.eventid AND s.maintenanceid IS NULL),"
         " (SELECT cause_eventid FROM event_symptom es WHERE es.eventid = e.eventid)"
-        " FROM json_each(?) j JOIN events e ON e.eventid = j.value ORDER BY j.key",
-        (json_ids(ids),),
+        " FROM json_each(:ids) j JOIN events e ON e.eventid = j.value ORDER BY j.key",
+        {"ids": json_ids(ids), "now": now},
     ).fetchall()
     return [EventState(eventid, bool(ack), severity, bool(closed), bool(suppressed), cause)
             for eventid, ack, severity, closed, suppressed, cause in rows]
@@ -71,13 +77,6 @@ def causes_of(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, int | N
 
 def _with(rows: Sequence[Row], bit: int) -> list[int]:
     return [row.eventid for row in rows if row.action & bit]
-
-
-def _set_acknowledged(conn: sqlite3.Connection, eventids: list[int], value: int) -> None:
-    if eventids:
-        for table in ("events", "problem"):
-            conn.execute(f"UPDATE {table} SET acknowledged = ? WHERE eventid IN (SELECT value FROM json_each(?))",
-                         (value, json_ids(eventids)))
 
 
 def _rank_as_cause(conn: sqlite3.Connection, eventid: int) -> None:
@@ -101,16 +100,21 @@ def _rank_as_symptom(conn: sqlite3.Connection, eventid: int, requested_cause: in
         conn.execute("INSERT INTO event_symptom (eventid, cause_eventid) VALUES (?, ?)", (eventid, target))
 
 
-def apply(conn: sqlite3.Connection, rows: Sequence[Row], userid: int, now: int, cause_eventid: int | None) -> None:
+def apply(conn: sqlite3.Connection, rows: Sequence[Row], request: Request, userid: int, now: int) -> None:
     """Write the history rows and apply their effects at once (Zabbix's server would do the
-    effects later, from tasks): acknowledged flags, severity, close, suppression, rank."""
+    effects later, from tasks): acknowledgement spans (which the acknowledged flags follow),
+    severity, close, suppression, rank."""
     conn.executemany(
         "INSERT INTO acknowledges (userid, eventid, clock, message, action, old_severity, new_severity, suppress_until)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [(userid, r.eventid, now, r.message, r.action, r.old_severity, r.new_severity, r.suppress_until) for r in rows],
     )
-    _set_acknowledged(conn, _with(rows, ACKNOWLEDGE), 1)
-    _set_acknowledged(conn, _with(rows, UNACKNOWLEDGE), 0)
+    acknowledged, unacknowledged = _with(rows, ACKNOWLEDGE), _with(rows, UNACKNOWLEDGE)
+    if acknowledged:
+        notes = request.message if request.action & MESSAGE else ""
+        spans.open_spans(conn, acknowledged, userid, now, request.acknowledged_until, notes)
+    if unacknowledged:
+        spans.end_active_spans(conn, unacknowledged, userid, now)
     severity_rows = [row for row in rows if row.action & SEVERITY]
     if severity_rows:
         for table in ("events", "problem"):
@@ -128,6 +132,6 @@ def apply(conn: sqlite3.Connection, rows: Sequence[Row], userid: int, now: int, 
         )
     for eventid in _with(rows, RANK_TO_CAUSE):
         _rank_as_cause(conn, eventid)
-    if cause_eventid is not None:
+    if request.cause_eventid is not None:
         for eventid in _with(rows, RANK_TO_SYMPTOM):
-            _rank_as_symptom(conn, eventid, cause_eventid)
+            _rank_as_symptom(conn, eventid, request.cause_eventid)

@@ -2,9 +2,9 @@
 sorted and cut as Zabbix 7.0 does, and their sub-selects, each one query for all returned events.
 
 Two values are computed at read time, each by one SQL helper that every field and filter uses:
-`acknowledged` (`acknowledged_sql`) and `suppressed` (`suppressed_sql`: a suppression counts while
-its `suppress_until` is 0, indefinite, or still ahead of the call's clock). Every query here binds
-that clock as `:now`.
+`acknowledged` (`acknowledged_sql`, the server's one test: an acknowledgement span is active, see
+`spans`) and `suppressed` (`suppressed_sql`: a suppression counts while its `suppress_until` is 0,
+indefinite, or still ahead of the call's clock). Every query here binds that clock as `:now`.
 
 A caller other than a super admin reads an event only when its trigger's host is readable
 (read-write with `editable`); nothing says which events were left out.
@@ -23,6 +23,7 @@ from ._sql import id_list, json_ids
 from .hosts import HOSTS, TRIGGERS
 from .permissions import READ, READ_WRITE, permitted_hostids
 from .query import GetQuery, ObjectTable, select_objects
+from .spans import acknowledged_sql
 
 Output = str | Sequence[str]
 """A sub-select's output: "extend", "count" where allowed, or field names."""
@@ -35,11 +36,6 @@ SEVERITIES = (0, 1, 2, 3, 4, 5)
 # Tag operators and evaltypes (CApiTagHelper).
 LIKE, EQUAL, NOT_LIKE, NOT_EQUAL, EXISTS, NOT_EXISTS = 0, 1, 2, 3, 4, 5
 AND_OR, OR = 0, 2
-
-
-def acknowledged_sql(alias: str) -> str:
-    """Whether the event (or problem) under `alias` counts as acknowledged: 1 or 0."""
-    return f"{alias}.acknowledged"
 
 
 def suppressed_sql(alias: str) -> str:

@@ -1,5 +1,6 @@
-"""Schema version 1: identity (users, groups, roles, rights, sessions, tokens) and the
-Zabbix-shaped monitoring data (host groups, hosts, triggers, events, problems and their history).
+"""Schema version 1: identity (users, groups, roles, rights, sessions, tokens), the
+Zabbix-shaped monitoring data (host groups, hosts, triggers, events, problems and their history),
+and acknowledgement spans (ours, API.md §5).
 
 Table and column names follow Zabbix's schema so that its documentation reads across; where we
 keep less (one host per trigger, no items), the comment says so. Ids of the objects people refer to
@@ -206,6 +207,37 @@ CREATE TABLE event_page (
     PRIMARY KEY (eventid, userid)
 );
 CREATE INDEX event_page_userid ON event_page (userid);
+
+-- Ours (API.md §5): every acknowledgement is a span. An event is acknowledged exactly while one of its
+-- spans is active (acknowledged_until NULL or ahead of the clock); reads compute that, to the second.
+-- events.acknowledged and problem.acknowledged say whether the event has a span whose end is not
+-- recorded yet, so raw SQL sees the truth within the expiry sweep's delay; no decision reads them.
+-- Span writes keep them so (storage/spans.py, set-based); the trigger covers spans deleted along
+-- with their user.
+CREATE TABLE acknowledgement (
+    acknowledgementid  INTEGER PRIMARY KEY AUTOINCREMENT,
+    eventid            INTEGER NOT NULL REFERENCES events ON DELETE CASCADE,
+    userid             INTEGER NOT NULL REFERENCES users ON DELETE CASCADE,  -- who made it; goes with the user, as acknowledges rows do
+    acknowledged_on    INTEGER NOT NULL,
+    acknowledged_until INTEGER,                      -- NULL: indefinite
+    notes              TEXT    NOT NULL DEFAULT '',
+    last_modified      INTEGER NOT NULL,
+    last_modified_by   INTEGER REFERENCES users ON DELETE SET NULL,
+    end_recorded       INTEGER NOT NULL DEFAULT 0    -- 1 once its end is history: action 16 written if it unacknowledged the event
+);
+CREATE INDEX acknowledgement_1 ON acknowledgement (eventid, acknowledged_until);
+CREATE INDEX acknowledgement_2 ON acknowledgement (userid);
+CREATE INDEX acknowledgement_3 ON acknowledgement (acknowledged_on);
+CREATE INDEX acknowledgement_4 ON acknowledgement (acknowledged_until);
+CREATE INDEX acknowledgement_5 ON acknowledgement (last_modified_by);
+CREATE INDEX acknowledgement_due ON acknowledgement (acknowledged_until) WHERE end_recorded = 0;
+CREATE TRIGGER acknowledgement_deleted AFTER DELETE ON acknowledgement WHEN OLD.end_recorded = 0
+BEGIN
+    UPDATE events SET acknowledged = EXISTS (SELECT 1 FROM acknowledgement a WHERE a.eventid = OLD.eventid AND a.end_recorded = 0)
+        WHERE eventid = OLD.eventid;
+    UPDATE problem SET acknowledged = EXISTS (SELECT 1 FROM acknowledgement a WHERE a.eventid = OLD.eventid AND a.end_recorded = 0)
+        WHERE eventid = OLD.eventid;
+END;
 """
 
 # The built-in rows every database starts with. Zabbix's ids where Zabbix has them.

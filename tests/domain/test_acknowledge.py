@@ -133,6 +133,14 @@ def test_rows_carry_data_only_for_the_bits_that_apply() -> None:
     assert row == Row(1, ACKNOWLEDGE | SUPPRESS, "", 0, 0, 1_800_000_000)
 
 
+def test_an_acknowledgement_that_would_end_at_once_applies_nowhere() -> None:
+    assert plan([state()], Request(ACKNOWLEDGE, acknowledged_until=1_700_000_000, ends_at_once=True)) == []
+    (row,) = plan([state()], Request(ACKNOWLEDGE | MESSAGE, "m", acknowledged_until=1_700_000_000, ends_at_once=True))
+    assert row.action == MESSAGE
+    (row,) = plan([state()], Request(ACKNOWLEDGE, acknowledged_until=1_700_000_300))
+    assert row.action == ACKNOWLEDGE
+
+
 def test_rank_to_symptom_only_for_allowed_events() -> None:
     events = [state(1), state(2)]
     assert [r.eventid for r in plan(events, Request(RANK_TO_SYMPTOM, cause_eventid=3), symptom_allowed=[2])] == [2]

@@ -99,6 +99,8 @@ def event_row(client: Any, eventid: int) -> Any:
         ({"eventids": "1", "action": 32}, invalid('Invalid parameter "/": the parameter "suppress_until" is missing.')),
         ({"eventids": "1", "action": 256}, invalid('Invalid parameter "/": the parameter "cause_eventid" is missing.')),
         ({"eventids": "1", "action": 256, "cause_eventid": "x"}, invalid('Invalid parameter "/cause_eventid": a number is expected.')),
+        ({"eventids": "1", "action": 256, "cause_eventid": None}, invalid('Invalid parameter "/cause_eventid": a number is expected.')),
+        ({"eventids": "1", "action": 2, "cause_eventid": None}, invalid('Invalid parameter "/": unexpected parameter "cause_eventid".')),
         ({"eventids": "1", "action": 2, "cause_eventid": "1"}, invalid('Invalid parameter "/": unexpected parameter "cause_eventid".')),
         ({"eventids": "1", "action": 2, "foo": 1}, invalid('Invalid parameter "/": unexpected parameter "foo".')),
         (["1"], invalid('Invalid parameter "/": unexpected parameter "0".')),

@@ -106,7 +106,8 @@ async def test_filters(client: Any, ids_of: Any, fan: str, world: World) -> None
 
 async def test_acknowledged_and_action(client: Any, ids_of: Any, get: Any, world: World) -> None:
     disk = int(world.events["disk"])
-    await sql(client, "UPDATE problem SET acknowledged = 1 WHERE eventid = ?", disk)  # as bit 2 leaves it
+    await sql(client, "INSERT INTO acknowledgement (eventid, userid, acknowledged_on, last_modified) VALUES (?, 1, ?, ?)",
+              disk, NOW, NOW)  # an indefinite span, as bit 2 opens it
     await storage_of(client).write(add_acknowledges, [(1, int(world.users["writer"]), disk, NOW, "mine", 6, 0, 0, 0, None)])
     assert await get({"output": ["acknowledged"]}) == [{"acknowledged": "0"}, {"acknowledged": "1"}, {"acknowledged": "0"}]
     assert await ids_of({"acknowledged": True}) == ["disk"]

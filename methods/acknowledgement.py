@@ -1,0 +1,146 @@
+"""acknowledgement.*: Circonus-style acknowledgement spans (API.md §5), over the same spans that
+event.acknowledge opens and ends. Typed JSON: ids as decimal strings, times as epoch seconds.
+
+Every span is a historic record: it can be created, read, extended, shortened or ended (by setting
+its end to now), never deleted, and not changed at all once it is no longer active.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from rpcserver.caller import Caller
+from rpcserver.context import Context
+from rpcserver.dispatch import ApiMethod
+from rpcserver.domain import spans as rules
+from rpcserver.domain.acknowledge import MESSAGE, UNACKNOWLEDGE
+from rpcserver.errors import NO_PERMISSION_FOR_OPERATION, NO_PERMISSIONS, ApplicationError
+from rpcserver.storage import spans
+from rpcserver.storage.acknowledge import problem_events
+from rpcserver.storage.spans import BOUNDED, BOUNDS, SpanQuery
+from schemas._base import invalid
+from schemas.acknowledgement import AcknowledgementCreateParams, AcknowledgementGetParams, AcknowledgementUpdateParams
+
+NO_LONGER_ACTIVE = 'Acknowledgement "{}" is no longer active; create a new one.'
+CANNOT_DELETE = ("Acknowledgements cannot be deleted: they are a historic record. "
+                 "Set acknowledged_until to now to end one.")
+
+_create_params = AcknowledgementCreateParams()
+_update_params = AcknowledgementUpdateParams()
+_get_params = AcknowledgementGetParams()
+
+
+def resolved_end(end: rules.End | None, now: int) -> int | None:
+    """An acknowledged_until as stored: counted from now, a past time made now.
+
+    Raises:
+        InvalidParams: it lies beyond the last second the server can store.
+    """
+    try:
+        return rules.resolve(end, now)
+    except rules.NotAnEnd as exc:
+        raise invalid("/acknowledged_until", str(exc)) from None
+
+
+def _viewer(caller: Caller) -> int | None:
+    return None if caller.is_super_admin else caller.userid
+
+
+def _check_role(caller: Caller, notes: str | None) -> None:
+    """The role's problem actions bind here as in event.acknowledge: acknowledging (bits 2 and 16)
+    and, for notes, commenting (bit 4)."""
+    if not caller.may("acknowledge_problems") or (notes and not caller.may("add_problem_comments")):
+        raise ApplicationError(NO_PERMISSION_FOR_OPERATION)
+
+
+def as_object(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored span as the API shows it: ids as strings, `active` as a boolean."""
+    return {
+        **row,
+        "acknowledgementid": str(row["acknowledgementid"]),
+        "eventid": str(row["eventid"]),
+        "active": bool(row["active"]),
+    }
+
+
+def _create_unit(conn: sqlite3.Connection, eventid: int, until: int | None, notes: str, caller: Caller,
+                 now: int) -> dict[str, Any]:
+    if not problem_events(conn, [eventid], _viewer(caller)):
+        raise ApplicationError(NO_PERMISSIONS)
+    spans.record_ends(conn, now, [eventid])  # ends already due are history before this call's row
+    newly = rules.is_active(until, now) and not spans.acknowledged_events(conn, [eventid], now)
+    spanid = spans.open_spans(conn, [eventid], caller.userid, now, until, notes)
+    action = rules.creation_action(newly, notes)
+    if action:
+        spans.write_history(conn, [(caller.userid, eventid, now, notes if action & MESSAGE else "", action)])
+    return as_object(spans.stored_span(conn, spanid, now))
+
+
+async def create(ctx: Context, params: Any) -> dict[str, Any]:
+    """Open a span on a problem event the caller may read; `acknowledged_on` is always now."""
+    p = _create_params.load_params(params)
+    until = resolved_end(p.get("acknowledged_until"), ctx.now)
+    _check_role(ctx.caller, p["notes"])
+    return await ctx.storage.write(_create_unit, p["eventid"], until, p["notes"], ctx.caller, ctx.now)
+
+
+def _update_unit(conn: sqlite3.Connection, spanid: int, changes: dict[str, Any], caller: Caller,
+                 now: int) -> dict[str, Any]:
+    span = spans.span_by_id(conn, spanid, _viewer(caller), now)
+    if span is None:
+        raise ApplicationError(NO_PERMISSIONS)
+    if not span["active"]:
+        raise ApplicationError(NO_LONGER_ACTIVE.format(spanid))
+    until = changes.get("acknowledged_until", span["acknowledged_until"])
+    notes = changes.get("notes", span["notes"])
+    if (until, notes) == (span["acknowledged_until"], span["notes"]):
+        return as_object(span)  # the current values change nothing, not even last_modified
+    eventid = span["eventid"]
+    spans.record_ends(conn, now, [eventid])
+    spans.change_span(conn, eventid, spanid, until, notes, caller.userid, now)
+    if not rules.is_active(until, now) and not spans.acknowledged_events(conn, [eventid], now):
+        spans.write_history(conn, [(caller.userid, eventid, now, "", UNACKNOWLEDGE)])  # ended the last one
+    return as_object(spans.stored_span(conn, spanid, now))
+
+
+async def update(ctx: Context, params: Any) -> dict[str, Any]:
+    """Change an active span's end (a past time ends it now) or notes; returns the whole span."""
+    p = _update_params.load_params(params)
+    changes: dict[str, Any] = {}
+    if "notes" in p:
+        changes["notes"] = p["notes"]
+    if "acknowledged_until" in p:
+        changes["acknowledged_until"] = resolved_end(p["acknowledged_until"], ctx.now)
+    _check_role(ctx.caller, changes.get("notes"))
+    return await ctx.storage.write(_update_unit, p["acknowledgementid"], changes, ctx.caller, ctx.now)
+
+
+async def get(ctx: Context, params: Any) -> list[dict[str, Any]]:
+    """Spans on events the caller may read, by id (ascending) unless sorted otherwise."""
+    p = _get_params.load_params(params)
+    query = SpanQuery(
+        acknowledgementids=p.get("acknowledgementids"),
+        eventids=p.get("eventids"),
+        active=p.get("active"),
+        acknowledged_by=p.get("acknowledged_by"),
+        bounds=[(name, bound, p[f"{name}_{bound}"]) for name in BOUNDED for bound in BOUNDS if f"{name}_{bound}" in p],
+        sortfield=p["sortfield"],
+        sortorder=p["sortorder"],
+        limit=p.get("limit"),
+    )
+    rows = await ctx.storage.read(spans.get_spans, query, _viewer(ctx.caller), ctx.now)
+    return [as_object(row) for row in rows]
+
+
+async def delete(ctx: Context, params: Any) -> Any:
+    """Never: spans are history. Ending one is an update."""
+    raise ApplicationError(CANNOT_DELETE)
+
+
+METHODS = {
+    "acknowledgement.create": ApiMethod(create),
+    "acknowledgement.get": ApiMethod(get),
+    "acknowledgement.update": ApiMethod(update),
+    "acknowledgement.delete": ApiMethod(delete),
+}

@@ -1,0 +1,247 @@
+"""SQL of acknowledgement spans (API.md §5): the one test of "acknowledged", opening and ending
+spans, recording ends as history (the expiry sweep), and reading spans for acknowledgement.get.
+
+An event is acknowledged exactly while it has an active span: `acknowledged_sql` is that test for
+every read and decision, with the call's clock bound as `:now`. The events/problem `acknowledged`
+columns only mirror the spans for raw SQL (`sync_flags` after every span write); nothing reads them.
+
+A span's end is "recorded" once it is history: an end made by a call (bit 16, a cancelling update,
+a span created already ended) is recorded by that call; an end that merely arrives is recorded by
+`record_ends`, which writes the action-16 row when it left the event unacknowledged. Every write on
+an event records its due ends first, so history rows stay in the order things happened.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from ..domain.acknowledge import UNACKNOWLEDGE
+from ..domain.spans import Span, is_active, unacknowledging_ends
+from ._sql import json_ids
+from .permissions import READ, permitted_hostids
+
+INDEFINITE = 2**63 - 1
+"""How a NULL (indefinite) end compares and sorts: after every time."""
+
+
+def active_sql(alias: str) -> str:
+    """Whether the span under `alias` is active at `:now`."""
+    return f"({alias}.acknowledged_until IS NULL OR {alias}.acknowledged_until > :now)"
+
+
+def _has_active_span(eventid: str) -> str:
+    return f"EXISTS (SELECT 1 FROM acknowledgement ak WHERE ak.eventid = {eventid} AND {active_sql('ak')})"
+
+
+def acknowledged_sql(alias: str) -> str:
+    """Whether the event (or problem) under `alias` has an active span at `:now`: 1 or 0."""
+    return _has_active_span(f"{alias}.eventid")
+
+
+def acknowledged_events(conn: sqlite3.Connection, eventids: Iterable[int], now: int) -> set[int]:
+    """Those of `eventids` that are acknowledged at `now`."""
+    rows = conn.execute(f"SELECT j.value FROM json_each(:ids) j WHERE {_has_active_span('j.value')}",
+                        {"ids": json_ids(eventids), "now": now})
+    return {eventid for (eventid,) in rows}
+
+
+def write_history(conn: sqlite3.Connection, rows: Iterable[tuple[int, int, int, str, int]]) -> None:
+    """acknowledges rows of (userid, eventid, clock, message, action)."""
+    conn.executemany("INSERT INTO acknowledges (userid, eventid, clock, message, action) VALUES (?, ?, ?, ?, ?)", rows)
+
+
+def sync_flags(conn: sqlite3.Connection, eventids: Sequence[int]) -> None:
+    """Set the events' and problems' `acknowledged` columns: 1 while a span's end is not recorded."""
+    for table in ("events", "problem"):
+        conn.execute(
+            f"UPDATE {table} SET acknowledged = EXISTS (SELECT 1 FROM acknowledgement a"
+            f" WHERE a.eventid = {table}.eventid AND a.end_recorded = 0)"
+            " WHERE eventid IN (SELECT value FROM json_each(?))",
+            (json_ids(eventids),),
+        )
+
+
+def open_spans(conn: sqlite3.Connection, eventids: Sequence[int], userid: int, now: int, until: int | None,
+               notes: str) -> int:
+    """One span per event from now (one not active from the start is recorded as ended at once);
+    returns the id of the last one."""
+    last = conn.execute(
+        "INSERT INTO acknowledgement (eventid, userid, acknowledged_on, acknowledged_until, notes, last_modified,"
+        " last_modified_by, end_recorded)"
+        " SELECT j.value, :userid, :now, :until, :notes, :now, :userid, :recorded FROM json_each(:ids) j ORDER BY j.key",
+        {"ids": json_ids(eventids), "userid": userid, "now": now, "until": until, "notes": notes,
+         "recorded": int(not is_active(until, now))},
+    ).lastrowid
+    sync_flags(conn, eventids)
+    return last
+
+
+def end_active_spans(conn: sqlite3.Connection, eventids: Sequence[int], userid: int, now: int) -> None:
+    """End every active span of the events now, by `userid` (bit 16); the caller writes the history."""
+    conn.execute(
+        "UPDATE acknowledgement AS a SET acknowledged_until = :now, last_modified = :now, last_modified_by = :userid,"
+        f" end_recorded = 1 WHERE a.eventid IN (SELECT value FROM json_each(:ids)) AND {active_sql('a')}",
+        {"now": now, "userid": userid, "ids": json_ids(eventids)},
+    )
+    sync_flags(conn, eventids)
+
+
+def change_span(conn: sqlite3.Connection, eventid: int, spanid: int, until: int | None, notes: str, userid: int,
+                now: int) -> None:
+    """Set a span's end and notes, modified now by `userid`; an end not ahead of now is recorded."""
+    conn.execute(
+        "UPDATE acknowledgement SET acknowledged_until = ?, notes = ?, last_modified = ?, last_modified_by = ?,"
+        " end_recorded = ? WHERE acknowledgementid = ?",
+        (until, notes, now, userid, int(not is_active(until, now)), spanid),
+    )
+    sync_flags(conn, [eventid])
+
+
+# --- the expiry sweep ---------------------------------------------------------------------------
+
+
+def next_due(conn: sqlite3.Connection) -> int | None:
+    """The earliest end not recorded yet (None: no timed span is waiting)."""
+    return conn.execute(
+        "SELECT min(acknowledged_until) FROM acknowledgement WHERE end_recorded = 0 AND acknowledged_until IS NOT NULL"
+    ).fetchone()[0]
+
+
+def record_ends(conn: sqlite3.Connection, now: int, eventids: Sequence[int] | None = None) -> int:
+    """Record every end up to `now` not recorded yet (of `eventids` only, when given): an action-16
+    row by the span's user at the second it ended, where that left the event unacknowledged.
+    Returns how many spans' ends were recorded."""
+    due = "end_recorded = 0 AND acknowledged_until <= :now"
+    params: dict[str, Any] = {"now": now}
+    if eventids is not None:
+        due += " AND eventid IN (SELECT value FROM json_each(:ids))"
+        params["ids"] = json_ids(eventids)
+    # deduplicated here: SELECT DISTINCT would read every span through the eventid index
+    events = list(dict.fromkeys(eventid for (eventid,) in conn.execute(f"SELECT eventid FROM acknowledgement WHERE {due}", params)))
+    if not events:
+        return 0
+    spans, authors = _spans_of(conn, events)
+    write_history(conn, sorted(
+        ((authors[span.spanid], eventid, second, "", UNACKNOWLEDGE)
+         for eventid, of_event in spans.items() for second, span in unacknowledging_ends(of_event, now)),
+        key=lambda row: (row[2], row[1]),
+    ))
+    recorded = conn.execute(f"UPDATE acknowledgement SET end_recorded = 1 WHERE {due}", params).rowcount
+    sync_flags(conn, events)
+    return recorded
+
+
+def _spans_of(conn: sqlite3.Connection, eventids: list[int]) -> tuple[dict[int, list[Span]], dict[int, int]]:
+    """Every span of the events, by event; and each span's author (its userid) by span id."""
+    spans: dict[int, list[Span]] = {}
+    authors: dict[int, int] = {}
+    for eventid, spanid, start, end, recorded, userid in conn.execute(
+        "SELECT eventid, acknowledgementid, acknowledged_on, acknowledged_until, end_recorded, userid"
+        " FROM acknowledgement WHERE eventid IN (SELECT value FROM json_each(?))",
+        (json_ids(eventids),),
+    ):
+        spans.setdefault(eventid, []).append(Span(spanid, start, end, pending=not recorded))
+        authors[spanid] = userid
+    return spans, authors
+
+
+# --- acknowledgement.get ------------------------------------------------------------------------
+
+COLUMNS = {
+    "acknowledgementid": "a.acknowledgementid",
+    "eventid": "a.eventid",
+    "acknowledged_by": "u.username",
+    "acknowledged_on": "a.acknowledged_on",
+    "acknowledged_until": "a.acknowledged_until",
+    "active": active_sql("a"),
+    "notes": "a.notes",
+    "last_modified": "a.last_modified",
+    "last_modified_by": "m.username",
+}
+SORTABLE = {
+    "acknowledgementid": "a.acknowledgementid",
+    "eventid": "a.eventid",
+    "acknowledged_on": "a.acknowledged_on",
+    "acknowledged_until": f"ifnull(a.acknowledged_until, {INDEFINITE})",
+    "last_modified": "a.last_modified",
+}
+BOUNDS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+BOUNDED = ("acknowledged_until", "acknowledged_on")
+
+
+@dataclass
+class SpanQuery:
+    acknowledgementids: list[int] | None = None
+    eventids: list[int] | None = None
+    active: bool | None = None
+    acknowledged_by: list[str] | None = None
+    bounds: list[tuple[str, str, int]] = field(default_factory=list)
+    """(field of BOUNDED, key of BOUNDS, epoch seconds): e.g. ("acknowledged_until", "le", 1700000000)."""
+    sortfield: list[str] = field(default_factory=list)
+    sortorder: list[str] = field(default_factory=list)
+    limit: int | None = None
+
+
+def _conditions(query: SpanQuery, viewer: int | None, params: dict[str, Any]) -> list[str]:
+    where = []
+    if viewer is not None:
+        where.append(
+            "EXISTS (SELECT 1 FROM events e JOIN triggers t ON t.triggerid = e.objectid"
+            f" WHERE e.eventid = a.eventid AND t.hostid IN ({permitted_hostids(READ)}))"
+        )
+        params["perm_userid"] = viewer
+    for name, column in (("acknowledgementids", "a.acknowledgementid"), ("eventids", "a.eventid")):
+        ids = getattr(query, name)
+        if ids is not None:
+            where.append(f"{column} IN (SELECT value FROM json_each(:{name}))")
+            params[name] = json_ids(ids)
+    if query.active is not None:
+        where.append(("" if query.active else "NOT ") + COLUMNS["active"])
+    if query.acknowledged_by is not None:
+        where.append("u.username IN (SELECT value FROM json_each(:acknowledged_by))")  # NOCASE, as user.login
+        params["acknowledged_by"] = json.dumps(query.acknowledged_by)
+    for n, (name, bound, value) in enumerate(query.bounds):
+        condition = f"a.{name} {BOUNDS[bound]} :bound{n}"
+        if name == "acknowledged_until" and bound in ("gt", "ge"):
+            condition = f"(a.{name} IS NULL OR {condition})"  # indefinite is after every time (NULL < x is not true)
+        where.append(condition)
+        params[f"bound{n}"] = value
+    return where
+
+
+def _order(query: SpanQuery) -> str:
+    orders = []
+    for index, name in enumerate(query.sortfield):
+        order = query.sortorder[index] if index < len(query.sortorder) else (query.sortorder or ["ASC"])[0]
+        orders.append(f"{SORTABLE[name]} {order}")
+    return ", ".join([*orders, "a.acknowledgementid"])
+
+
+def get_spans(conn: sqlite3.Connection, query: SpanQuery, viewer: int | None, now: int) -> list[dict[str, Any]]:
+    """The spans matching `query` on events `viewer` may read (every event for None: a super admin),
+    as dicts of COLUMNS with SQLite's values."""
+    params: dict[str, Any] = {"now": now}
+    where = _conditions(query, viewer, params)
+    select = ", ".join(f"{sql} AS {name}" for name, sql in COLUMNS.items())
+    sql = (
+        f"SELECT {select} FROM acknowledgement a JOIN users u ON u.userid = a.userid"
+        " LEFT JOIN users m ON m.userid = a.last_modified_by"
+        + (f" WHERE {' AND '.join(where)}" if where else "")
+        + f" ORDER BY {_order(query)}"
+        + (f" LIMIT {int(query.limit)}" if query.limit else "")
+    )
+    return [dict(zip(COLUMNS, row)) for row in conn.execute(sql, params)]
+
+
+def span_by_id(conn: sqlite3.Connection, spanid: int, viewer: int | None, now: int) -> dict[str, Any] | None:
+    """The span if it exists and `viewer` may read its event."""
+    found = get_spans(conn, SpanQuery(acknowledgementids=[spanid]), viewer, now)
+    return found[0] if found else None
+
+
+def stored_span(conn: sqlite3.Connection, spanid: int, now: int) -> dict[str, Any]:
+    """A span this transaction has just written."""
+    return get_spans(conn, SpanQuery(acknowledgementids=[spanid]), None, now)[0]

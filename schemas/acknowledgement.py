@@ -1,0 +1,65 @@
+"""Params of acknowledgement.* (API.md §5, Circonus style), and the `acknowledged_until` field that
+event.acknowledge shares. Unknown parameters are refused as in the Zabbix family."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError
+
+from rpcserver.domain.spans import NOT_AN_END, End, NotAnEnd, parse_end
+from rpcserver.storage.spans import BOUNDED, BOUNDS, SORTABLE
+
+from ._base import ZabbixSchema
+from ._fields import MAX_INT32, Boolean, Id, Ids, Int32, String, Strings, Timestamp, ZField
+
+NOTES_LENGTH = 2048
+"""As long as a Zabbix message (acknowledges.message): notes become the history row's message."""
+
+
+class AcknowledgedUntil(ZField):
+    """Epoch seconds, `"<n>s|m|h|d"` from now, or null (indefinite): loads as an `End` or None."""
+
+    type_reason = NOT_AN_END
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_null=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> End | None:
+        try:
+            return parse_end(value)
+        except NotAnEnd:
+            raise ValidationError(NOT_AN_END) from None
+
+
+class AcknowledgementCreateParams(ZabbixSchema):
+    eventid = Id(required=True)
+    acknowledged_until = AcknowledgedUntil()
+    notes = String(max_length=NOTES_LENGTH, load_default="")
+
+
+class AcknowledgementUpdateParams(ZabbixSchema):
+    """Fields left out stay as they are."""
+
+    acknowledgementid = Id(required=True)
+    acknowledged_until = AcknowledgedUntil()
+    notes = String(max_length=NOTES_LENGTH)
+
+
+def _bounds() -> dict[str, ZField]:
+    return {f"{name}_{bound}": Timestamp() for name in BOUNDED for bound in BOUNDS}
+
+
+AcknowledgementGetParams = ZabbixSchema.from_dict(
+    {
+        "acknowledgementids": Ids(),
+        "eventids": Ids(),
+        "active": Boolean(),
+        "acknowledged_by": Strings(unique=False),
+        **_bounds(),
+        "sortfield": Strings(choices=tuple(SORTABLE), load_default=list),
+        "sortorder": Strings(choices=("ASC", "DESC"), unique=False, load_default=list),
+        "limit": Int32(low=1, high=MAX_INT32),
+    },
+    name="AcknowledgementGetParams",
+)

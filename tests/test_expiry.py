@@ -1,0 +1,94 @@
+"""Expiry of acknowledgement spans without a client: the raw flags until the sweep, the sweep's
+schedule, and one real server process whose 2-second span expires on its own."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from rpcserver.expiry import MIN_SLEEP, POLL_SECONDS, Expiry
+from rpcserver.storage import Storage
+from rpcserver.storage.spans import open_spans, record_ends
+
+from .conftest import FakeClock
+from .server_process import running_server
+
+NOW = 1_700_000_000
+
+
+def _one_problem(conn: sqlite3.Connection) -> None:
+    conn.execute("INSERT INTO users (userid, username) VALUES (1, 'Admin')")
+    conn.execute("INSERT INTO hosts (hostid, host, name) VALUES (1, 'h', 'h')")
+    conn.execute("INSERT INTO triggers (triggerid, hostid, description) VALUES (1, 1, 't')")
+    conn.execute("INSERT INTO events (eventid, objectid, clock, value) VALUES (1, 1, 0, 1)")
+    conn.execute("INSERT INTO problem (eventid, objectid, clock) VALUES (1, 1, 0)")
+
+
+def _flags(conn: sqlite3.Connection) -> Any:
+    return conn.execute("SELECT e.acknowledged, p.acknowledged FROM events e JOIN problem p USING (eventid)").fetchone()
+
+
+async def test_raw_flags_follow_the_sweep(tmp_path: Path) -> None:
+    storage = await Storage.open(tmp_path / "db")
+    try:
+        await storage.write(_one_problem)
+        await storage.write(open_spans, [1], 1, NOW, NOW + 60, "")
+        assert await storage.read(_flags) == (1, 1)
+        assert await storage.write(record_ends, NOW + 59) == 0
+        assert await storage.read(_flags) == (1, 1)  # past its end, until the sweep records it
+        assert await storage.write(record_ends, NOW + 60) == 1
+        assert await storage.read(_flags) == (0, 0)
+        history = await storage.read(lambda c: c.execute("SELECT userid, eventid, clock, action FROM acknowledges").fetchall())
+        assert history == [(1, 1, NOW + 60, 16)]
+    finally:
+        await storage.close()
+
+
+async def test_the_task_sleeps_until_the_next_end_at_most_one_poll(tmp_path: Path) -> None:
+    storage = await Storage.open(tmp_path / "db")
+    try:
+        expiry = Expiry(storage, FakeClock(NOW))
+        assert expiry._delay(None) == POLL_SECONDS
+        assert expiry._delay(NOW + 3600) == POLL_SECONDS
+        assert expiry._delay(NOW) == MIN_SLEEP
+        assert expiry._delay(NOW - 10) == MIN_SLEEP
+        assert Expiry(storage, FakeClock(NOW + 0.75))._delay(NOW + 1) == 0.25
+    finally:
+        await storage.close()
+
+
+def test_a_real_two_second_span_expires_on_its_own(tmp_path: Path) -> None:
+    with running_server(tmp_path, "--demo") as server:
+        url = f"{server.url}/api_jsonrpc"
+
+        def call(method: str, params: Any, auth: str | None = None) -> Any:
+            headers = {"Content-Type": "application/json-rpc", **({"Authorization": f"Bearer {auth}"} if auth else {})}
+            answer = requests.post(url, json={"jsonrpc": "2.0", "method": method, "params": params, "id": 1},
+                                   headers=headers, timeout=10).json()
+            assert "result" in answer, answer
+            return answer["result"]
+
+        session = call("user.login", {"username": "operator", "password": "operator"})
+        eventid = call("problem.get", {"output": ["eventid"], "acknowledged": False, "limit": 1}, session)[0]["eventid"]
+        span = call("acknowledgement.create", {"eventid": eventid, "acknowledged_until": "2s"}, session)
+        until = span["acknowledged_until"]
+        assert span["active"] and until - span["acknowledged_on"] == 2
+        assert call("event.get", {"eventids": eventid, "output": ["acknowledged"]}, session) == [{"acknowledged": "1"}]
+
+        def expired_rows() -> list[dict[str, str]]:
+            (event,) = call("event.get", {"eventids": eventid, "output": ["acknowledged"],
+                                          "selectAcknowledges": ["action", "clock", "username"]}, session)
+            return [row for row in event["acknowledges"] if row["action"] == "16"]
+
+        while not (rows := expired_rows()):
+            assert time.time() < until + 5, "no expiry row 5 s after the end"
+            time.sleep(0.05)
+        seen = time.time()
+        assert seen - until <= 2.0, f"expiry recorded {seen - until:.2f} s after the end"
+        assert rows == [{"action": "16", "clock": str(until), "username": "operator"}]
+        assert call("event.get", {"eventids": eventid, "output": ["acknowledged"]}, session) == [{"acknowledged": "0"}]
+        assert call("acknowledgement.get", {"eventids": eventid}, session)[0]["active"] is False
