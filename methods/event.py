@@ -5,7 +5,6 @@ ingesting events (event.create; ours, Zabbix has no such call)."""
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 from typing import Any
 
 from rpcserver.caller import USER
@@ -13,9 +12,9 @@ from rpcserver.context import Context
 from rpcserver.dispatch import ApiMethod
 from rpcserver.domain import acknowledge as ack
 from rpcserver.domain.spans import is_active
-from rpcserver.errors import NO_PERMISSION_FOR_OPERATION, NO_PERMISSIONS, ApplicationError, InvalidParams
+from rpcserver.errors import NO_PERMISSION_FOR_OPERATION, ApplicationError
 from rpcserver.storage import acknowledge as store
-from rpcserver.storage import event_reads, events, spans
+from rpcserver.storage import event_reads, events
 from rpcserver.storage.event_reads import EventFilters, EventRead, Selects, TagFilter
 from rpcserver.storage.query import GetQuery
 from schemas.event import URLS, EventAcknowledgeParams, EventCreateParams, EventGetParams
@@ -26,47 +25,6 @@ from .acknowledgement import resolved_end
 _create_params = EventCreateParams()
 _acknowledge_params = EventAcknowledgeParams()
 
-CANNOT_CLOSE = "Cannot close problem: trigger does not allow manual closing."
-
-
-def incorrect(field: str, reason: str) -> InvalidParams:
-    return InvalidParams(f'Incorrect value for field "{field}": {reason}.')
-
-
-def _acknowledge_unit(conn: sqlite3.Connection, request: ack.Request, eventids: list[int], userid: int,
-                      super_admin: bool, now: int) -> None:
-    """Steps 5-10 of ZA §1.3 and the writes, in one transaction: checked against the state the
-    writes will change, and nothing written if any check fails."""
-    viewer = None if super_admin else userid
-    checked = [*eventids, request.cause_eventid] if request.action & ack.RANK_TO_SYMPTOM else eventids
-    checked = list(dict.fromkeys(checked))
-    readable = store.problem_events(conn, checked, viewer)
-    if len(readable) != len(checked):
-        raise ApplicationError(NO_PERMISSIONS)
-    needs_write = request.action & (ack.CLOSE | ack.SEVERITY)
-    editable = store.editable_count(conn, checked, viewer) if needs_write else len(checked)
-    if request.action & ack.CLOSE:
-        if editable != len(checked):
-            raise ApplicationError(NO_PERMISSIONS)
-        if any(readable[eventid] != 1 for eventid in eventids):
-            raise ApplicationError(CANNOT_CLOSE)
-    if request.action & ack.MESSAGE and request.message == "":
-        raise incorrect("message", "cannot be empty")
-    if request.action & ack.SEVERITY:
-        if editable != len(checked):
-            raise ApplicationError(NO_PERMISSIONS)
-        if not 0 <= request.severity <= 5:
-            raise incorrect("severity", f'unexpected value "{request.severity}"')
-    if request.action & ack.SUPPRESS and request.suppress_until != 0 and request.suppress_until <= now:
-        raise incorrect("suppress_until", f'unexpected value "{request.suppress_until}"')
-    allowed = ()
-    if request.action & ack.RANK_TO_SYMPTOM:
-        allowed = ack.rank_to_symptom_allowed(eventids, request.cause_eventid, store.causes_of(conn, checked))
-    spans.record_ends(conn, now, eventids)  # ends already due are history before this call's rows
-    rows = ack.plan(store.event_states(conn, eventids, now), request, allowed)
-    store.apply(conn, rows, request, userid, now)
-
-
 async def acknowledge(ctx: Context, params: Any) -> dict[str, list[int]]:
     """Zabbix 7.0's event.acknowledge, with every check in its order (ZA §1.3) and the effects
     applied at once. Returns every requested id (deduplicated, first seen first), skipped ones too."""
@@ -75,12 +33,12 @@ async def acknowledge(ctx: Context, params: Any) -> dict[str, list[int]]:
     try:
         ack.check_action(p["action"], ctx.caller.may)
     except ack.ActionRefused as refused:
-        raise incorrect("action", str(refused)) from None
+        raise store.incorrect("action", str(refused)) from None
     request = ack.Request(p["action"], p["message"], p["severity"], p["suppress_until"] or 0, p.get("cause_eventid"),
                           acknowledged_until=until, ends_at_once=not is_active(until, ctx.now))
     eventids = list(dict.fromkeys(p["eventids"]))
     if eventids:
-        await ctx.storage.write(_acknowledge_unit, request, eventids, ctx.caller.userid, ctx.caller.is_super_admin, ctx.now)
+        await ctx.storage.write(store.acknowledge, request, eventids, ctx.caller.userid, ctx.caller.is_super_admin, ctx.now)
     return {"eventids": eventids}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Sequence
 
+from ..domain import acknowledge as ack
 from ..domain.acknowledge import (
     ACKNOWLEDGE,
     CLOSE,
@@ -24,6 +25,7 @@ from ..domain.acknowledge import (
     Request,
     Row,
 )
+from ..errors import NO_PERMISSIONS, ApplicationError, InvalidParams
 from . import spans
 from ._sql import json_ids
 from .events import resolve_problem
@@ -135,3 +137,45 @@ def apply(conn: sqlite3.Connection, rows: Sequence[Row], request: Request, useri
     if request.cause_eventid is not None:
         for eventid in _with(rows, RANK_TO_SYMPTOM):
             _rank_as_symptom(conn, eventid, request.cause_eventid)
+
+
+CANNOT_CLOSE = "Cannot close problem: trigger does not allow manual closing."
+
+
+def incorrect(field: str, reason: str) -> InvalidParams:
+    return InvalidParams(f'Incorrect value for field "{field}": {reason}.')
+
+
+def acknowledge(conn: sqlite3.Connection, request: ack.Request, eventids: list[int], userid: int,
+                      super_admin: bool, now: int) -> None:
+    """event.acknowledge's steps 5-10 (ZA §1.3) and its writes, as one unit of work: checked against
+    the state the writes will change, nothing written if a check fails. Every dialect that
+    acknowledges, comments or closes goes through here (the incident dialect too)."""
+    viewer = None if super_admin else userid
+    checked = [*eventids, request.cause_eventid] if request.action & ack.RANK_TO_SYMPTOM else eventids
+    checked = list(dict.fromkeys(checked))
+    readable = problem_events(conn, checked, viewer)
+    if len(readable) != len(checked):
+        raise ApplicationError(NO_PERMISSIONS)
+    needs_write = request.action & (ack.CLOSE | ack.SEVERITY)
+    editable = editable_count(conn, checked, viewer) if needs_write else len(checked)
+    if request.action & ack.CLOSE:
+        if editable != len(checked):
+            raise ApplicationError(NO_PERMISSIONS)
+        if any(readable[eventid] != 1 for eventid in eventids):
+            raise ApplicationError(CANNOT_CLOSE)
+    if request.action & ack.MESSAGE and request.message == "":
+        raise incorrect("message", "cannot be empty")
+    if request.action & ack.SEVERITY:
+        if editable != len(checked):
+            raise ApplicationError(NO_PERMISSIONS)
+        if not 0 <= request.severity <= 5:
+            raise incorrect("severity", f'unexpected value "{request.severity}"')
+    if request.action & ack.SUPPRESS and request.suppress_until != 0 and request.suppress_until <= now:
+        raise incorrect("suppress_until", f'unexpected value "{request.suppress_until}"')
+    allowed = ()
+    if request.action & ack.RANK_TO_SYMPTOM:
+        allowed = ack.rank_to_symptom_allowed(eventids, request.cause_eventid, causes_of(conn, checked))
+    spans.record_ends(conn, now, eventids)  # ends already due are history before this call's rows
+    rows = ack.plan(event_states(conn, eventids, now), request, allowed)
+    apply(conn, rows, request, userid, now)
