@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rpcserver.dispatch import ApiMethod
 
-from . import acknowledgement, apiinfo, event, host, hostgroup, problem, role, token, trigger, user, usergroup
+from . import acknowledgement, apiinfo, event, host, hostgroup, incident, problem, role, token, trigger, user, usergroup
 
 __all__ = ["METHODS"]
 
@@ -20,4 +20,5 @@ METHODS: dict[str, ApiMethod] = {
     **event.METHODS,
     **problem.METHODS,
     **acknowledgement.METHODS,
+    **incident.METHODS,
 }

@@ -35,11 +35,13 @@ class Config:
     """The password of the `Admin` a new database gets (RPCSERVER_ADMIN_PASSWORD only, never a flag)."""
     password_cost: int = 14
     """log2 of scrypt's work factor for new password hashes."""
+    mass_rate_limit: int = 60
+    """incident.massacknowledge/massresolve calls a caller may make in any 60 seconds."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port must be between 0 and 65535, not {self.port}")
-        for name in ("body_limit", "batch_limit", "readers", "login_attempts"):
+        for name in ("body_limit", "batch_limit", "readers", "login_attempts", "mass_rate_limit"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.replace('_', '-')} must be at least 1")
         if self.synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):

@@ -1,36 +1,16 @@
 """A sliding-window rate limit per caller (the incident mass calls' 60 calls a minute). Pure: the
-caller passes the time."""
+counted calls' times and the time now come in, the verdict goes out."""
 
 from __future__ import annotations
 
 import math
-from collections import deque
-from typing import Hashable
+from typing import Iterable
 
 
-class SlidingWindow:
-    def __init__(self, limit: int, window: float = 60.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._calls: dict[Hashable, deque[float]] = {}
-
-    def _recent(self, key: Hashable, now: float) -> deque[float]:
-        calls = self._calls.setdefault(key, deque())
-        while calls and calls[0] <= now - self.window:
-            calls.popleft()
-        return calls
-
-    def acquire(self, key: Hashable, now: float) -> int | None:
-        """Count a call now and return None, or refuse it (not counted) and return the whole
-        seconds until the oldest counted call leaves the window (1 to the window's length)."""
-        calls = self._recent(key, now)
-        if len(calls) >= self.limit:
-            return min(max(math.ceil(calls[0] + self.window - now), 1), math.ceil(self.window))
-        calls.append(now)
+def retry_after(counted: Iterable[float], now: float, limit: int, window: float = 60.0) -> int | None:
+    """None when one more call fits in the window ending now; otherwise the whole seconds until the
+    oldest counted call leaves it (1 to the window's length). Refused calls are not counted."""
+    recent = [t for t in counted if t > now - window]
+    if len(recent) < limit:
         return None
-
-    def release(self, key: Hashable, at: float) -> None:
-        """Forget a counted call (it failed before it was accepted)."""
-        calls = self._calls.get(key)
-        if calls and at in calls:
-            calls.remove(at)
+    return min(max(math.ceil(min(recent) + window - now), 1), math.ceil(window))

@@ -208,6 +208,31 @@ CREATE TABLE event_page (
 );
 CREATE INDEX event_page_userid ON event_page (userid);
 
+-- Ours: what the incident dialect keeps beyond the problem itself (API.md §4).
+CREATE TABLE incident_state (
+    eventid         INTEGER PRIMARY KEY REFERENCES events ON DELETE CASCADE,
+    acknowledged_by TEXT,                            -- free text given to incident.acknowledge
+    assigned_to     INTEGER REFERENCES users ON DELETE SET NULL,
+    closed_at       INTEGER,
+    closed_by       INTEGER REFERENCES users ON DELETE SET NULL
+);
+CREATE TABLE incident_note (
+    noteid      INTEGER PRIMARY KEY AUTOINCREMENT,
+    eventid     INTEGER NOT NULL REFERENCES events ON DELETE CASCADE,
+    clock       INTEGER NOT NULL,
+    userid      INTEGER REFERENCES users ON DELETE SET NULL,
+    status_from TEXT    NOT NULL,
+    status_to   TEXT    NOT NULL,
+    text        TEXT    NOT NULL
+);
+CREATE INDEX incident_note_1 ON incident_note (eventid, noteid);
+-- Accepted incident.mass* calls, for the per-caller rate limit (shared by every server process).
+CREATE TABLE mass_call (
+    userid INTEGER NOT NULL REFERENCES users ON DELETE CASCADE,
+    clock  INTEGER NOT NULL
+);
+CREATE INDEX mass_call_1 ON mass_call (userid, clock);
+
 -- Ours (API.md §5): every acknowledgement is a span. An event is acknowledged exactly while one of its
 -- spans is active (acknowledged_until NULL or ahead of the clock); reads compute that, to the second.
 -- events.acknowledged and problem.acknowledged say whether the event has a span whose end is not

@@ -1,0 +1,161 @@
+"""SQL of the incident dialect: incidents read from problems, their extra state and notes, the
+mass calls' targets and rate-limit log. Changes to the problem itself go through
+storage/acknowledge.py, the same path event.acknowledge takes."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from ..domain.incident import SEVERITY_NAMES, STATUSES
+from ._sql import id_list
+from .permissions import READ, permitted_hostids
+from .spans import acknowledged_sql
+
+STATUS_SQL = (
+    "CASE WHEN st.closed_at IS NOT NULL THEN 'closed' WHEN p.r_eventid IS NOT NULL THEN 'resolved'"
+    f" WHEN {acknowledged_sql('e')} THEN 'acknowledged' ELSE 'open' END"
+)
+# The span that dates the acknowledgement: the newest active one, or once resolved or closed the newest of all.
+_SPAN = (
+    "(SELECT a.acknowledgementid FROM acknowledgement a WHERE a.eventid = e.eventid"
+    " AND (a.acknowledged_until IS NULL OR a.acknowledged_until > :now OR p.r_eventid IS NOT NULL"
+    "      OR st.closed_at IS NOT NULL)"
+    " ORDER BY a.acknowledged_on DESC, a.acknowledgementid DESC LIMIT 1)"
+)
+_BASE = f"""
+    SELECT e.eventid, e.name, h.host, p.severity, {STATUS_SQL} AS status, e.clock, t.triggerid,
+           span.acknowledged_on, coalesce(st.acknowledged_by, span_user.username), assigned.username,
+           CASE WHEN p.r_eventid IS NOT NULL THEN p.r_clock END, st.closed_at
+    FROM events e
+    JOIN problem p ON p.eventid = e.eventid
+    JOIN triggers t ON t.triggerid = e.objectid
+    JOIN hosts h ON h.hostid = t.hostid
+    LEFT JOIN incident_state st ON st.eventid = e.eventid
+    LEFT JOIN acknowledgement span ON span.acknowledgementid = {_SPAN}
+    LEFT JOIN users span_user ON span_user.userid = span.userid
+    LEFT JOIN users assigned ON assigned.userid = st.assigned_to
+    WHERE e.source = 0 AND e.object = 0 AND e.value = 1
+"""
+
+
+@dataclass
+class IncidentQuery:
+    incidentids: list[int] | None = None
+    statuses: list[str] | None = None
+    paged_userid: int | None = None
+    severities: list[int] | None = None
+    limit: int | None = None
+    descending: bool = False
+
+
+def _visible(viewer: int | None, params: dict[str, Any]) -> str:
+    if viewer is None:
+        return ""
+    params["perm_userid"] = viewer
+    return f" AND t.hostid IN ({permitted_hostids(READ)})"
+
+
+def incidents(conn: sqlite3.Connection, query: IncidentQuery, viewer: int | None, now: int) -> list[dict[str, Any]]:
+    """Incident objects (API.md §4) the viewer may read (every one for None: a super admin)."""
+    params: dict[str, Any] = {"now": now}
+    sql = _BASE + _visible(viewer, params)
+    if query.incidentids is not None:
+        sql += f" AND e.eventid IN ({id_list(query.incidentids)})"
+    if query.statuses is not None:
+        sql += f" AND {STATUS_SQL} IN ({','.join(repr(s) for s in query.statuses if s in STATUSES)})"
+    if query.paged_userid is not None:
+        sql += " AND EXISTS (SELECT 1 FROM event_page pg WHERE pg.eventid = e.eventid AND pg.userid = :paged)"
+        params["paged"] = query.paged_userid
+    if query.severities is not None:
+        sql += f" AND p.severity IN ({id_list(query.severities)})"
+    sql += f" ORDER BY e.eventid {'DESC' if query.descending else 'ASC'}"
+    if query.limit:
+        sql += f" LIMIT {int(query.limit)}"
+    rows = conn.execute(sql, params).fetchall()
+    ids = [row[0] for row in rows]
+    paged = _paged(conn, ids)
+    notes = _notes(conn, ids)
+    return [
+        {
+            "incidentid": str(eventid), "title": name, "host": host, "severity": SEVERITY_NAMES[severity],
+            "status": status, "started_at": started, "acknowledged_at": acknowledged_at,
+            "acknowledged_by": acknowledged_by if acknowledged_at is not None else None,
+            "assigned_to": assigned_to, "resolved_at": resolved_at, "closed_at": closed_at,
+            "paged_users": paged.get(eventid, []), "notes": notes.get(eventid, []),
+            "_triggerid": str(triggerid),
+        }
+        for eventid, name, host, severity, status, started, triggerid, acknowledged_at, acknowledged_by,
+        assigned_to, resolved_at, closed_at in rows
+    ]
+
+
+def _paged(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, list[str]]:
+    paged: dict[int, list[str]] = {}
+    for eventid, username in conn.execute(
+        f"SELECT pg.eventid, u.username FROM event_page pg JOIN users u ON u.userid = pg.userid"
+        f" WHERE pg.eventid IN ({id_list(ids)}) ORDER BY pg.eventid, u.username"
+    ):
+        paged.setdefault(eventid, []).append(username)
+    return paged
+
+
+def _notes(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    notes: dict[int, list[dict[str, Any]]] = {}
+    for eventid, clock, username, status_from, status_to, text in conn.execute(
+        f"SELECT n.eventid, n.clock, u.username, n.status_from, n.status_to, n.text FROM incident_note n"
+        f" LEFT JOIN users u ON u.userid = n.userid WHERE n.eventid IN ({id_list(ids)}) ORDER BY n.eventid, n.noteid"
+    ):
+        notes.setdefault(eventid, []).append(
+            {"clock": clock, "username": username, "status_from": status_from, "status_to": status_to, "text": text}
+        )
+    return notes
+
+
+def incident(conn: sqlite3.Connection, eventid: int, viewer: int | None, now: int) -> dict[str, Any] | None:
+    found = incidents(conn, IncidentQuery(incidentids=[eventid]), viewer, now)
+    return found[0] if found else None
+
+
+def add_note(conn: sqlite3.Connection, eventid: int, now: int, userid: int, status_from: str, status_to: str,
+             text: str) -> None:
+    conn.execute(
+        "INSERT INTO incident_note (eventid, clock, userid, status_from, status_to, text) VALUES (?, ?, ?, ?, ?, ?)",
+        (eventid, now, userid, status_from, status_to, text),
+    )
+
+
+def set_acknowledger(conn: sqlite3.Connection, eventid: int, acknowledged_by: str | None, assigned_to: int) -> None:
+    conn.execute(
+        "INSERT INTO incident_state (eventid, acknowledged_by, assigned_to) VALUES (?, ?, ?)"
+        " ON CONFLICT (eventid) DO UPDATE SET acknowledged_by = excluded.acknowledged_by, assigned_to = excluded.assigned_to",
+        (eventid, acknowledged_by, assigned_to),
+    )
+
+
+def forget_acknowledger(conn: sqlite3.Connection, eventid: int) -> None:
+    conn.execute("UPDATE incident_state SET acknowledged_by = NULL WHERE eventid = ?", (eventid,))
+
+
+def set_closed(conn: sqlite3.Connection, eventid: int, now: int, userid: int) -> None:
+    conn.execute(
+        "INSERT INTO incident_state (eventid, closed_at, closed_by) VALUES (?, ?, ?)"
+        " ON CONFLICT (eventid) DO UPDATE SET closed_at = excluded.closed_at, closed_by = excluded.closed_by",
+        (eventid, now, userid),
+    )
+
+
+def userid_of(conn: sqlite3.Connection, username: str) -> int | None:
+    row = conn.execute("SELECT userid FROM users WHERE username = ?", (username,)).fetchone()
+    return row[0] if row else None
+
+
+def mass_calls(conn: sqlite3.Connection, userid: int, since: int) -> list[int]:
+    """The caller's accepted mass calls after `since`; older ones are forgotten on the way."""
+    conn.execute("DELETE FROM mass_call WHERE userid = ? AND clock <= ?", (userid, since))
+    return [clock for (clock,) in conn.execute("SELECT clock FROM mass_call WHERE userid = ?", (userid,))]
+
+
+def record_mass_call(conn: sqlite3.Connection, userid: int, now: int) -> None:
+    conn.execute("INSERT INTO mass_call (userid, clock) VALUES (?, ?)", (userid, now))
