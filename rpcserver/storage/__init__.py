@@ -8,21 +8,28 @@ functions are plain functions of a `sqlite3.Connection`; they run on the connect
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
 import aiosqlite
 
-from ._writer import GroupCommitWriter, WriterStats
+from ..errors import ApplicationError
+from ._writer import FAULT_CODES, GroupCommitWriter, WriterStats, is_fault
 from .migrations import MIGRATIONS, Migration, SchemaError, migrate
 
 __all__ = ["Storage", "StorageOpenError", "WriterStats"]
 
 T = TypeVar("T")
 
+log = logging.getLogger("rpcserver.storage")
+
 SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 BUSY_TIMEOUT_MS = 5000
+READ_FAILED = "The database could not be read; try again later. If it persists, the server log says why."
+READ_FAULT_CODES = FAULT_CODES - {sqlite3.SQLITE_READONLY}
+"""Readers are query-only: SQLITE_READONLY there is a read function that tried to write, a bug."""
 
 
 class StorageOpenError(Exception):
@@ -35,10 +42,31 @@ def _configure(conn: sqlite3.Connection, synchronous: str, query_only: bool) -> 
     conn.execute(f"PRAGMA synchronous = {synchronous}")
     if query_only:
         conn.execute("PRAGMA query_only = ON")
-    else:
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if mode.lower() != "wal":
-            raise StorageOpenError(f"it refused WAL mode (journal_mode is {mode})")
+
+
+CORRUPT = "the file is not an SQLite database, or it is corrupt"
+
+
+def _check_integrity(conn: sqlite3.Connection) -> None:
+    # Before anything is written: a damaged page found later would fail start-up half way (or a
+    # call much later). quick_check reads every page once, without the slower index checks.
+    verdict = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
+    if verdict != "ok":
+        raise StorageOpenError(CORRUPT)
+
+
+def _check_writable(conn: sqlite3.Connection) -> None:
+    # Start-up writes next (the first Admin, expiry): find a lock held by another program or a
+    # read-only file here, where it is refused with one clear line.
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("ROLLBACK")
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    # Only once `migrate` has found the file to be ours: the switch rewrites the file's header.
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if mode.lower() != "wal":
+        raise StorageOpenError(f"it refused WAL mode (journal_mode is {mode})")
 
 
 def _read_snapshot(conn: sqlite3.Connection, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
@@ -91,8 +119,8 @@ class Storage:
         """Open (creating if needed) and migrate the database at `path`.
 
         Raises:
-            StorageOpenError: the file cannot be opened, is not ours, is corrupt, or is newer
-                than this code.
+            StorageOpenError: the file cannot be opened or written, is not ours, is corrupt, is
+                newer than this code, or another program holds it locked.
         """
         path = str(path)
         if synchronous.upper() not in SYNCHRONOUS_MODES:
@@ -102,7 +130,10 @@ class Storage:
             writer = await _connect(path)
             opened.append(writer)
             await writer._execute(_configure, writer._conn, synchronous.upper(), False)
+            await writer._execute(_check_integrity, writer._conn)
             version = await writer._execute(migrate, writer._conn, migrations)
+            await writer._execute(_use_wal, writer._conn)
+            await writer._execute(_check_writable, writer._conn)
             for _ in range(readers):
                 reader = await _connect(path)
                 opened.append(reader)
@@ -126,10 +157,19 @@ class Storage:
         return await self._writer.submit(unit)
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(conn, *args)` on a read-only connection, in one snapshot of committed data."""
+        """Run `fn(conn, *args)` on a read-only connection, in one snapshot of committed data.
+
+        Raises:
+            ApplicationError: the database cannot be read (locked, failing or corrupt).
+        """
         reader = await self._idle.get()
         try:
             return await reader._execute(_read_snapshot, reader._conn, fn, args)
+        except sqlite3.Error as exc:
+            if not is_fault(exc, READ_FAULT_CODES):
+                raise
+            log.exception("a read met a database fault")
+            raise ApplicationError(READ_FAILED) from None
         finally:
             self._idle.put_nowait(reader)
 
@@ -149,7 +189,11 @@ def _explain(exc: sqlite3.DatabaseError) -> str:
     if "unable to open" in text:
         return "unable to open the file (does its folder exist, and may this user write there?)"
     if "not a database" in text or "malformed" in text:
-        return "the file is not an SQLite database, or it is corrupt"
+        return CORRUPT
     if "readonly" in text:
         return "the file is read-only for this user"
+    if "locked" in text:
+        return "another program holds a lock on it (is another rpcserver using it?); try again once it lets go"
+    if "full" in text:
+        return "the disk is full"
     return text

@@ -5,7 +5,8 @@ writer takes everything queued, runs it on the connection's thread as
 `BEGIN IMMEDIATE; SAVEPOINT; unit; RELEASE; ... COMMIT`, and only then answers each caller:
 an answered write is a committed write. A unit that raises is rolled back to its savepoint
 alone; the others commit. If the transaction itself fails (BEGIN or COMMIT: a locked, read-only
-or full database), every unit of the batch fails and nothing of it is kept.
+or full database), every unit of the batch fails and nothing of it is kept. A unit that meets such
+a fault itself fails with the same clear -32500, never with SQLite's text.
 """
 
 from __future__ import annotations
@@ -28,6 +29,19 @@ STORAGE_FAILED = (
     "The database could not store the change, so nothing was changed; try again later. "
     "If it persists, the server log says why."
 )
+
+FAULT_CODES = frozenset({
+    sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL, sqlite3.SQLITE_NOTADB,
+})
+"""SQLite's primary result codes for a database the server cannot use right now (locked, read-only,
+full, failing or corrupt), as opposed to a mistake in a unit's SQL or a violated constraint."""
+
+
+def is_fault(exc: BaseException, codes: frozenset[int] = FAULT_CODES) -> bool:
+    """Whether `exc` is SQLite reporting a fault of the database (one of `codes`) rather than of the statement."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF in codes
 
 
 @dataclass
@@ -59,7 +73,7 @@ def run_batch(conn: sqlite3.Connection, units: list[Unit]) -> tuple[bool, list[A
                 outcome = unit(conn)
             except Exception as exc:
                 conn.execute("ROLLBACK TO unit")
-                outcome = _Failed(exc)
+                outcome = _Failed(_fault_as_error(exc))
             conn.execute("RELEASE unit")
             outcomes.append(outcome)
         conn.execute("COMMIT")
@@ -69,6 +83,13 @@ def run_batch(conn: sqlite3.Connection, units: list[Unit]) -> tuple[bool, list[A
             conn.execute("ROLLBACK")
         return False, [_Failed(ApplicationError(STORAGE_FAILED)) for _ in units]
     return True, outcomes
+
+
+def _fault_as_error(exc: Exception) -> Exception:
+    if not is_fault(exc):
+        return exc
+    log.error("a unit of work met a database fault and was rolled back: %s", exc, exc_info=exc)
+    return ApplicationError(STORAGE_FAILED)
 
 
 class GroupCommitWriter:
