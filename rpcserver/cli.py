@@ -12,6 +12,7 @@ from typing import NoReturn, Sequence
 from . import __version__
 from .app import create_app
 from .config import Config, ConfigError, env_name, load_config
+from .errors import ApiError
 from .passwords import hash_password
 from .server import ListenError, serve, stop_on_signals
 from .storage import Storage, StorageOpenError
@@ -88,10 +89,10 @@ def run_serve(config: Config) -> None:
 
     try:
         asyncio.run(main())
-    except StorageOpenError as exc:
+    except (StorageOpenError, ListenError) as exc:
         fail(str(exc))
-    except ListenError as exc:
-        fail(str(exc))
+    except (ApiError, sqlite3.Error) as exc:  # a fault while preparing a new database: still one line
+        fail(f"cannot start with database {config.db}: {exc.data if isinstance(exc, ApiError) else exc}")
 
 
 def _set_password(conn: sqlite3.Connection, username: str, passwd: str) -> bool:

@@ -36,13 +36,23 @@ class ZField(fields.Field):
         super().__init__(allow_none=allow_null, error_messages=messages, **kwargs)
 
 
+def _digits_to_int(digits: str, too_large: str) -> int:
+    """int() of a string of digits, refusing ones far too long to be a number Zabbix takes (Python
+    also refuses to convert more than 4300 digits)."""
+    sign = "-" if digits.startswith("-") else ""
+    significant = digits.removeprefix("-").lstrip("0")
+    if len(significant) > 20:
+        raise ValidationError(too_large)
+    return int(sign + (significant or "0"))
+
+
 def parse_id(value: Any) -> int:
     """An id as Zabbix takes it: a non-negative int or a string of digits."""
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValidationError("a number is expected")
     if isinstance(value, str) and not (value.isascii() and value.isdigit()):
         raise ValidationError("a number is expected")
-    number = int(value)
+    number = _digits_to_int(value, "a number is too large") if isinstance(value, str) else value
     if number < 0:
         raise ValidationError("a number is expected")
     if number > MAX_ID:
@@ -123,7 +133,7 @@ class Int32(ZField):
             # Zabbix's pattern is -?[0-9]+: no blanks, no plus sign, no decimals.
             if not (value.isascii() and value.removeprefix("-").isdigit()):
                 raise ValidationError(self.type_reason)
-            value = int(value)
+            value = _digits_to_int(value, "a number is too large")
         if not isinstance(value, int):
             raise ValidationError(self.type_reason)
         if not -(2**31) <= value <= MAX_INT32:
@@ -245,6 +255,7 @@ class Timestamp(ZField):
             raise ValidationError(self.type_reason)
         if not (str(value).isascii() and str(value).isdigit()):
             raise ValidationError(self.type_reason)  # negatives, signs, blanks, "1e3"
-        if int(value) > MAX_INT32:
+        number = _digits_to_int(value, "a timestamp is too large") if isinstance(value, str) else value
+        if number > MAX_INT32:
             raise ValidationError("a timestamp is too large")
-        return int(value)
+        return number
