@@ -79,3 +79,20 @@ async def test_writes_on_a_host_with_a_denied_group_are_refused(rpc: Any, world:
     response = await rpc("event.create", {"host": "shared-01", "name": "x", "groups": ["Web"]},
                          headers={"Authorization": f"Bearer {world['sessions']['denied']}"})
     assert error_of(response) == NO_PERMISSIONS
+
+
+@pytest.mark.parametrize("count", [1, 101])  # few ids are checked host by host, many in one pass: same rule
+@pytest.mark.parametrize("user, host, allowed", [
+    ("denied", "shared-01", False), ("denied", "web-01", True), ("ro", "web-01", True), ("none", "web-01", False),
+])
+async def test_acknowledge_follows_the_same_rule_for_few_and_many_ids(
+    call: Any, rpc: Any, admin: str, world: dict[str, Any], count: int, user: str, host: str, allowed: bool
+) -> None:
+    groups = {"shared-01": ["Web", "DB"], "web-01": ["Web"]}[host]
+    created = await call("event.create", [{"host": host, "name": f"p{n}", "groups": groups} for n in range(count)], auth=admin)
+    response = await rpc("event.acknowledge", {"eventids": created["eventids"], "action": 2},
+                         headers={"Authorization": f"Bearer {world['sessions'][user]}"})
+    if allowed:
+        assert response["result"] == {"eventids": created["eventids"]}
+    else:
+        assert error_of(response) == NO_PERMISSIONS
