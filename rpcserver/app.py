@@ -52,8 +52,10 @@ def create_app(
             raise
         app[STORAGE_KEY] = storage
         app[EXPIRY_KEY] = expiry
-        app[ENDPOINT_KEY] = Endpoint(Dispatcher(methods, storage, clock, config), config)
+        dispatcher = Dispatcher(methods, storage, clock, config)
+        app[ENDPOINT_KEY] = Endpoint(dispatcher, config)
         yield
+        dispatcher.close()
         await expiry.stop()
         await storage.close()
 

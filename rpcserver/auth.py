@@ -1,8 +1,9 @@
-"""Credentials: where they come from, and who may send them.
+"""Credentials: where they come from, who may send them, and the callers they resolve to.
 
 Sources, in order, the first one present wins (API.md §2): `Authorization: Bearer <x>`,
 `X-API-Key: <x>`, the body's deprecated `auth` member. The open methods must be called
-without any credential, with Zabbix's texts for each source.
+without any credential, with Zabbix's texts for each source. `Callers` keeps resolved callers
+for as long as nothing they were built from has changed (no write and no reader thread per call).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import TYPE_CHECKING, Mapping
 
 from .caller import Caller
 from .errors import ApplicationError, InvalidParams
-from .storage import identity
+from .storage import credentials, identity
+from .storage.credentials import LASTACCESS, SESSION_AUTOLOGOUT, TOKEN_EXPIRES_AT, Stamp
 from .timeunits import seconds_of
 
 if TYPE_CHECKING:
@@ -71,9 +73,13 @@ async def authenticate(storage: Storage, credential: Credential, now: int) -> Ca
         InvalidParams: `Not authorized.` / `Session terminated, re-login, please.`
         ApplicationError: `API token expired.`
     """
+    return (await _resolve(storage, credential, now))[0]
+
+
+async def _resolve(storage: Storage, credential: Credential, now: int) -> tuple[Caller, Stamp]:
     if len(credential.value) == TOKEN_LENGTH:
-        return await token_caller(storage, credential.value, now)
-    return await session_caller(storage, credential.value, now)
+        return await _token_caller(storage, credential.value, now)
+    return await _session_caller(storage, credential.value, now)
 
 
 def hash_token(secret: str) -> str:
@@ -81,48 +87,66 @@ def hash_token(secret: str) -> str:
 
 
 async def token_caller(storage: Storage, secret: str, now: int) -> Caller:
-    def lookup(conn: sqlite3.Connection) -> tuple[identity.TokenRow | None, Caller | None]:
-        token = identity.token_by_hash(conn, hash_token(secret))
-        if token is None or token.status != 0:
-            return None, None
-        user = identity.user_by_id(conn, token.userid)
-        if user is None or not user.may_log_in:
-            return token, None
-        return token, identity.caller_of(conn, user, tokenid=token.tokenid)
+    return (await _token_caller(storage, secret, now))[0]
 
-    token, caller = await storage.read(lookup)
+
+def _token_lookup(
+    conn: sqlite3.Connection, token_hash: str
+) -> tuple[identity.TokenRow | None, Caller | None, Stamp | None]:
+    token = identity.token_by_hash(conn, token_hash)
+    if token is None or token.status != 0:
+        return None, None, None
+    user = identity.user_by_id(conn, token.userid)
+    if user is None or not user.may_log_in:
+        return token, None, None
+    # The stamp is read in the same snapshot as the caller it vouches for.
+    return token, identity.caller_of(conn, user, tokenid=token.tokenid), credentials.token_stamp(conn, token_hash)
+
+
+async def _token_caller(storage: Storage, secret: str, now: int) -> tuple[Caller, Stamp]:
+    token, caller, stamp = await storage.read(_token_lookup, hash_token(secret))
     if token is None:
         raise InvalidParams(NOT_AUTHORIZED)
     if token.expires_at and token.expires_at < now:
         raise ApplicationError(TOKEN_EXPIRED)
-    if caller is None:
+    if caller is None or stamp is None:
         raise InvalidParams(NOT_AUTHORIZED)
     if now - token.lastaccess >= LASTACCESS_REFRESH:
         await storage.write(identity.touch_token, token.tokenid, now)
-    return caller
+    return caller, stamp
 
 
 async def session_caller(storage: Storage, sessionid: str, now: int, *, extend: bool | None = None) -> Caller:
     """The caller of a live session. `extend`: True refreshes `lastaccess` now, False never,
     None (an ordinary call) at most every LASTACCESS_REFRESH seconds."""
-    def lookup(conn: sqlite3.Connection) -> tuple[identity.SessionRow | None, identity.UserRow | None, Caller | None]:
-        session = identity.session(conn, sessionid)
-        if session is None or session.status != 0:
-            return None, None, None
-        user = identity.user_by_id(conn, session.userid)
-        if user is None or not user.may_log_in:
-            return session, None, None
-        return session, user, identity.caller_of(conn, user, sessionid=sessionid)
+    return (await _session_caller(storage, sessionid, now, extend=extend))[0]
 
-    session, user, caller = await storage.read(lookup)
+
+def _session_lookup(
+    conn: sqlite3.Connection, sessionid: str
+) -> tuple[identity.SessionRow | None, identity.UserRow | None, Caller | None, Stamp | None]:
+    session = identity.session(conn, sessionid)
+    if session is None or session.status != 0:
+        return None, None, None, None
+    user = identity.user_by_id(conn, session.userid)
+    if user is None or not user.may_log_in:
+        return session, None, None, None
+    caller = identity.caller_of(conn, user, sessionid=sessionid)
+    return session, user, caller, credentials.session_stamp(conn, sessionid)
+
+
+async def _session_caller(
+    storage: Storage, sessionid: str, now: int, *, extend: bool | None = None
+) -> tuple[Caller, Stamp]:
+    session, user, caller, stamp = await storage.read(_session_lookup, sessionid)
     if session is None:
         raise InvalidParams(SESSION_TERMINATED)
-    if user is None or caller is None or session_expired(user.autologout, session.lastaccess, now):
+    if user is None or caller is None or stamp is None or session_expired(user.autologout, session.lastaccess, now):
         await storage.write(identity.end_session, sessionid)
         raise InvalidParams(SESSION_TERMINATED)
     if extend or (extend is None and now - session.lastaccess >= LASTACCESS_REFRESH):
         await storage.write(identity.touch_session, sessionid, now)
-    return caller
+    return caller, stamp
 
 
 def session_expired(autologout: str, lastaccess: int, now: int) -> bool:
@@ -134,3 +158,62 @@ def check_method_allowed(caller: Caller, canonical: str, as_sent: str) -> None:
     """The role's API rules (rules.api): a method they deny is -32500, as in Zabbix 7.0."""
     if not caller.rules.allows_method(canonical):
         raise ApplicationError(f'No permissions to call "{as_sent}".')
+
+
+MAX_CACHED = 4096
+"""Credentials whose callers are kept; the oldest is forgotten first."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Resolved:
+    caller: Caller
+    stamp: Stamp
+    """The credential's stamp, read in the snapshot the caller was built from."""
+
+
+class Callers:
+    """`authenticate` with the resolution cached: the first call with a credential takes the ordinary
+    way (a reader connection, the caller built from rows); later calls reuse that caller for as
+    long as the credential's stamp (storage/credentials.py: every column the caller and the
+    decision depend on, read in one indexed query on the loop's own connection) is unchanged and
+    the time checks pass. Anything else (a changed stamp, expiry, a lastaccess due to be written,
+    an unreadable stamp) takes the ordinary way, which answers errors and writes exactly as
+    `authenticate` does. Every committed change, by this process or another, is seen by the next call.
+    """
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self._reader = credentials.InlineReader(storage.path)
+        self._resolved: dict[str, _Resolved] = {}
+
+    async def authenticate(self, credential: Credential, now: int) -> Caller:
+        resolved = self._resolved.pop(credential.value, None)
+        if resolved is None or not self._current(credential.value, resolved.stamp, now):
+            caller, stamp = await _resolve(self._storage, credential, now)
+            resolved = _Resolved(caller, stamp)
+        if len(self._resolved) >= MAX_CACHED:
+            del self._resolved[next(iter(self._resolved))]
+        self._resolved[credential.value] = resolved  # re-inserted: the most recently used come last
+        return resolved.caller
+
+    def _current(self, value: str, cached: Stamp, now: int) -> bool:
+        """Whether the ordinary way would let the credential in, as the same caller, without writing."""
+        is_token = len(value) == TOKEN_LENGTH
+        if is_token:
+            stamp = self._reader.stamp(credentials.TOKEN_STAMP, hash_token(value))
+        else:
+            stamp = self._reader.stamp(credentials.SESSION_STAMP, value)
+        if stamp is None or stamp[LASTACCESS + 1 :] != cached[LASTACCESS + 1 :]:
+            return False
+        lastaccess = stamp[LASTACCESS]
+        if is_token:
+            expires_at = stamp[TOKEN_EXPIRES_AT]
+            if expires_at and expires_at < now:
+                return False
+        elif session_expired(stamp[SESSION_AUTOLOGOUT], lastaccess, now):
+            return False
+        return now - lastaccess < LASTACCESS_REFRESH
+
+    def close(self) -> None:
+        """Release the stamp connection (at shutdown)."""
+        self._reader.close()

@@ -5,15 +5,27 @@ turns our `ApiError`s into JSON-RPC errors and anything unexpected into a fixed 
 with the request id; the client never sees exception text, SQL or paths). The handler receives
 `(context, params)`: params as one value, so parameter errors come from our schemas in Zabbix's
 wording, never from Python's signature check.
+
+The envelope is ours (rpcserver.envelope), so jsonrpcserver is called per request through the
+functions its public `dispatch` runs for each request (`dispatch_request`, `to_response`,
+`to_serializable`): method lookup, argument check, call and response building stay jsonrpcserver's,
+without re-deserializing, re-validating and a Task per request (`asyncio.gather`), about 40 µs a
+call. Each wrapper carries its signature precomputed, so the argument check does not rebuild it.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, cast
 
-from jsonrpcserver import Error, Success, async_dispatch_to_serializable
+from jsonrpcserver import Error, Success
+from jsonrpcserver.async_dispatcher import dispatch_request
+from jsonrpcserver.dispatcher import to_response
+from jsonrpcserver.request import Request
+from jsonrpcserver.response import to_serializable
+from jsonrpcserver.sentinels import NOID
 
 from . import auth
 from .context import Clock, Context
@@ -35,7 +47,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("rpcserver")
 
 Handler = Callable[[Context, Any], Awaitable[Any]]
-Authenticator = Callable[[Any, auth.Credential, int], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -55,11 +66,8 @@ def _boundary(name: str, handler: Handler) -> Callable[[Context, Any], Awaitable
             log.exception("req=%s internal error in %s", ctx.request_id, name)
             return Error(INTERNAL_ERROR, MESSAGES[INTERNAL_ERROR], INTERNAL_ERROR_DATA)
 
+    call.__signature__ = inspect.signature(call)  # type: ignore[attr-defined]  # inspect.signature returns it as is
     return call
-
-
-def _accept(request: Any) -> Any:
-    return request  # the envelope was validated already (rpcserver.envelope)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +86,6 @@ class Dispatcher:
         storage: Storage,
         clock: Clock,
         settings: Config,
-        authenticate: Authenticator = auth.authenticate,
     ) -> None:
         self._methods = {name.lower(): method for name, method in table.items()}
         self._apis = {name.split(".", 1)[0] for name in self._methods}
@@ -86,7 +93,7 @@ class Dispatcher:
         self._storage = storage
         self._clock = clock
         self._settings = settings
-        self._authenticate = authenticate
+        self._callers = auth.Callers(storage)
 
     @property
     def names(self) -> list[str]:
@@ -113,7 +120,7 @@ class Dispatcher:
             return None
         if credential is None:
             raise InvalidParams(auth.NOT_AUTHORIZED)
-        caller = await self._authenticate(self._storage, credential, now)
+        caller = await self._callers.authenticate(credential, now)
         auth.check_method_allowed(caller, canonical, as_sent)
         return caller
 
@@ -133,14 +140,19 @@ class Dispatcher:
 
     async def _call(self, canonical: str, params: Any, id_: Any, ctx: Context) -> dict[str, Any] | None:
         """Run the handler through jsonrpcserver; the response object, or None for a notification."""
-        request: dict[str, Any] = {"jsonrpc": "2.0", "method": canonical, "params": [params]}
-        if id_ is not NO_ID:
-            request["id"] = id_
-        response = await async_dispatch_to_serializable(
-            "", self._wrapped, context=ctx, deserializer=lambda _: request, validator=_accept
-        )
-        if response is not None and "error" in response and response["error"].get("code") not in MESSAGES:
-            # jsonrpcserver's own -32000 "Server error" carries exception text: never send it.
+        request = Request(canonical, [params], NOID if id_ is NO_ID else id_)
+        _, result = await dispatch_request(self._wrapped, ctx, request)
+        if request.id is NOID:
+            return None
+        response = cast(dict[str, Any], to_serializable(to_response(request, result)))
+        error = response.get("error")
+        if error is not None and error["message"] != MESSAGES.get(error["code"]):
+            # An error of jsonrpcserver's own making (its messages are not Zabbix's) may carry
+            # exception text: never send it.
             log.error("req=%s jsonrpcserver failed in %s: %r", ctx.request_id, canonical, response["error"])
             response["error"] = dict(INTERNAL_ERROR_OBJECT)
-        return response  # type: ignore[return-value]
+        return response
+
+    def close(self) -> None:
+        """Release what the dispatcher holds beyond the storage (the credential cache's connection)."""
+        self._callers.close()
