@@ -32,7 +32,6 @@ from .events import resolve_problem
 from .permissions import READ, READ_WRITE, host_permitted, permitted_hostids
 from .spans import acknowledged_sql
 
-
 FEW_IDS = 100
 """Up to this many ids, permissions are checked host by host (measured in bench/README.md)."""
 
