@@ -43,9 +43,6 @@ def resolved_end(end: rules.End | None, now: int) -> int | None:
         raise invalid("/acknowledged_until", str(exc)) from None
 
 
-def _viewer(caller: Caller) -> int | None:
-    return None if caller.is_super_admin else caller.userid
-
 
 def _check_role(caller: Caller, notes: str | None) -> None:
     """The role's problem actions bind here as in event.acknowledge: acknowledging (bits 2 and 16)
@@ -66,7 +63,7 @@ def as_object(row: dict[str, Any]) -> dict[str, Any]:
 
 def _create_unit(conn: sqlite3.Connection, eventid: int, until: int | None, notes: str, caller: Caller,
                  now: int) -> dict[str, Any]:
-    if not problem_events(conn, [eventid], _viewer(caller)):
+    if not problem_events(conn, [eventid], caller.viewer):
         raise ApplicationError(NO_PERMISSIONS)
     spans.record_ends(conn, now, [eventid])  # ends already due are history before this call's row
     newly = rules.is_active(until, now) and not spans.acknowledged_events(conn, [eventid], now)
@@ -87,7 +84,7 @@ async def create(ctx: Context, params: Any) -> dict[str, Any]:
 
 def _update_unit(conn: sqlite3.Connection, spanid: int, changes: dict[str, Any], caller: Caller,
                  now: int) -> dict[str, Any]:
-    span = spans.span_by_id(conn, spanid, _viewer(caller), now)
+    span = spans.span_by_id(conn, spanid, caller.viewer, now)
     if span is None:
         raise ApplicationError(NO_PERMISSIONS)
     if not span["active"]:
@@ -129,7 +126,7 @@ async def get(ctx: Context, params: Any) -> list[dict[str, Any]]:
         sortorder=p["sortorder"],
         limit=p.get("limit"),
     )
-    rows = await ctx.storage.read(spans.get_spans, query, _viewer(ctx.caller), ctx.now)
+    rows = await ctx.storage.read(spans.get_spans, query, ctx.caller.viewer, ctx.now)
     return [as_object(row) for row in rows]
 
 

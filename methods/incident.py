@@ -60,9 +60,6 @@ def _public(incident: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in incident.items() if not name.startswith("_")}
 
 
-def _viewer(caller: Caller) -> int | None:
-    return None if caller.is_super_admin else caller.userid
-
 
 def _role_allows(caller: Caller, action: int) -> None:
     try:
@@ -81,7 +78,7 @@ def _request(caller: Caller, conn: sqlite3.Connection, change: Change, action: i
 
 def apply_change(conn: sqlite3.Connection, change: Change, caller: Caller, now: int) -> dict[str, Any]:
     """Check and make one transition inside the current transaction; the incident as it is after."""
-    viewer = _viewer(caller)
+    viewer = caller.viewer
     incident = incidents.incident(conn, change.eventid, viewer, now)
     if incident is None:
         raise ApplicationError(NO_PERMISSIONS)
@@ -128,7 +125,7 @@ async def get(ctx: Context, params: Any) -> list[dict[str, Any]]:
             severities=None if p["severities"] is None else [SEVERITY_NAMES.index(s) for s in p["severities"]],
             limit=p["limit"], descending=p["sortorder"] == "DESC",
         )
-        return incidents.incidents(conn, query, _viewer(ctx.caller), ctx.now)
+        return incidents.incidents(conn, query, ctx.caller.viewer, ctx.now)
 
     return [_public(incident) for incident in await ctx.storage.read(read)]
 
@@ -159,7 +156,7 @@ def _mass_unit(conn: sqlite3.Connection, p: dict[str, Any], method: str, to_stat
     retry = retry_after(incidents.mass_calls(conn, caller.userid, now - RATE_WINDOW), now, limit, RATE_WINDOW)
     if retry is not None:
         raise ApplicationError(f"Rate limit exceeded: {limit} calls per minute for {method}. Retry in {retry} s.")
-    viewer = _viewer(caller)
+    viewer = caller.viewer
     if "paged_user" in p:
         paged = incidents.userid_of(conn, p["paged_user"])
         if paged is None:

@@ -40,9 +40,6 @@ def _token_manager(ctx: Context) -> Caller:
     return caller
 
 
-def _owner_filter(caller: Caller) -> int | None:
-    return None if caller.is_super_admin else caller.userid
-
 
 def _already_exists(token: NewToken) -> InvalidParams:
     return InvalidParams(f'API token "{token.name}" already exists for userid "{token.userid}".')
@@ -110,7 +107,7 @@ def _require_tokens(conn: sqlite3.Connection, tokenids: Sequence[int], owner: in
 
 
 def _set_hashes(conn: sqlite3.Connection, hashes: dict[int, str], caller: Caller) -> None:
-    _require_tokens(conn, list(hashes), _owner_filter(caller))
+    _require_tokens(conn, list(hashes), caller.viewer)
     for tokenid, token_hash in hashes.items():
         token_sql.set_token_hash(conn, tokenid, token_hash, caller.userid)
 
@@ -128,7 +125,7 @@ async def get(ctx: Context, params: Any) -> Any:
     caller = _token_manager(ctx)
     p = _get_params.load_params(params)
     where = TokenFilter(
-        owner=_owner_filter(caller),
+        owner=caller.viewer,
         token_hash=None if p["token"] is None else hash_token(p["token"]),
         valid_at=p["valid_at"],
         expired_at=p["expired_at"],
@@ -138,7 +135,7 @@ async def get(ctx: Context, params: Any) -> Any:
 
 
 def _delete(conn: sqlite3.Connection, tokenids: Sequence[int], caller: Caller) -> None:
-    _require_tokens(conn, tokenids, _owner_filter(caller))
+    _require_tokens(conn, tokenids, caller.viewer)
     token_sql.delete_tokens(conn, tokenids)
 
 

@@ -83,5 +83,10 @@ class Caller:
     def is_super_admin(self) -> bool:
         return self.type == SUPER_ADMIN
 
+    @property
+    def viewer(self) -> int | None:
+        """Whose rights filter what this caller sees: its userid, or None for a super admin (no filter)."""
+        return None if self.is_super_admin else self.userid
+
     def may(self, action: str) -> bool:
         return self.rules.allows_action(action)
