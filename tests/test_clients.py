@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Iterator
 
@@ -134,13 +138,36 @@ def test_pyzabbix_acknowledge_flow(server: ServerProcess) -> None:
     api.user.logout()
 
 
-def test_examples_run_against_the_demo(tmp_path: Path) -> None:
-    import subprocess
-    import sys
+# --- examples/: every script runs as its docstring says, against a fresh demo server of its own ---
 
-    examples = sorted((Path(__file__).parent.parent / "examples").glob("*.py"))
-    assert examples
-    with running_server(tmp_path, "--demo") as own_server:  # the examples change state: not the shared server
-        for script in examples:
-            run = subprocess.run([sys.executable, str(script), own_server.url], capture_output=True, text=True, timeout=60)
-            assert run.returncode == 0, f"{script.name}:\n{run.stdout}\n{run.stderr}"
+EXAMPLES = Path(__file__).parent.parent / "examples"
+EXAMPLE_SCRIPTS = sorted([*EXAMPLES.glob("*.py"), *EXAMPLES.glob("*.sh")])
+EXAMPLE_TIMEOUT = 60
+
+
+@pytest.fixture(scope="module")
+def examples_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    # The examples change state (acknowledge, close), so they do not share the other tests' server;
+    # they run one after another against this one, each leaving enough open problems for the next.
+    with running_server(tmp_path_factory.mktemp("examples"), "--demo") as process:
+        yield process
+
+
+@pytest.mark.parametrize("script", EXAMPLE_SCRIPTS, ids=lambda script: script.name)
+def test_example_runs_against_the_demo(examples_server: ServerProcess, script: Path) -> None:
+    # -W default shows the warnings Python hides by default, ResourceWarning (an unclosed session or socket)
+    # among them, so that the empty-stderr check below catches them.
+    interpreter = ["sh"] if script.suffix == ".sh" else [sys.executable, "-W", "default"]
+    run = subprocess.run([*interpreter, str(script), examples_server.url], check=False, capture_output=True,
+                         text=True, timeout=EXAMPLE_TIMEOUT, stdin=subprocess.DEVNULL)
+    assert run.returncode == 0, f"{script.name} exited with {run.returncode}:\n{run.stdout}\n{run.stderr}"
+    assert run.stderr == "", f"{script.name} wrote to standard error (a warning?):\n{run.stderr}"
+
+
+def test_the_examples_readme_lists_every_script() -> None:
+    listed = set(re.findall(r"^\| *`([^`]+)`", (EXAMPLES / "README.md").read_text(), flags=re.MULTILINE))
+    scripts = {script.name for script in EXAMPLE_SCRIPTS}
+    assert sorted(scripts - listed) == [], "scripts missing from the table in examples/README.md"
+    assert sorted(listed - scripts) == [], "examples/README.md lists scripts that do not exist"
+    not_executable = [script.name for script in EXAMPLE_SCRIPTS if script.suffix == ".sh" and not os.access(script, os.X_OK)]
+    assert not_executable == [], "shell examples should also run as ./examples/<name>.sh"
