@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from rpcserver.dispatch import ApiMethod
 
-from . import acknowledgement, apiinfo, event, host, hostgroup, incident, problem, role, token, trigger, user, usergroup
+from . import (
+    acknowledgement,
+    apiinfo,
+    event,
+    host,
+    hostgroup,
+    incident,
+    problem,
+    role,
+    rpc,
+    token,
+    trigger,
+    user,
+    usergroup,
+)
 
 __all__ = ["METHODS"]
 
@@ -21,4 +35,5 @@ METHODS: dict[str, ApiMethod] = {
     **problem.METHODS,
     **acknowledgement.METHODS,
     **incident.METHODS,
+    **rpc.METHODS,
 }

@@ -10,9 +10,11 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from marshmallow import fields
+
 from rpcserver.caller import Caller
 from rpcserver.context import Context
-from rpcserver.dispatch import ApiMethod
+from rpcserver.dispatch import ApiMethod, ByName
 from rpcserver.domain import spans as rules
 from rpcserver.domain.acknowledge import MESSAGE, UNACKNOWLEDGE
 from rpcserver.errors import NO_PERMISSION_FOR_OPERATION, NO_PERMISSIONS, ApplicationError
@@ -20,7 +22,12 @@ from rpcserver.storage import spans
 from rpcserver.storage.acknowledge import problem_events
 from rpcserver.storage.spans import BOUNDED, BOUNDS, SpanQuery
 from schemas._base import invalid
-from schemas.acknowledgement import AcknowledgementCreateParams, AcknowledgementGetParams, AcknowledgementUpdateParams
+from schemas.acknowledgement import (
+    AcknowledgementCreateParams,
+    AcknowledgementGetParams,
+    AcknowledgementObject,
+    AcknowledgementUpdateParams,
+)
 
 NO_LONGER_ACTIVE = 'Acknowledgement "{}" is no longer active; create a new one.'
 CANNOT_DELETE = ("Acknowledgements cannot be deleted: they are a historic record. "
@@ -131,13 +138,15 @@ async def get(ctx: Context, params: Any) -> list[dict[str, Any]]:
 
 
 async def delete(ctx: Context, params: Any) -> Any:
-    """Never: spans are history. Ending one is an update."""
+    """Always refused: spans are a historic record. End one with acknowledgement.update instead."""
     raise ApplicationError(CANNOT_DELETE)
 
 
+_span = fields.Nested(AcknowledgementObject)
+
 METHODS = {
-    "acknowledgement.create": ApiMethod(create),
-    "acknowledgement.get": ApiMethod(get),
-    "acknowledgement.update": ApiMethod(update),
-    "acknowledgement.delete": ApiMethod(delete),
+    "acknowledgement.create": ApiMethod(create, params=ByName(AcknowledgementCreateParams), result=_span),
+    "acknowledgement.get": ApiMethod(get, params=ByName(AcknowledgementGetParams), result=fields.List(_span)),
+    "acknowledgement.update": ApiMethod(update, params=ByName(AcknowledgementUpdateParams), result=_span),
+    "acknowledgement.delete": ApiMethod(delete, result=fields.Raw(metadata={"description": "none: every call is refused"})),
 }

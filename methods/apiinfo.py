@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from marshmallow import fields
+
 from rpcserver.context import Context
 from rpcserver.dispatch import ApiMethod
 from schemas.apiinfo import load_version_params
@@ -13,10 +15,11 @@ ZABBIX_API_VERSION = "7.0.0"
 
 
 async def version(ctx: Context, params: Any) -> str:
+    """The Zabbix API version this server implements; clients pick their wire format by it. Takes no params."""
     load_version_params(params)
     return ZABBIX_API_VERSION
 
 
 METHODS = {
-    "apiinfo.version": ApiMethod(version, open=True),
+    "apiinfo.version": ApiMethod(version, open=True, result=fields.String(metadata={"description": '"7.0.0"'})),
 }

@@ -7,9 +7,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from marshmallow import fields
+
 from rpcserver.caller import USER
 from rpcserver.context import Context
-from rpcserver.dispatch import ApiMethod
+from rpcserver.dispatch import ApiMethod, ByName
 from rpcserver.domain import acknowledge as ack
 from rpcserver.domain.spans import is_active
 from rpcserver.errors import NO_PERMISSION_FOR_OPERATION, ApplicationError
@@ -17,7 +19,15 @@ from rpcserver.storage import acknowledge as store
 from rpcserver.storage import event_reads, events
 from rpcserver.storage.event_reads import EventFilters, EventRead, Selects, TagFilter
 from rpcserver.storage.query import GetQuery
-from schemas.event import URLS, EventAcknowledgeParams, EventCreateParams, EventGetParams
+from schemas.event import (
+    EVENT_GET_RESULT,
+    URLS,
+    EventAcknowledgeParams,
+    EventAcknowledgeResult,
+    EventCreateParams,
+    EventCreateResult,
+    EventGetParams,
+)
 
 from ._get import as_text, get_query, shape
 from .acknowledgement import resolved_end
@@ -26,8 +36,14 @@ _create_params = EventCreateParams()
 _acknowledge_params = EventAcknowledgeParams()
 
 async def acknowledge(ctx: Context, params: Any) -> dict[str, list[int]]:
-    """Zabbix 7.0's event.acknowledge, with every check in its order (ZA §1.3) and the effects
-    applied at once. Returns every requested id (deduplicated, first seen first), skipped ones too."""
+    """Acknowledge, comment, close, change severity, suppress or rank problems: Zabbix 7.0's event.acknowledge.
+
+    `action` is a bitmask: 1 close, 2 acknowledge, 4 add a message, 8 change severity, 16 unacknowledge,
+    32 suppress (until `suppress_until`, 0 for ever), 64 unsuppress, 128 change to cause, 256 change to symptom
+    (of `cause_eventid`). With bit 2, `acknowledged_until` (ours) makes the acknowledgement end by itself.
+    Every check runs first, in Zabbix's order; then all effects apply at once, or none. The result holds every
+    id asked for (once each, in the order sent), including those an action did not apply to.
+    """
     p = _acknowledge_params.load_params(params)
     until = resolved_end(p.get("acknowledged_until"), ctx.now)
     try:
@@ -58,7 +74,15 @@ def to_ingest(params: dict[str, Any]) -> events.Ingest:
 
 
 async def create(ctx: Context, params: Any) -> dict[str, list[int]]:
-    """One event or an array of them, applied in order, all or nothing."""
+    """Ingest events (ours, not Zabbix's): open or resolve the problem of a host's trigger.
+
+    Takes one event or an array of them, applied in order, all or nothing. Host, groups (default
+    "Discovered hosts") and the trigger (host + name) are found or created. `value` 1 opens a problem
+    unless the trigger has one open already (then that problem's id is answered: ingesting is idempotent);
+    `value` 0 resolves the open problem with an OK event, and does nothing when none is open.
+    `paged_users` are usernames that must exist. Admins and super admins only; an admin needs read-write
+    rights on the host's groups and cannot create groups.
+    """
     loaded = [to_ingest(one) for one in _create_params.load_many(params)]
     if ctx.caller.type == USER:
         raise ApplicationError(NO_PERMISSION_FOR_OPERATION)
@@ -142,6 +166,15 @@ def finish(rows: list[dict[str, Any]] | int, p: dict[str, Any]) -> Any:
 
 
 async def get(ctx: Context, params: Any) -> Any:
+    """Read events the caller may see: Zabbix 7.0's event.get, every value as a string, NULL ids as "0".
+
+    Trigger events only exist here. `acknowledged` and `suppressed` are computed at the time of the call
+    (an acknowledgement may expire, see event.acknowledge's `acknowledged_until`). Sub-selects: acknowledges
+    (with the author's username, name and surname where the caller may see that user), alerts (always empty),
+    hosts, relatedObject (the trigger), suppression_data, tags. `urls` is always empty. The 6.x names
+    `select_acknowledges` and `select_alerts` are still taken. With `groupBy: ["objectid"]` the answer is one
+    object per trigger, with `rowscount` when `countOutput` is set.
+    """
     p = _get_params.load_params(params)
     filters = dataclasses.replace(
         filters_of(p),
@@ -164,7 +197,9 @@ async def get(ctx: Context, params: Any) -> Any:
 
 
 METHODS = {
-    "event.acknowledge": ApiMethod(acknowledge),
-    "event.create": ApiMethod(create),
-    "event.get": ApiMethod(get),
+    "event.acknowledge": ApiMethod(acknowledge, params=ByName(EventAcknowledgeParams), result=fields.Nested(
+        EventAcknowledgeResult)),
+    "event.create": ApiMethod(create, params=ByName(EventCreateParams, many=True), result=fields.Nested(
+        EventCreateResult)),
+    "event.get": ApiMethod(get, params=ByName(EventGetParams), result=EVENT_GET_RESULT),
 }

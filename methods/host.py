@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from rpcserver.context import Context
-from rpcserver.dispatch import ApiMethod
+from rpcserver.dispatch import ApiMethod, ByName
 from rpcserver.storage import hosts
 from schemas._get import selected
-from schemas.host import HostGetParams
+from schemas.host import HOST_GET_RESULT, HostGetParams
 
 from ._get import get_query, shape
 
@@ -20,6 +20,11 @@ _get_params = HostGetParams()
 
 
 async def get(ctx: Context, params: Any) -> Any:
+    """Hosts the caller may read (with `editable`: write) through their host groups.
+
+    `selectHostGroups` adds the host's groups the caller may read as `hostgroups`; `selectGroups`,
+    its 6.x name, as `groups`.
+    """
     p = _get_params.load_params(params)
     select_groups = {name: p[param] for param, name in GROUP_SELECTS.items() if selected(p[param])}
     rows = await ctx.storage.read(hosts.hosts, get_query(p, ID_PARAMS), ctx.caller, p["editable"], select_groups)
@@ -31,5 +36,5 @@ async def get(ctx: Context, params: Any) -> Any:
 
 
 METHODS = {
-    "host.get": ApiMethod(get),
+    "host.get": ApiMethod(get, params=ByName(HostGetParams), result=HOST_GET_RESULT),
 }

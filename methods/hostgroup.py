@@ -11,11 +11,19 @@ from typing import Any
 
 from rpcserver.caller import USER
 from rpcserver.context import Context
-from rpcserver.dispatch import ApiMethod
+from rpcserver.dispatch import ApiMethod, ByName, ByPosition
 from rpcserver.errors import ApplicationError
 from rpcserver.storage import hosts
+from schemas._fields import Id
 from schemas._get import selected
-from schemas.hostgroup import HostGroupGetParams, load_create_params, load_delete_params
+from schemas._results import ids_result
+from schemas.hostgroup import (
+    HOSTGROUP_GET_RESULT,
+    HostGroupCreate,
+    HostGroupGetParams,
+    load_create_params,
+    load_delete_params,
+)
 
 from ._get import get_query, shape
 
@@ -25,6 +33,7 @@ _get_params = HostGroupGetParams()
 
 
 async def create(ctx: Context, params: Any) -> dict[str, list[str]]:
+    """Create host groups (super admins only) by name; a name is a path like "Linux/Web", no empty part."""
     if not ctx.caller.is_super_admin:
         raise ApplicationError('No permissions to call "hostgroup.create".')
     names = load_create_params(params)
@@ -33,6 +42,10 @@ async def create(ctx: Context, params: Any) -> dict[str, list[str]]:
 
 
 async def get(ctx: Context, params: Any) -> Any:
+    """Host groups the caller has read rights on (with `editable`: write rights).
+
+    `selectHosts` adds the group's hosts the caller may read as `hosts`, or their number with "count".
+    """
     p = _get_params.load_params(params)
     select_hosts = p["selectHosts"] if selected(p["selectHosts"]) else None
     rows = await ctx.storage.read(hosts.host_groups, get_query(p, ID_PARAMS), ctx.caller, p["editable"], select_hosts)
@@ -43,6 +56,10 @@ async def get(ctx: Context, params: Any) -> Any:
 
 
 async def delete(ctx: Context, params: Any) -> dict[str, list[str]]:
+    """Delete host groups the caller may write (admins and super admins).
+
+    Not the group for discovered hosts, nor a host's last group.
+    """
     if ctx.caller.type == USER:
         raise ApplicationError('No permissions to call "hostgroup.delete".')
     groupids = load_delete_params(params)
@@ -50,8 +67,10 @@ async def delete(ctx: Context, params: Any) -> dict[str, list[str]]:
     return {"groupids": [str(groupid) for groupid in groupids]}
 
 
+_groupids = ids_result("groupids")
+
 METHODS = {
-    "hostgroup.create": ApiMethod(create),
-    "hostgroup.get": ApiMethod(get),
-    "hostgroup.delete": ApiMethod(delete),
+    "hostgroup.create": ApiMethod(create, params=ByName(HostGroupCreate, many=True), result=_groupids),
+    "hostgroup.get": ApiMethod(get, params=ByName(HostGroupGetParams), result=HOSTGROUP_GET_RESULT),
+    "hostgroup.delete": ApiMethod(delete, params=ByPosition("groupid", Id()), result=_groupids),
 }

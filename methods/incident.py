@@ -11,9 +11,11 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from marshmallow import fields
+
 from rpcserver.caller import Caller
 from rpcserver.context import Context
-from rpcserver.dispatch import ApiMethod
+from rpcserver.dispatch import ApiMethod, ByName
 from rpcserver.domain import acknowledge as ack
 from rpcserver.domain.incident import (
     ACKNOWLEDGED,
@@ -33,6 +35,8 @@ from schemas.incident import (
     IncidentAcknowledgeParams,
     IncidentGetParams,
     IncidentMassParams,
+    IncidentMassResult,
+    IncidentObject,
     IncidentShorthandParams,
     IncidentUpdateParams,
 )
@@ -112,6 +116,12 @@ async def _change(ctx: Context, change: Change) -> dict[str, Any]:
 
 
 async def get(ctx: Context, params: Any) -> list[dict[str, Any]]:
+    """List the incidents the caller may read, by incidentid (ascending unless sortorder is DESC).
+
+    Filters, all optional and combined: `incidentids`, `status` (one or more of open, acknowledged,
+    resolved, closed), `paged_user` (a username: the incidents that user was paged for; none for an
+    unknown user), `severities` (names, e.g. "high"), `limit`.
+    """
     p = _get_params.load_params(params)
 
     def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -131,21 +141,39 @@ async def get(ctx: Context, params: Any) -> list[dict[str, Any]]:
 
 
 async def acknowledge(ctx: Context, params: Any) -> dict[str, Any]:
+    """Acknowledge an open incident; returns it as it is now.
+
+    Records an acknowledgement (seen by event.get too) whose message is `comment`, default "Incident
+    acknowledged", and assigns the incident to the caller. `acknowledged_by` is free text shown as the
+    acknowledger (e.g. "Ticketing System"), default the caller's username. Refused from any status but open.
+    """
     p = _acknowledge_params.load_params(params)
     return await _change(ctx, Change(p["incidentid"], ACKNOWLEDGED, p.get("comment"), p.get("acknowledged_by")))
 
 
 async def update(ctx: Context, params: Any) -> dict[str, Any]:
+    """Move an incident to another status; returns it as it is now.
+
+    Status is derived: closed once closed, else resolved once the problem is resolved, else acknowledged
+    while acknowledged, else open. Allowed moves: open to acknowledged or resolved; acknowledged to open,
+    resolved or closed (resolving it first); resolved to closed. Any other is refused with `data`
+    {code: "VALIDATION_ERROR", message, fromStatus, toStatus, validTransitions}. Resolving closes the
+    problem, so it needs read-write rights and a trigger that allows manual close. Each move adds a note
+    and a history entry with `note`, or the target status's default ("Incident acknowledged", "Incident
+    reopened", "Incident resolved", "Incident closed").
+    """
     p = _update_params.load_params(params)
     return await _change(ctx, Change(p["incidentid"], p["status"], p.get("note")))
 
 
 async def resolve(ctx: Context, params: Any) -> dict[str, Any]:
+    """Resolve an incident: incident.update to "resolved", with `comment` as the note."""
     p = _shorthand_params.load_params(params)
     return await _change(ctx, Change(p["incidentid"], RESOLVED, p.get("comment")))
 
 
 async def close(ctx: Context, params: Any) -> dict[str, Any]:
+    """Close an incident: incident.update to "closed", with `comment` as the note."""
     p = _shorthand_params.load_params(params)
     return await _change(ctx, Change(p["incidentid"], CLOSED, p.get("comment")))
 
@@ -190,19 +218,34 @@ async def _mass(ctx: Context, params: Any, method: str, to_status: str, eligible
 
 
 async def mass_acknowledge(ctx: Context, params: Any) -> dict[str, Any]:
+    """Acknowledge many incidents, each accepted or refused on its own (Splunk On-Call style).
+
+    Takes exactly one of `incidentids` and `paged_user` (an existing username: that user's open incidents),
+    and an optional `comment`. Shares a per-caller rate limit with incident.massresolve (default 60
+    accepted calls in any 60 s).
+    """
     return await _mass(ctx, params, "incident.massacknowledge", ACKNOWLEDGED, (OPEN,))
 
 
 async def mass_resolve(ctx: Context, params: Any) -> dict[str, Any]:
+    """Resolve many incidents, each accepted or refused on its own (Splunk On-Call style).
+
+    Takes exactly one of `incidentids` and `paged_user` (an existing username: that user's open and
+    acknowledged incidents), and an optional `comment`. Shares a per-caller rate limit with
+    incident.massacknowledge (default 60 accepted calls in any 60 s).
+    """
     return await _mass(ctx, params, "incident.massresolve", RESOLVED, (OPEN, ACKNOWLEDGED))
 
 
+_incident = fields.Nested(IncidentObject)
+_mass_result = fields.Nested(IncidentMassResult)
+
 METHODS = {
-    "incident.get": ApiMethod(get),
-    "incident.acknowledge": ApiMethod(acknowledge),
-    "incident.update": ApiMethod(update),
-    "incident.resolve": ApiMethod(resolve),
-    "incident.close": ApiMethod(close),
-    "incident.massacknowledge": ApiMethod(mass_acknowledge),
-    "incident.massresolve": ApiMethod(mass_resolve),
+    "incident.get": ApiMethod(get, params=ByName(IncidentGetParams), result=fields.List(_incident)),
+    "incident.acknowledge": ApiMethod(acknowledge, params=ByName(IncidentAcknowledgeParams), result=_incident),
+    "incident.update": ApiMethod(update, params=ByName(IncidentUpdateParams), result=_incident),
+    "incident.resolve": ApiMethod(resolve, params=ByName(IncidentShorthandParams), result=_incident),
+    "incident.close": ApiMethod(close, params=ByName(IncidentShorthandParams), result=_incident),
+    "incident.massacknowledge": ApiMethod(mass_acknowledge, params=ByName(IncidentMassParams), result=_mass_result),
+    "incident.massresolve": ApiMethod(mass_resolve, params=ByName(IncidentMassParams), result=_mass_result),
 }

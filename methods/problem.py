@@ -6,10 +6,11 @@ import dataclasses
 from typing import Any
 
 from rpcserver.context import Context
-from rpcserver.dispatch import ApiMethod
+from rpcserver.dispatch import ApiMethod, ByName
 from rpcserver.storage import event_reads
 from rpcserver.storage.event_reads import EventRead
-from schemas.problem import ProblemGetParams
+from schemas._results import GetResult
+from schemas.problem import ProblemGetParams, ProblemObject
 
 from .event import filters_of, finish, query_of, selects_of
 
@@ -20,6 +21,12 @@ _params = ProblemGetParams()
 
 
 async def get(ctx: Context, params: Any) -> Any:
+    """Read the caller's unresolved problems: Zabbix 7.0's problem.get, every value as a string.
+
+    With `recent: true`, problems resolved in the last 5 minutes too. `acknowledged` and `suppressed` are
+    computed at the time of the call. Sub-selects: acknowledges (the 6.x name `select_acknowledges` is still
+    taken), suppression_data, tags. `urls` is always empty.
+    """
     p = _params.load_params(params)
     filters = dataclasses.replace(filters_of(p), recent_since=ctx.now - OK_PERIOD if p["recent"] else None)
     read = EventRead(query_of(p), filters, selects_of(p, acknowledge_users=False))
@@ -28,5 +35,5 @@ async def get(ctx: Context, params: Any) -> Any:
 
 
 METHODS = {
-    "problem.get": ApiMethod(get),
+    "problem.get": ApiMethod(get, params=ByName(ProblemGetParams), result=GetResult(ProblemObject)),
 }

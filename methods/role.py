@@ -15,12 +15,24 @@ from typing import Any
 from methods._get import get_query, shape
 from rpcserver.caller import ACTIONS, Caller, RoleRules
 from rpcserver.context import Context
-from rpcserver.dispatch import ApiMethod
+from rpcserver.dispatch import ApiMethod, ByName, ByPosition
 from rpcserver.errors import NO_PERMISSIONS, ApplicationError, InvalidParams
 from rpcserver.storage import identity, roles
 from rpcserver.storage.query import GetQuery
+from schemas._fields import Id
 from schemas._get import selected
-from schemas.role import RULE_KEYS, USER_FIELDS, RoleGetParams, load_create, load_delete, load_update
+from schemas._results import ids_result
+from schemas.role import (
+    ROLE_GET_RESULT,
+    RULE_KEYS,
+    USER_FIELDS,
+    RoleCreateParams,
+    RoleGetParams,
+    RoleUpdateParams,
+    load_create,
+    load_delete,
+    load_update,
+)
 
 ID_PARAMS = ("roleids", "userids")
 
@@ -64,6 +76,11 @@ def _create(conn: sqlite3.Connection, new_roles: list[dict[str, Any]]) -> list[i
 
 
 async def create(ctx: Context, params: Any) -> dict[str, list[str]]:
+    """Create roles (super admins only): a name, a user type and the rules this server enforces.
+
+    `rules`: API access and its method list (`api.mode` 0 deny the listed methods, 1 allow only
+    them) and the problem actions. Rules left out allow, as in Zabbix: every method, every action.
+    """
     _require_super_admin(ctx.caller, "role.create")
     roleids = await ctx.storage.write(_create, load_create(params))
     return {"roleids": [str(roleid) for roleid in roleids]}
@@ -95,6 +112,10 @@ def _update(conn: sqlite3.Connection, changes: list[dict[str, Any]], caller: Cal
 
 
 async def update(ctx: Context, params: Any) -> dict[str, list[str]]:
+    """Change roles (super admins only); rules left out of `rules` stay as they are.
+
+    The built-in Super admin role is read-only, and nobody changes the user type of their own role.
+    """
     _require_super_admin(ctx.caller, "role.update")
     changes = load_update(params)
     await ctx.storage.write(_update, changes, ctx.caller)
@@ -112,6 +133,7 @@ def _delete(conn: sqlite3.Connection, roleids: list[int]) -> None:
 
 
 async def delete(ctx: Context, params: Any) -> dict[str, list[str]]:
+    """Delete roles (super admins only): not the read-only one, nor a role a user has."""
     _require_super_admin(ctx.caller, "role.delete")
     roleids = load_delete(params)
     await ctx.storage.write(_delete, roleids)
@@ -159,6 +181,11 @@ def _read(conn: sqlite3.Connection, query: GetQuery, params: dict[str, Any], vie
 
 
 async def get(ctx: Context, params: Any) -> Any:
+    """Roles: all for a super admin, otherwise the caller's own.
+
+    `selectRules` adds `rules` (every problem action with its effective status), `selectUsers` the
+    users who have the role (those the caller may see), or their number with "count".
+    """
     p = _get_params.load_params(params)
     query = get_query(p, ID_PARAMS)
     viewer = None
@@ -169,9 +196,11 @@ async def get(ctx: Context, params: Any) -> Any:
     return shape(await ctx.storage.read(_read, query, p, viewer), p, "roleid")
 
 
+_roleids = ids_result("roleids")
+
 METHODS = {
-    "role.create": ApiMethod(create),
-    "role.get": ApiMethod(get),
-    "role.update": ApiMethod(update),
-    "role.delete": ApiMethod(delete),
+    "role.create": ApiMethod(create, params=ByName(RoleCreateParams, many=True), result=_roleids),
+    "role.get": ApiMethod(get, params=ByName(RoleGetParams), result=ROLE_GET_RESULT),
+    "role.update": ApiMethod(update, params=ByName(RoleUpdateParams, many=True), result=_roleids),
+    "role.delete": ApiMethod(delete, params=ByPosition("roleid", Id()), result=_roleids),
 }

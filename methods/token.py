@@ -15,12 +15,14 @@ from typing import Any, Sequence
 from rpcserver.auth import hash_token
 from rpcserver.caller import Caller
 from rpcserver.context import Context
-from rpcserver.dispatch import ApiMethod
+from rpcserver.dispatch import ApiMethod, ByName, ByPosition
 from rpcserver.errors import NO_PERMISSION_FOR_OPERATION, NO_PERMISSIONS, ApplicationError, InvalidParams
 from rpcserver.storage import tokens as token_sql
 from rpcserver.storage.tokens import NewToken, TokenFilter
 from schemas._base import refuse_repeats
-from schemas.token import TokenCreateParams, TokenGetParams, load_tokenids
+from schemas._fields import Id
+from schemas._results import ids_result, list_of
+from schemas.token import TOKEN_GET_RESULT, GeneratedToken, TokenCreateParams, TokenGetParams, load_tokenids
 
 from ._get import get_query, shape
 
@@ -85,6 +87,11 @@ def _create(conn: sqlite3.Connection, tokens: Sequence[NewToken], caller: Caller
 
 
 async def create(ctx: Context, params: Any) -> dict[str, list[str]]:
+    """Create API tokens, without a secret yet (token.generate makes one); a super admin may name an owner.
+
+    A token's name is unique per owner; `expires_at` 0: it never expires. Like every token.*
+    method, needs the role action `manage_api_tokens`.
+    """
     caller = _token_manager(ctx)
     tokens = [
         NewToken(
@@ -113,6 +120,10 @@ def _set_hashes(conn: sqlite3.Connection, hashes: dict[int, str], caller: Caller
 
 
 async def generate(ctx: Context, params: Any) -> list[dict[str, str]]:
+    """Make a new secret for each token: shown once, it replaces the old one, which stops working.
+
+    Whoever generates the secret becomes the token's creator.
+    """
     caller = _token_manager(ctx)
     tokenids = load_tokenids(params)
     secrets_by_id = {tokenid: secrets.token_hex(SECRET_BYTES) for tokenid in tokenids}
@@ -122,6 +133,10 @@ async def generate(ctx: Context, params: Any) -> list[dict[str, str]]:
 
 
 async def get(ctx: Context, params: Any) -> Any:
+    """API tokens: a super admin's of anyone, everyone else's own. The secret is never shown.
+
+    `token` finds the token of a secret; `valid_at` / `expired_at` those not expired / expired at a time.
+    """
     caller = _token_manager(ctx)
     p = _get_params.load_params(params)
     where = TokenFilter(
@@ -140,15 +155,19 @@ def _delete(conn: sqlite3.Connection, tokenids: Sequence[int], caller: Caller) -
 
 
 async def delete(ctx: Context, params: Any) -> dict[str, list[str]]:
+    """Delete API tokens: a super admin anyone's, everyone else their own."""
     caller = _token_manager(ctx)
     tokenids = load_tokenids(params)
     await ctx.storage.write(_delete, tokenids, caller)
     return {"tokenids": [str(tokenid) for tokenid in tokenids]}
 
 
+_tokenids = ids_result("tokenids")
+_tokenid = ByPosition("tokenid", Id())
+
 METHODS = {
-    "token.create": ApiMethod(create),
-    "token.generate": ApiMethod(generate),
-    "token.get": ApiMethod(get),
-    "token.delete": ApiMethod(delete),
+    "token.create": ApiMethod(create, params=ByName(TokenCreateParams, many=True), result=_tokenids),
+    "token.generate": ApiMethod(generate, params=_tokenid, result=list_of(GeneratedToken)),
+    "token.get": ApiMethod(get, params=ByName(TokenGetParams), result=TOKEN_GET_RESULT),
+    "token.delete": ApiMethod(delete, params=_tokenid, result=_tokenids),
 }

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from rpcserver.context import Context
-from rpcserver.dispatch import ApiMethod
+from rpcserver.dispatch import ApiMethod, ByName
 from rpcserver.storage import hosts
 from schemas._get import selected
-from schemas.trigger import TriggerGetParams
+from schemas.trigger import TRIGGER_GET_RESULT, TriggerGetParams
 
 from ._get import get_query, shape
 
@@ -18,6 +18,7 @@ _get_params = TriggerGetParams()
 
 
 async def get(ctx: Context, params: Any) -> Any:
+    """Triggers of hosts the caller may read (with `editable`: write); `selectHosts` adds their host."""
     p = _get_params.load_params(params)
     select_hosts = p["selectHosts"] if selected(p["selectHosts"]) else None
     rows = await ctx.storage.read(hosts.triggers, get_query(p, ID_PARAMS), ctx.caller, p["editable"], select_hosts)
@@ -28,5 +29,5 @@ async def get(ctx: Context, params: Any) -> Any:
 
 
 METHODS = {
-    "trigger.get": ApiMethod(get),
+    "trigger.get": ApiMethod(get, params=ByName(TriggerGetParams), result=TRIGGER_GET_RESULT),
 }

@@ -12,20 +12,30 @@ import secrets
 import sqlite3
 from typing import Any, Iterator
 
+from marshmallow import fields
+
 from rpcserver import auth
 from rpcserver.caller import Caller
 from rpcserver.context import Context
-from rpcserver.dispatch import ApiMethod
+from rpcserver.dispatch import ApiMethod, ByName, ByPosition
 from rpcserver.errors import NO_PERMISSIONS, ApplicationError, InvalidParams
 from rpcserver.passwords import hash_password, verify_password
 from rpcserver.storage import identity, users
 from schemas._base import invalid, require_empty
+from schemas._fields import Id
 from schemas._get import selected
+from schemas._results import ids_result
 from schemas.user import (
+    LOGIN_RESULT,
+    USER_GET_RESULT,
     USER_ID_PARAMS,
     CheckAuthenticationParams,
     LoginParams,
+    LoginParamsDescribed,
+    UserCreateParams,
+    UserData,
     UserGetParams,
+    UserUpdateParams,
     load_create,
     load_update,
     load_userids,
@@ -72,6 +82,12 @@ def _start_session(conn: sqlite3.Connection, userid: int, now: int) -> tuple[str
 
 
 async def login(ctx: Context, params: Any) -> Any:
+    """Log in with a username and password: a new session, its id the credential for further calls.
+
+    With `userData` the answer is the user object, with the session id and its secret. After
+    repeated wrong passwords the account is blocked for a while; the refusal does not say why.
+    `user` is accepted as the pre-5.4 name of `username` (Zabbix 7.0 refuses it), not with it.
+    """
     p = _login_params.load_params(params)
     settings = ctx.settings
     user = await ctx.storage.read(identity.user_by_name, p["username"])
@@ -93,6 +109,7 @@ async def login(ctx: Context, params: Any) -> Any:
 
 
 async def logout(ctx: Context, params: Any) -> bool:
+    """End the session that made the call; answers true. Takes no params; refused for an API token."""
     require_empty(params)
     caller: Caller = ctx.caller
     if caller.sessionid is None or not await ctx.storage.write(identity.log_out, caller.sessionid, caller.userid):
@@ -101,6 +118,10 @@ async def logout(ctx: Context, params: Any) -> bool:
 
 
 async def check_authentication(ctx: Context, params: Any) -> dict[str, Any]:
+    """The user of a session id or API token, if it is still valid (give exactly one of them).
+
+    Checking a session counts as activity and extends it, unless `extend` is false (sessions only).
+    """
     p = _check_params.load_params(params)
     if "token" in p:
         caller = await auth.token_caller(ctx.storage, p["token"], ctx.now)
@@ -129,6 +150,7 @@ def _super_admin_only(ctx: Context, method: str) -> None:
 
 
 async def create(ctx: Context, params: Any) -> dict[str, list[str]]:
+    """Create users (super admins only), each with a role, user groups and a password of 8+ characters."""
     _super_admin_only(ctx, "user.create")
     objects = load_create(params)
     for obj in objects:
@@ -156,6 +178,10 @@ def _nested_text(value: Any) -> Any:
 
 
 async def get(ctx: Context, params: Any) -> Any:
+    """Users: all of them for a super admin, otherwise oneself and the members of one's user groups.
+
+    `selectUsrgrps` adds each user's groups as `usrgrps`, `selectRole` their role as `role`.
+    """
     p = _get_params.load_params(params)
     query = get_query(p, USER_ID_PARAMS)
     if not ctx.caller.is_super_admin:
@@ -193,6 +219,12 @@ def _change_of(obj: dict[str, Any], hashes: Iterator[str], caller_userid: int, v
 
 
 async def update(ctx: Context, params: Any) -> dict[str, list[str]]:
+    """Change users: a super admin anyone, anyone else only themselves. Answers the ids changed.
+
+    Nobody changes their own role, and only a super admin their own groups. Changing one's own
+    password needs `current_passwd`; a new password ends the user's other sessions. No change may
+    leave the built-in Super admin role without an active user.
+    """
     caller: Caller = ctx.caller
     objects = load_update(params)
     if not caller.is_super_admin and any(obj["userid"] != caller.userid for obj in objects):
@@ -211,6 +243,10 @@ async def update(ctx: Context, params: Any) -> dict[str, list[str]]:
 
 
 async def delete(ctx: Context, params: Any) -> dict[str, list[str]]:
+    """Delete users (super admins only), not oneself; their sessions and API tokens go with them.
+
+    No deletion may leave the built-in Super admin role without an active user.
+    """
     _super_admin_only(ctx, "user.delete")
     caller: Caller = ctx.caller
     userids = load_userids(params)
@@ -219,12 +255,16 @@ async def delete(ctx: Context, params: Any) -> dict[str, list[str]]:
     return {"userids": [str(userid) for userid in userids]}
 
 
+_userids = ids_result("userids")
+
 METHODS = {
-    "user.login": ApiMethod(login, open=True),
-    "user.logout": ApiMethod(logout),
-    "user.checkauthentication": ApiMethod(check_authentication, open=True),
-    "user.create": ApiMethod(create),
-    "user.get": ApiMethod(get),
-    "user.update": ApiMethod(update),
-    "user.delete": ApiMethod(delete),
+    "user.login": ApiMethod(login, open=True, params=ByName(LoginParamsDescribed), result=LOGIN_RESULT),
+    "user.logout": ApiMethod(logout, result=fields.Boolean(metadata={"description": "true"})),
+    "user.checkAuthentication": ApiMethod(
+        check_authentication, open=True, params=ByName(CheckAuthenticationParams), result=fields.Nested(UserData)
+    ),
+    "user.create": ApiMethod(create, params=ByName(UserCreateParams, many=True), result=_userids),
+    "user.get": ApiMethod(get, params=ByName(UserGetParams), result=USER_GET_RESULT),
+    "user.update": ApiMethod(update, params=ByName(UserUpdateParams, many=True), result=_userids),
+    "user.delete": ApiMethod(delete, params=ByPosition("userid", Id()), result=_userids),
 }

@@ -14,18 +14,23 @@ from collections import defaultdict
 from typing import Any
 
 from rpcserver.context import Context
-from rpcserver.dispatch import ApiMethod
+from rpcserver.dispatch import ApiMethod, ByName, ByPosition
 from rpcserver.errors import NO_PERMISSIONS, ApplicationError, InvalidParams
 from rpcserver.storage import usergroups, users
 from rpcserver.storage.query import GetQuery
 from rpcserver.storage.usergroups import UserGroupRow
+from schemas._fields import Id
 from schemas._get import selected
+from schemas._results import ids_result
 from schemas.usergroup import (
     GUI_ACCESS_DISABLED,
     RIGHT_FIELDS,
     USER_FIELDS,
+    USERGROUP_GET_RESULT,
     USERS_STATUS_DISABLED,
+    UserGroupCreateParams,
     UserGroupGetParams,
+    UserGroupUpdateParams,
     load_create,
     load_delete,
     load_update,
@@ -149,6 +154,10 @@ def _delete(conn: sqlite3.Connection, usrgrpids: list[int]) -> None:
 
 
 async def create(ctx: Context, params: Any) -> dict[str, list[str]]:
+    """Create user groups (super admins only), with their members and host-group rights.
+
+    A caller may not put themselves in a group that disables its members or their frontend access.
+    """
     _require_super_admin(ctx, "create")
     groups = load_create(params)
     usrgrpids = await ctx.storage.write(_create, groups, ctx.caller.userid)
@@ -156,6 +165,11 @@ async def create(ctx: Context, params: Any) -> dict[str, list[str]]:
 
 
 async def update(ctx: Context, params: Any) -> dict[str, list[str]]:
+    """Change user groups (super admins only); `users` and `hostgroup_rights` replace the current ones.
+
+    A caller may not put themselves in a group that disables its members or their frontend access;
+    every user must keep at least one group.
+    """
     _require_super_admin(ctx, "update")
     groups = load_update(params)
     usrgrpids = await ctx.storage.write(_update, groups, ctx.caller.userid)
@@ -163,6 +177,7 @@ async def update(ctx: Context, params: Any) -> dict[str, list[str]]:
 
 
 async def delete(ctx: Context, params: Any) -> dict[str, list[str]]:
+    """Delete user groups (super admins only); not the only group of a user."""
     _require_super_admin(ctx, "delete")
     usrgrpids = load_delete(params)
     await ctx.storage.write(_delete, usrgrpids)
@@ -197,6 +212,11 @@ def _read(conn: sqlite3.Connection, query: GetQuery, params: dict[str, Any], sup
 
 
 async def get(ctx: Context, params: Any) -> Any:
+    """User groups: all for a super admin, otherwise those the caller belongs to.
+
+    `selectUsers` adds the members as `users`, `selectHostGroupRights` the host-group rights as
+    `hostgroup_rights` (permission 0 deny, 2 read, 3 read-write; denials are shown to super admins only).
+    """
     p = _get_params.load_params(params)
     query = get_query(p, ID_PARAMS)
     if not ctx.caller.is_super_admin:
@@ -206,9 +226,11 @@ async def get(ctx: Context, params: Any) -> Any:
     return shape(rows, p, "usrgrpid")
 
 
+_usrgrpids = ids_result("usrgrpids")
+
 METHODS = {
-    "usergroup.create": ApiMethod(create),
-    "usergroup.get": ApiMethod(get),
-    "usergroup.update": ApiMethod(update),
-    "usergroup.delete": ApiMethod(delete),
+    "usergroup.create": ApiMethod(create, params=ByName(UserGroupCreateParams, many=True), result=_usrgrpids),
+    "usergroup.get": ApiMethod(get, params=ByName(UserGroupGetParams), result=USERGROUP_GET_RESULT),
+    "usergroup.update": ApiMethod(update, params=ByName(UserGroupUpdateParams, many=True), result=_usrgrpids),
+    "usergroup.delete": ApiMethod(delete, params=ByPosition("usrgrpid", Id()), result=_usrgrpids),
 }

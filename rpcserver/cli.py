@@ -9,6 +9,8 @@ import sqlite3
 import sys
 from typing import NoReturn, Sequence
 
+import orjson
+
 from . import __version__
 from .app import create_app
 from .config import Config, ConfigError, env_name, load_config
@@ -69,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     passwd_parser.add_argument("username", metavar="USER", help="the user's name (as for user.login)")
     passwd_parser.add_argument("--db", dest="db", default=None, metavar="PATH",
                                help=f"SQLite database file (default: {DEFAULTS.db}; {env_name('db')})")
+    reference_parser = commands.add_parser(
+        "reference",
+        help="print the API reference (Markdown), or the OpenRPC document",
+        description="Print the API reference generated from the server's method table and schemas, as "
+        "Markdown (docs/api.md is this output), or with --openrpc as the document rpc.discover returns.",
+    )
+    reference_parser.add_argument("--openrpc", action="store_true", help="print the OpenRPC document (JSON)")
     return parser
 
 
@@ -129,8 +138,22 @@ def run_passwd(config: Config, username: str) -> None:
     print(f'Password of "{username}" changed; their sessions have ended.', file=sys.stderr)
 
 
+def run_reference(openrpc: bool) -> None:
+    from methods.rpc import document  # the API's own modules: loaded only by the commands that need them
+
+    from .reference import markdown
+
+    if openrpc:
+        sys.stdout.write(orjson.dumps(document(), option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        sys.stdout.write(markdown(document()))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    if args.command == "reference":
+        run_reference(args.openrpc)
+        return
     overrides = {k: v for k, v in vars(args).items() if k not in ("command", "username")}
     try:
         config = load_config(overrides)

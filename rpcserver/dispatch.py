@@ -50,10 +50,35 @@ Handler = Callable[[Context, Any], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
+class ByName:
+    """Params as one object of `schema`'s fields; `many`: or an array of such objects (Zabbix's create/update)."""
+
+    schema: Any
+    many: bool = False
+
+
+@dataclass(frozen=True)
+class ByPosition:
+    """Params as an array, each item a `name` accepted as `item` (a field), e.g. the ids of a delete."""
+
+    name: str
+    item: Any
+
+
+@dataclass(frozen=True)
 class ApiMethod:
+    """A method of the API: its handler, whether it is open, and what rpc.discover says of it.
+
+    The handler's docstring is the method's description (first line: its summary); `params` and
+    `result` are marshmallow schemas or fields describing what it takes and answers.
+    """
+
     handler: Handler
     open: bool = False
     """Callable without credentials, and refusing them (apiinfo.version, user.login, ...)."""
+    params: ByName | ByPosition | None = None
+    """None: the method takes no params."""
+    result: Any = None
 
 
 def _boundary(name: str, handler: Handler) -> Callable[[Context, Any], Awaitable[Any]]:

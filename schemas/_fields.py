@@ -15,6 +15,17 @@ from ._base import MISSING
 MAX_ID = 2**63 - 1
 MAX_INT32 = 2**31 - 1
 
+ID_SCHEMA = {
+    "title": "id",
+    "description": "an object's id: a number or a string of digits",
+    "anyOf": [{"type": "integer", "minimum": 0, "maximum": MAX_ID}, {"type": "string", "pattern": "^[0-9]+$"}],
+}
+TIMESTAMP_SCHEMA = {
+    "title": "timestamp",
+    "description": "epoch seconds: a number or a string of digits",
+    "anyOf": [{"type": "integer", "minimum": 0, "maximum": MAX_INT32}, {"type": "string", "pattern": "^[0-9]+$"}],
+}
+
 
 def one_of(values: Iterable[Any]) -> str:
     """Zabbix's "value must be ..." reason for a set of allowed values."""
@@ -59,12 +70,20 @@ def parse_id(value: Any) -> int:
         raise ValidationError("a number is too large")
     return number
 
+    def json_type(self) -> dict[str, Any]:
+        """What the field accepts, as JSON Schema (nullability, default and description are
+        added by `schemas._jsonschema`)."""
+        raise NotImplementedError(f"{type(self).__name__} does not describe itself")
+
 
 class Id(ZField):
     type_reason = "a number is expected"
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         return parse_id(value)
+
+    def json_type(self) -> dict[str, Any]:
+        return ID_SCHEMA
 
 
 class Ids(ZField):
@@ -95,6 +114,14 @@ class Ids(ZField):
             ids.append(number)
         return ids
 
+    def json_type(self) -> dict[str, Any]:
+        array: dict[str, Any] = {"type": "array", "items": ID_SCHEMA}
+        if self.not_empty:
+            array["minItems"] = 1
+        if self.unique:
+            array["uniqueItems"] = True
+        return {"title": "ids", "description": "one id or an array of ids", "anyOf": [ID_SCHEMA, array]}
+
 
 class String(ZField):
     def __init__(self, *, max_length: int | None = None, not_empty: bool = False, choices: Sequence[str] | None = None, **kwargs: Any) -> None:
@@ -113,6 +140,16 @@ class String(ZField):
         if self.choices is not None and value not in self.choices:
             raise ValidationError(one_of(self.choices))
         return value
+
+    def json_type(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "string"}
+        if self.not_empty:
+            schema["minLength"] = 1
+        if self.max_length is not None:
+            schema["maxLength"] = self.max_length
+        if self.choices is not None:
+            schema["enum"] = list(self.choices)
+        return schema
 
 
 class Int32(ZField):
@@ -144,6 +181,15 @@ class Int32(ZField):
             raise ValidationError(one_of_range(self.low, self.high))
         return value
 
+    def json_type(self) -> dict[str, Any]:
+        number: dict[str, Any] = {"type": "integer", "minimum": -(2**31), "maximum": MAX_INT32}
+        if self.choices is not None:
+            number = {"type": "integer", "enum": list(self.choices)}
+        elif self.low is not None and self.high is not None:
+            number.update(minimum=self.low, maximum=self.high)
+        # The same values as strings of digits ("05" is 5): a pattern cannot say which, the number does.
+        return {"anyOf": [number, {"type": "string", "pattern": "^-?[0-9]+$"}]}
+
 
 class Boolean(ZField):
     """A JSON boolean, strictly (API_BOOLEAN)."""
@@ -154,6 +200,9 @@ class Boolean(ZField):
         if not isinstance(value, bool):
             raise ValidationError(self.type_reason)
         return value
+
+    def json_type(self) -> dict[str, Any]:
+        return {"type": "boolean"}
 
 
 class Flag(ZField):
@@ -171,6 +220,9 @@ class Flag(ZField):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
         return value if isinstance(value, bool) else True
+
+    def json_type(self) -> dict[str, Any]:
+        return {"title": "flag", "description": "true or false; any other value counts as true, null as false"}
 
 
 class Strings(ZField):
@@ -197,6 +249,13 @@ class Strings(ZField):
                 raise ValidationError({index: [f"value ({item}) already exists"]})
         return value
 
+    def json_type(self) -> dict[str, Any]:
+        one: dict[str, Any] = {"type": "string"} if self.choices is None else {"type": "string", "enum": list(self.choices)}
+        array: dict[str, Any] = {"type": "array", "items": one}
+        if self.unique:
+            array["uniqueItems"] = True
+        return {"anyOf": [one, array]}
+
 
 class Output(ZField):
     """`output`: "extend" (or "count" where allowed), or an array of field names (API_OUTPUT)."""
@@ -216,6 +275,14 @@ class Output(ZField):
         if isinstance(value, list):
             return Strings(choices=self.field_names)._deserialize(value, attr, data)
         raise ValidationError(self.type_reason)
+
+    def json_type(self) -> dict[str, Any]:
+        names = {"type": "array", "items": {"type": "string", "enum": list(self.field_names)}, "uniqueItems": True}
+        return {
+            "title": "output",
+            "description": '"extend" for every field, or an array of the names wanted ("count", where offered: how many)',
+            "anyOf": [{"type": "string", "enum": list(self.words)}, names],
+        }
 
 
 class Filter(ZField):
@@ -244,6 +311,11 @@ class Filter(ZField):
             loaded[key] = [str(one) for one in items]
         return loaded
 
+    def json_type(self) -> dict[str, Any]:
+        value = {"type": ["string", "integer", "number"]}
+        values = {"anyOf": [value, {"type": "array", "items": value}, {"type": "null"}]}
+        return {"type": "object", "properties": {name: values for name in self.field_names}, "additionalProperties": False}
+
 
 class Timestamp(ZField):
     """Epoch seconds (API_TIMESTAMP): an unsigned integer or a string of digits, at most 2147483647."""
@@ -259,3 +331,6 @@ class Timestamp(ZField):
         if number > MAX_INT32:
             raise ValidationError("a timestamp is too large")
         return number
+
+    def json_type(self) -> dict[str, Any]:
+        return TIMESTAMP_SCHEMA

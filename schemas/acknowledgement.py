@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError, fields
 
-from rpcserver.domain.spans import NOT_AN_END, End, NotAnEnd, parse_end
+from rpcserver.domain.spans import MAX_EPOCH, NOT_AN_END, End, NotAnEnd, parse_end
 from rpcserver.storage.spans import BOUNDED, BOUNDS, SORTABLE
 
 from ._base import ZabbixSchema
@@ -30,6 +30,13 @@ class AcknowledgedUntil(ZField):
             return parse_end(value)
         except NotAnEnd:
             raise ValidationError(NOT_AN_END) from None
+
+    def json_type(self) -> dict[str, Any]:
+        return {
+            "title": "end",
+            "description": 'epoch seconds, or "<n>s", "<n>m", "<n>h", "<n>d" from now; null: until ended',
+            "anyOf": [{"type": "integer", "minimum": 0, "maximum": MAX_EPOCH}, {"type": "string", "pattern": "^[0-9]{1,12}[smhd]$"}],
+        }
 
 
 class AcknowledgementCreateParams(ZabbixSchema):
@@ -63,3 +70,21 @@ AcknowledgementGetParams = ZabbixSchema.from_dict(
     },
     name="AcknowledgementGetParams",
 )
+
+
+def _epoch(description: str, **kwargs: Any) -> fields.Integer:
+    return fields.Integer(metadata={"description": description}, **kwargs)
+
+
+class AcknowledgementObject(Schema):
+    """A span as every acknowledgement.* method answers it."""
+
+    acknowledgementid = fields.String(required=True)
+    eventid = fields.String(required=True, metadata={"description": "the problem event acknowledged"})
+    acknowledged_by = fields.String(required=True, metadata={"description": "username"})
+    acknowledged_on = _epoch("when it began", required=True)
+    acknowledged_until = _epoch("when it ends; null: until ended", required=True, allow_none=True)
+    active = fields.Boolean(required=True)
+    notes = fields.String(required=True)
+    last_modified = _epoch("when it last changed", required=True)
+    last_modified_by = fields.String(required=True, metadata={"description": "username"})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any, Sequence
 
-from marshmallow import ValidationError, fields, post_load, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validates_schema
 
 from rpcserver.domain.acknowledge import ACKNOWLEDGE, ALL_ACTIONS, RANK_TO_SYMPTOM, SUPPRESS
 from rpcserver.storage.event_reads import (
@@ -35,6 +35,8 @@ from ._fields import (
     ZField,
     parse_id,
 )
+from ._jsonschema import json_schema
+from ._results import AnyOf, EmptyArray, GetResult, strings_object
 from .acknowledgement import AcknowledgedUntil
 
 HOST_NAME = re.compile(r"^[A-Za-z0-9 ._-]{1,128}$")
@@ -49,6 +51,9 @@ class HostName(ZField):
             raise ValidationError(HOST_NAME_RULE)
         return value
 
+    def json_type(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": HOST_NAME.pattern}
+
 
 class TagParams(ZabbixSchema):
     tag = String(max_length=255, not_empty=True, required=True)
@@ -56,24 +61,29 @@ class TagParams(ZabbixSchema):
 
 
 class EventCreateParams(ZabbixSchema):
-    host = HostName(required=True)
-    name = String(max_length=2048, not_empty=True, required=True)
-    severity = Int32(low=0, high=5, load_default=0)
-    value = Int32(choices=(0, 1), load_default=1)
+    host = HostName(required=True, metadata={"description": "the host's technical name; a new name makes a new host"})
+    name = String(max_length=2048, not_empty=True, required=True, metadata={
+        "description": "the problem's name; with the host, it names the trigger"})
+    severity = Int32(low=0, high=5, load_default=0, metadata={"description": "0 (not classified) to 5 (disaster)"})
+    value = Int32(choices=(0, 1), load_default=1, metadata={"description": "1: a problem; 0: OK, resolving it"})
     groups = fields.List(
         String(max_length=255, not_empty=True), load_default=lambda: ["Discovered hosts"],
         error_messages=field_messages(invalid="an array is expected", null="an array is expected"),
+        metadata={"description": "names of the host groups the host is added to (missing ones are created)"},
     )
-    manual_close = Int32(choices=(0, 1))
+    manual_close = Int32(choices=(0, 1), metadata={
+        "description": "whether the trigger's problems may be closed by hand; a new trigger's default is 0"})
     tags = fields.List(
         fields.Nested(TagParams, error_messages=field_messages(type="an array is expected")), load_default=list,
         error_messages=field_messages(invalid="an array is expected", null="an array is expected"),
+        metadata={"description": "the new problem's tags"},
     )
-    opdata = String(max_length=255)
-    clock = Timestamp()
+    opdata = String(max_length=255, metadata={"description": "the trigger's operational data"})
+    clock = Timestamp(metadata={"description": "when it happened; default: now"})
     paged_users = fields.List(
         String(max_length=100, not_empty=True), load_default=list,
         error_messages=field_messages(invalid="an array is expected", null="an array is expected"),
+        metadata={"description": "usernames paged for the new problem (see incident.get's paged_user)"},
     )
 
 
@@ -83,14 +93,15 @@ _acknowledged_until = AcknowledgedUntil()
 class EventAcknowledgeParams(ZabbixSchema):
     """Zabbix 7.0's schema (ZA §1.2): unknown keys first, then the fields in this order."""
 
-    eventids = Ids(required=True)
-    action = Int32(required=True)
-    message = String(max_length=2048, allow_null=True, load_default="")
-    severity = Int32(allow_null=True, load_default=0)
-    suppress_until = Timestamp(allow_null=True, load_default=None)
-    cause_eventid = fields.Raw(allow_none=True)
+    eventids = Ids(required=True, metadata={"description": "the problem events"})
+    action = Int32(required=True, metadata={"description": "a bitmask: see the method's description"})
+    message = String(max_length=2048, allow_null=True, load_default="", metadata={"description": "with bit 4"})
+    severity = Int32(allow_null=True, load_default=0, metadata={"description": "with bit 8: 0 (not classified) to 5"})
+    suppress_until = Timestamp(allow_null=True, load_default=None, metadata={"description": "with bit 32; 0: for ever"})
+    cause_eventid = fields.Raw(allow_none=True, metadata={"describe_as": Id(), "description": "with bit 256"})
     """API_MULTIPLE: required with bit 256, refused without it (checked below)."""
-    acknowledged_until = fields.Raw(allow_none=True)
+    acknowledged_until = fields.Raw(allow_none=True, metadata={
+        "describe_as": _acknowledged_until, "description": "ours, with bit 2: when the acknowledgement ends by itself"})
     """Ours (API.md §3): only with bit 2, refused without it as cause_eventid is (checked below)."""
 
     @validates_schema
@@ -121,6 +132,10 @@ class EventAcknowledgeParams(ZabbixSchema):
         data["message"] = data["message"] or ""
         data["severity"] = 0 if data["severity"] is None else data["severity"]
         return data
+
+
+class EventAcknowledgeResult(Schema):
+    eventids = fields.List(fields.Integer(), required=True, metadata={"description": "every id asked for, once"})
 
 
 # --- event.get ---
@@ -169,6 +184,10 @@ class Int32s(ZField):
             loaded.append(number)
         return loaded
 
+    def json_type(self) -> dict[str, Any]:
+        one = self.item.json_type()
+        return {"anyOf": [one, {"type": "array", "items": one, "uniqueItems": True}]}
+
 
 class TagFilterParams(ZabbixSchema):
     tag = String(required=True)
@@ -201,6 +220,11 @@ class TagFilters(ZField):
             return self._one.load(item)
         except ValidationError as exc:
             raise ValidationError({index: exc.messages}) from None
+
+    def json_type(self) -> dict[str, Any]:
+        one = json_schema(TagFilterParams)
+        no_tags = {"type": "object", "maxProperties": 0, "description": "{}: as an empty array"}
+        return {"anyOf": [{"type": "array", "items": one}, one, no_tags]}
 
 
 def id_filters() -> dict[str, Ids]:
@@ -277,4 +301,60 @@ EventGetParams = ZabbixSchema.from_dict(
         **tail_params(("eventid", "objectid", "clock", "rowscount")),
     },
     name="EventGetParams",
+)
+
+
+# --- results of event.create, event.get and problem.get ---
+
+
+class EventCreateResult(Schema):
+    eventids = fields.List(fields.Integer(), required=True, metadata={
+        "description": "per event sent, in order: its problem (the one already open, if any) for value 1, the OK event "
+                       "that resolved the open problem for value 0 (nothing when none was open)"})
+
+
+COUNT = fields.String(metadata={"description": "how many, with the sub-select's output \"count\""})
+
+
+def acknowledges_result(columns: Sequence[str], name: str) -> AnyOf:
+    """`acknowledges` as a sub-select gives it: the history rows, newest first, or their count."""
+    return AnyOf(COUNT, fields.List(fields.Nested(strings_object(name, columns))))
+
+
+def event_subselects(acknowledge_columns: Sequence[str], name: str) -> dict[str, fields.Field]:
+    """The keys both methods add to an object: `urls` and what the select* params ask for."""
+    return {
+        URLS: fields.List(fields.Nested(strings_object(f"{name}Url", ("name", "url"))), metadata={
+            "description": "always empty: no media type here makes links"}),
+        "acknowledges": acknowledges_result(acknowledge_columns, f"{name}Acknowledge"),
+        "suppression_data": fields.List(fields.Nested(strings_object(f"{name}Suppression", SUPPRESSION_COLUMNS)),
+                                        metadata={"description": "the suppressions in force"}),
+        "tags": fields.List(fields.Nested(strings_object(f"{name}Tag", TAG_COLUMNS))),
+    }
+
+
+_RELATED_TRIGGER = strings_object("EventTrigger", TRIGGERS.columns)
+
+EventObject = strings_object(
+    "EventObject",
+    EVENTS.columns,
+    **event_subselects((*ACKNOWLEDGE_COLUMNS, *ACKNOWLEDGE_USER_COLUMNS), "Event"),
+    alerts=fields.List(fields.Nested(strings_object("EventAlert", ALERT_OUTPUT)), metadata={
+        "description": "always empty: this server runs no actions, so it sends no alerts"}),
+    hosts=fields.List(fields.Nested(strings_object("EventHost", HOSTS.columns))),
+    relatedObject=AnyOf(fields.Nested(_RELATED_TRIGGER), EmptyArray(), metadata={"description": "the event's trigger"}),
+)
+"""An event as event.get gives it: every value a string; only the keys `output` and select* ask for."""
+
+EventGroup = Schema.from_dict(
+    {
+        "objectid": fields.String(required=True, metadata={"description": "the trigger"}),
+        "rowscount": fields.String(metadata={"description": "with countOutput: how many of its events matched"}),
+    },
+    name="EventGroup",
+)
+
+EVENT_GET_RESULT = AnyOf(
+    GetResult(EventObject),
+    fields.List(fields.Nested(EventGroup), metadata={"description": "with groupBy: one object per trigger"}),
 )

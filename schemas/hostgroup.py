@@ -1,16 +1,18 @@
-"""Params of hostgroup.create, hostgroup.get and hostgroup.delete."""
+"""Params of hostgroup.create, hostgroup.get and hostgroup.delete, and hostgroup.get's result."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError
+from marshmallow import ValidationError, fields
 
 from rpcserver.storage.hosts import HOST_GROUPS, HOSTS
 
 from ._base import ZabbixSchema, first_error, refuse_repeats
 from ._fields import Flag, Ids, Output, String
 from ._get import get_params_schema
+from ._results import AnyOf, GetResult, list_of, strings_object
+from .host import HostObject
 
 NAME_LENGTH = 255
 
@@ -65,4 +67,15 @@ HostGroupGetParams = get_params_schema(
         "selectHosts": Output(tuple(HOSTS.columns), allow_count=True, allow_null=True, load_default=None),
         "editable": Flag(load_default=False),
     },
+)
+
+HOSTGROUP_GET_RESULT = GetResult(
+    strings_object(
+        "HostGroupWithHosts",
+        HOST_GROUPS.columns,
+        hosts=AnyOf(
+            list_of(HostObject),
+            fields.String(metadata={"description": 'with selectHosts "count": how many'}),
+        ),
+    )
 )

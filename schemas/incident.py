@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, validates_schema
+from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from rpcserver.domain.incident import SEVERITY_NAMES, STATUSES
 
@@ -18,16 +18,18 @@ NOTE_LENGTH = 2048
 class IncidentGetParams(ZabbixSchema):
     incidentids = Ids(allow_null=True, load_default=None)
     status = Strings(choices=STATUSES, allow_null=True, load_default=None)
-    paged_user = String(max_length=100, allow_null=True, load_default=None)
+    paged_user = String(max_length=100, allow_null=True, load_default=None, metadata={
+        "description": "a username: the incidents that user was paged for"})
     severities = Strings(choices=SEVERITY_NAMES, allow_null=True, load_default=None)
     limit = Int32(low=1, high=MAX_INT32, allow_null=True, load_default=None)
-    sortorder = String(choices=("ASC", "DESC"), load_default="ASC")
+    sortorder = String(choices=("ASC", "DESC"), load_default="ASC", metadata={"description": "by incidentid"})
 
 
 class IncidentAcknowledgeParams(ZabbixSchema):
     incidentid = Id(required=True)
-    acknowledged_by = String(max_length=COMMENT_LENGTH, not_empty=True)
-    comment = String(max_length=COMMENT_LENGTH)
+    acknowledged_by = String(max_length=COMMENT_LENGTH, not_empty=True, metadata={
+        "description": "free text shown as the acknowledger; default: the caller's username"})
+    comment = String(max_length=COMMENT_LENGTH, metadata={"description": 'default: "Incident acknowledged"'})
 
 
 class IncidentUpdateParams(ZabbixSchema):
@@ -44,8 +46,9 @@ class IncidentShorthandParams(ZabbixSchema):
 
 
 class IncidentMassParams(ZabbixSchema):
-    incidentids = Ids(not_empty=True)
-    paged_user = String(max_length=100, not_empty=True)
+    incidentids = Ids(not_empty=True, metadata={"description": "these incidents; or paged_user, never both"})
+    paged_user = String(max_length=100, not_empty=True, metadata={
+        "description": "a username: the eligible incidents that user was paged for; or incidentids, never both"})
     comment = String(max_length=COMMENT_LENGTH)
 
     @validates_schema
@@ -56,3 +59,56 @@ class IncidentMassParams(ZabbixSchema):
                 "exactly one of the parameters \"incidentids\" and \"paged_user\" is expected, "
                 + ("both were given" if given else "neither was given")
             )
+
+
+# --- results ---
+
+
+def _epoch(description: str, **kwargs: Any) -> fields.Integer:
+    return fields.Integer(required=True, metadata={"description": description}, **kwargs)
+
+
+class IncidentNote(Schema):
+    """One status change, as incident.* recorded it."""
+
+    clock = _epoch("when")
+    username = fields.String(required=True, allow_none=True, metadata={"description": "who; null: a deleted user"})
+    status_from = String(choices=STATUSES, required=True)
+    status_to = String(choices=STATUSES, required=True)
+    text = fields.String(required=True, metadata={"description": "the note or comment sent, or the status's default"})
+
+
+class IncidentObject(Schema):
+    """A problem event seen as an incident (API.md §4): typed JSON, times in epoch seconds."""
+
+    incidentid = fields.String(required=True, metadata={"description": "the problem's event id"})
+    title = fields.String(required=True, metadata={"description": "the problem's name"})
+    host = fields.String(required=True, metadata={"description": "the host's technical name"})
+    severity = String(choices=SEVERITY_NAMES, required=True)
+    status = String(choices=STATUSES, required=True, metadata={"description": "derived: see incident.update"})
+    started_at = _epoch("when the problem began")
+    acknowledged_at = _epoch(
+        "when the acknowledgement in force (once resolved or closed: the last one) began; null: none", allow_none=True)
+    acknowledged_by = fields.String(required=True, allow_none=True, metadata={
+        "description": "as incident.acknowledge was told, else the acknowledging user's username; null when not "
+                       "acknowledged"})
+    assigned_to = fields.String(required=True, allow_none=True, metadata={
+        "description": "the username of who last acknowledged it through incident.*; null: no one has"})
+    resolved_at = _epoch("when the problem was resolved", allow_none=True)
+    closed_at = _epoch("when the incident was closed", allow_none=True)
+    paged_users = fields.List(fields.String(), required=True, metadata={"description": "usernames, in name order"})
+    notes = fields.List(fields.Nested(IncidentNote), required=True, metadata={"description": "oldest first"})
+
+
+class IncidentMassOutcome(Schema):
+    """What became of one incident of a mass call (Splunk On-Call's shape)."""
+
+    cmdAccepted = fields.Boolean(required=True, metadata={"description": "whether the change was made"})
+    entityId = fields.String(required=True, metadata={"description": "the trigger's id; \"\" for an incident not seen"})
+    incidentNumber = fields.String(required=True, metadata={"description": "the incidentid"})
+    message = fields.String(required=True, metadata={"description": "why it was refused; \"\" when accepted"})
+
+
+class IncidentMassResult(Schema):
+    results = fields.List(fields.Nested(IncidentMassOutcome), required=True, metadata={
+        "description": "one per incident, in the order of incidentids, or by ascending id for paged_user"})

@@ -7,6 +7,7 @@ from rpcserver.storage.event_reads import ACKNOWLEDGE_COLUMNS, PROBLEMS, SEVERIT
 
 from ._base import ZabbixSchema
 from ._fields import Boolean, Filter, Flag, Id, Ids, Int32, Output, Timestamp
+from ._results import strings_object
 from .event import (
     ACTIONS,
     EVALTYPES,
@@ -14,6 +15,7 @@ from .event import (
     Int32s,
     TagFilters,
     acknowledges_output,
+    event_subselects,
     id_filters,
     optional,
     search_params,
@@ -54,3 +56,8 @@ ProblemGetParams = ZabbixSchema.from_dict(
     },
     name="ProblemGetParams",
 )
+
+ProblemObject = strings_object(
+    "ProblemObject", PROBLEMS.columns, **event_subselects(tuple(ACKNOWLEDGE_COLUMNS), "Problem")
+)
+"""A problem as problem.get gives it: every value a string; only the keys `output` and select* ask for."""

@@ -1,4 +1,4 @@
-"""Params of role.* methods.
+"""Params and results of role.* methods.
 
 `rules` is the subset of Zabbix 7.0's role rules this server enforces: the problem actions and
 the API method list. Rule keys contain dots (`api.access`), so they are loaded under Python
@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marshmallow import ValidationError, fields
+from marshmallow import Schema, ValidationError, fields
 
 from rpcserver.caller import ACTIONS, ADMIN, API_MODE_ALLOW, API_MODE_DENY, SUPER_ADMIN, USER
 
 from ._base import ZabbixSchema, field_messages, first_error, nocase, refuse_repeats
 from ._fields import Id, Ids, Int32, Output, String, Strings
 from ._get import get_params_schema
+from ._results import AnyOf, GetResult, list_of, strings_object
 
 RULE_KEYS = ("api.access", "api.mode", "api", "actions", "actions.default_access")
 USER_FIELDS = ("userid", "username", "name", "surname")
@@ -126,3 +127,28 @@ def load_delete(params: Any) -> list[int]:
         return _roleids.deserialize(values)
     except ValidationError as exc:
         raise first_error(exc.messages) from None
+
+
+class ActionRule(Schema):
+    name = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": '"1": allowed, "0": denied'})
+
+
+RulesObject = strings_object(
+    "RoleRules",
+    ("api.access", "api.mode", "actions.default_access"),
+    api=fields.List(fields.String(), metadata={"description": "method masks"}),
+    actions=list_of(ActionRule),
+)
+"""role.get's `rules`: every action with its effective status."""
+
+RoleObject = strings_object(
+    "Role",
+    ("roleid", "name", "type", "readonly"),
+    rules=fields.Nested(RulesObject),
+    users=AnyOf(
+        list_of(strings_object("RoleUser", USER_FIELDS)),
+        fields.String(metadata={"description": 'with selectUsers "count": how many'}),
+    ),
+)
+ROLE_GET_RESULT = GetResult(RoleObject)

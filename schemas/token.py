@@ -1,14 +1,15 @@
-"""Params of token.* methods (Zabbix 7.0 CToken)."""
+"""Params and results of token.* methods (Zabbix 7.0 CToken)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError, fields
 
 from ._base import ZabbixSchema, first_error, invalid
 from ._fields import Id, Ids, Int32, String, Timestamp
 from ._get import get_params_schema
+from ._results import GetResult, strings_object
 
 ENABLED, DISABLED = 0, 1
 
@@ -61,3 +62,11 @@ def load_tokenids(params: Any) -> list[int]:
         return _tokenids.deserialize(params)
     except ValidationError as exc:
         raise first_error(exc.messages) from None
+
+
+class GeneratedToken(Schema):
+    tokenid = fields.String(required=True)
+    token = fields.String(required=True, metadata={"description": "the secret: shown this once, only its hash is kept"})
+
+
+TOKEN_GET_RESULT = GetResult(strings_object("Token", OUTPUT_FIELDS))

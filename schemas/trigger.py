@@ -1,4 +1,4 @@
-"""Params of trigger.get."""
+"""Params and result of trigger.get."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from rpcserver.storage.hosts import HOSTS, TRIGGERS
 
 from ._fields import Flag, Output
 from ._get import get_params_schema
+from ._results import GetResult, list_of, strings_object
+from .host import HostObject
 
 TriggerGetParams = get_params_schema(
     "TriggerGetParams",
@@ -19,3 +21,5 @@ TriggerGetParams = get_params_schema(
         "editable": Flag(load_default=False),
     },
 )
+
+TRIGGER_GET_RESULT = GetResult(strings_object("Trigger", TRIGGERS.columns, hosts=list_of(HostObject)))

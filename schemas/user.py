@@ -1,10 +1,10 @@
-"""Params of user.* methods."""
+"""Params and results of user.* methods."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, fields
+from marshmallow import Schema, ValidationError, fields
 
 from rpcserver.errors import InvalidParams
 from rpcserver.timeunits import seconds_of
@@ -12,6 +12,7 @@ from rpcserver.timeunits import seconds_of
 from ._base import ZabbixSchema, field_messages, first_error, invalid, nocase, refuse_repeats
 from ._fields import Boolean, Flag, Id, Ids, Output, String, ZField
 from ._get import get_params_schema
+from ._results import AnyOf, EmptyArray, GetResult, list_of, strings_object
 
 
 class LoginParams(ZabbixSchema):
@@ -27,6 +28,16 @@ class LoginParams(ZabbixSchema):
                 raise invalid("/", 'unexpected parameter "user"')
             params = {("username" if key == "user" else key): value for key, value in params.items()}
         return super().load_params(params)
+
+
+class LoginParamsDescribed(ZabbixSchema):
+    """LoginParams as rpc.discover shows them: the alias `user` cannot be expressed as a rename,
+    so both names are listed and neither is required."""
+
+    username = String(max_length=255, metadata={"description": "required, unless sent as `user`"})
+    user = String(max_length=255, metadata={"description": "the pre-5.4 name of `username`, for old clients; not with it"})
+    password = String(max_length=255, required=True)
+    userData = Flag(load_default=False, metadata={"description": "answer the user object instead of the session id"})
 
 
 class CheckAuthenticationParams(ZabbixSchema):
@@ -75,6 +86,13 @@ class TimeUnit(ZField):
         if seconds != 0 and not self.low <= seconds <= self.high:
             raise ValidationError(f"value must be one of 0, {self.low}-{self.high}")
         return value
+
+    def json_type(self) -> dict[str, Any]:
+        return {
+            "title": "time unit",
+            "description": f'seconds, or "<n>s", "<n>m", "<n>h", "<n>d", "<n>w": 0, or {self.low} to {self.high} seconds',
+            "anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": "^[0-9]{1,10}[smhdw]?$"}],
+        }
 
 
 class UserGroupRef(ZabbixSchema):
@@ -164,3 +182,46 @@ def load_userids(params: Any) -> list[int]:
         return _userids.deserialize(params)
     except ValidationError as exc:
         raise first_error(exc.messages) from None
+
+
+USER_DATA_STRINGS = (
+    "userid", "username", "name", "surname", "url", "autologin", "autologout", "lang", "refresh", "theme",
+    "attempt_failed", "attempt_ip", "attempt_clock", "rows_per_page", "timezone", "roleid", "userdirectoryid",
+    "ts_provisioned", "userip", "mfaid",
+)
+
+UserData = Schema.from_dict(
+    {
+        **{name: fields.String(required=True) for name in USER_DATA_STRINGS},
+        "type": fields.Integer(required=True, metadata={"description": "the role's user type: 1 user, 2 admin, 3 super admin"}),
+        "debug_mode": fields.Integer(required=True, metadata={"description": "1: a group of the user has debug mode on"}),
+        "gui_access": fields.Integer(required=True, metadata={"description": "the highest gui_access of the user's groups"}),
+        "deprovisioned": fields.Boolean(required=True),
+        "auth_type": fields.Integer(required=True, metadata={"description": "0: internal authentication"}),
+        "sessionid": fields.String(metadata={"description": "when checked by session id"}),
+    },
+    name="UserData",
+)
+"""The logged-in user as user.checkAuthentication answers it: Zabbix 7.0's fields, those this server
+has no setting for (url, lang, theme, ...) with Zabbix's defaults."""
+
+
+class LoginData(UserData):  # type: ignore[misc,valid-type]
+    """user.login's answer with userData: the user, the new session and its secret."""
+
+    sessionid = fields.String(required=True)
+    secret = fields.String(required=True)
+
+
+LOGIN_RESULT = AnyOf(
+    fields.String(metadata={"description": "the session id"}),
+    fields.Nested(LoginData, metadata={"description": "with userData"}),
+)
+
+UserObject = strings_object(
+    "User",
+    USER_OUTPUT,
+    usrgrps=list_of(strings_object("UserUserGroup", USRGRP_OUTPUT)),
+    role=AnyOf(fields.Nested(strings_object("UserRole", ROLE_OUTPUT)), EmptyArray(metadata={"description": "[]: the user has no role"})),
+)
+USER_GET_RESULT = GetResult(UserObject)

@@ -1,4 +1,4 @@
-"""Params of usergroup.* methods.
+"""Params and results of usergroup.* methods.
 
 Zabbix checks a call in two passes: types and ranges of everything first, then which values
 repeat (a group updated twice, a name given twice, a host group twice in one group's rights).
@@ -17,6 +17,8 @@ from rpcserver.storage.permissions import DENY, READ, READ_WRITE
 from ._base import UNEXPECTED, ZabbixSchema, field_messages, first_error, nocase, refuse_repeats
 from ._fields import Id, Ids, Int32, Output, String
 from ._get import get_params_schema
+from ._jsonschema import EMPTY_OBJECT, json_schema
+from ._results import GetResult, list_of, strings_object
 
 OUTPUT_FIELDS = ("usrgrpid", "name", "gui_access", "users_status", "debug_mode")
 USER_FIELDS = ("userid", "username", "name", "surname")
@@ -53,6 +55,10 @@ class Objects(fields.List):
             return self.inner.deserialize(item)
         except ValidationError as exc:
             raise ValidationError({index: exc.messages}) from None
+
+    def json_type(self) -> dict[str, Any]:
+        one = json_schema(self.inner)
+        return {"anyOf": [{"type": "array", "items": one}, one, EMPTY_OBJECT]}
 
 
 class HostGroupRight(ZabbixSchema):
@@ -135,3 +141,12 @@ def load_delete(params: Any) -> list[int]:
         return _usrgrpids.deserialize(values)
     except ValidationError as exc:
         raise first_error(exc.messages) from None
+
+
+UserGroupObject = strings_object(
+    "UserGroup",
+    OUTPUT_FIELDS,
+    users=list_of(strings_object("UserGroupMember", USER_FIELDS)),
+    hostgroup_rights=list_of(strings_object("HostGroupRight", RIGHT_FIELDS)),
+)
+USERGROUP_GET_RESULT = GetResult(UserGroupObject)

@@ -13,6 +13,8 @@ from rpcserver.app import STORAGE_KEY, create_app
 from rpcserver.config import Config
 from rpcserver.dispatch import ApiMethod
 
+from . import openrpc_conformance
+
 OMIT = object()
 
 
@@ -84,10 +86,13 @@ def rpc(client: Any) -> Callable[..., Awaitable[dict[str, Any]]]:
     """Call one method through the endpoint and return the whole response object."""
 
     async def call(method: str, params: Any = None, *, headers: Mapping[str, str] | None = None, **members: Any) -> dict[str, Any]:
-        response = await post(client, request(method, {} if params is None else params, **members), headers=headers)
+        sent = {} if params is None else params
+        response = await post(client, request(method, sent, **members), headers=headers)
         assert response.status == 200
         assert response.headers["Content-Type"] == "application/json"
-        return orjson.loads(await response.read())
+        answer = orjson.loads(await response.read())
+        openrpc_conformance.check(method, sent, answer)
+        return answer
 
     return call
 

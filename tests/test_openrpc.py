@@ -1,0 +1,142 @@
+"""rpc.discover: a valid OpenRPC 1.3 document that describes every method the server has, served
+open through the endpoint, and the reference in docs/ generated from it and current."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import tarfile
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from jsonschema import Draft7Validator
+from referencing import Registry
+from referencing.jsonschema import DRAFT7
+
+from methods import METHODS
+from methods.rpc import document
+from rpcserver.dispatch import ByName
+from rpcserver.reference import markdown
+
+from .conftest import error_of, result_of
+
+OPENRPC_META_SCHEMA = (
+    "https://registry.npmjs.org/@open-rpc/meta-schema/-/meta-schema-1.14.9.tgz",
+    "2/CbDzOVpcaSnMs28TsRv8MKJwJi0TTYFlQ6q6qobAH26oIuhYgcZooKf4l71emgntU6MMcFQCA0h4mJ4dBCdA==",
+)
+JSON_SCHEMA_META_SCHEMA = (
+    "https://registry.npmjs.org/@json-schema-tools/meta-schema/-/meta-schema-1.8.0.tgz",
+    "pbRAbHidPTf96LhmHXA6bl4D4tz4HrwjZ7A5ConcLFPdCj+93GhsCCFsq+AWti4VOs+9QTezX5l0zLNA+TZv1g==",
+)
+"""The OpenRPC project's meta-schema and the JSON Schema meta-schema it refers to, as published (with npm's
+integrity hashes of the pinned releases)."""
+JSON_SCHEMA_TOOLS = "https://meta.json-schema.tools"
+CACHE = Path.home() / ".cache" / "rpcserver-tests"
+
+DOCS = Path(__file__).parent.parent / "docs"
+REGENERATE = "regenerate with: rpcserver reference > docs/api.md && rpcserver reference --openrpc > docs/openrpc.json"
+
+
+def _published(package: tuple[str, str]) -> tarfile.TarFile:
+    url, sha512 = package
+    cached = CACHE / url.rsplit("/", 1)[1]
+    if not cached.exists():
+        try:
+            with urllib.request.urlopen(url, timeout=30) as response:
+                content = response.read()
+        except OSError as exc:
+            pytest.fail(f"cannot download {url}: {exc}")
+        assert base64.b64encode(hashlib.sha512(content).digest()).decode() == sha512, url
+        CACHE.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_bytes(content)
+        partial.replace(cached)  # whole or not at all, whatever else runs the tests at the same time
+    return tarfile.open(cached)
+
+
+def _member(archive: tarfile.TarFile, name: str) -> str:
+    member = archive.extractfile(name)
+    assert member is not None, name
+    return member.read().decode()
+
+
+def openrpc_validator() -> Draft7Validator:
+    """A validator of OpenRPC documents. The OpenRPC package ships its meta-schema as a JavaScript
+    module whose one export is the JSON document."""
+    with _published(OPENRPC_META_SCHEMA) as archive:
+        source = _member(archive, "package/index.js")
+    start = source.index("exports.openrpcDocument = {") + len("exports.openrpcDocument = ")
+    meta_schema = json.loads(source[start: source.rindex("};") + 1])
+    with _published(JSON_SCHEMA_META_SCHEMA) as archive:
+        json_schema_dialect = DRAFT7.create_resource(json.loads(_member(archive, "package/schema.json")))
+    registry = Registry().with_resources([(JSON_SCHEMA_TOOLS, json_schema_dialect), (JSON_SCHEMA_TOOLS + "/", json_schema_dialect)])
+    return Draft7Validator(meta_schema, registry=registry)
+
+
+def test_the_document_is_valid_openrpc() -> None:
+    errors = [f"{error.json_path}: {error.message[:200]}" for error in openrpc_validator().iter_errors(document())]
+    assert not errors, "\n".join(errors[:10])
+
+
+def test_the_meta_schema_refuses_what_openrpc_does_not_allow() -> None:
+    broken = json.loads(json.dumps(document()))
+    del broken["methods"][0]["params"]
+    broken["methods"][1]["paramStructure"] = "by-anything"
+    broken["methods"][2]["result"]["schema"] = {"type": 5}
+    assert {tuple(error.path)[:2] for error in openrpc_validator().iter_errors(broken)} == {
+        ("methods", 0), ("methods", 1), ("methods", 2)}
+
+
+def test_every_schema_in_the_document_is_valid_json_schema() -> None:
+    for method in document()["methods"]:
+        for described in [*method["params"], method["result"]]:
+            Draft7Validator.check_schema(described["schema"])
+
+
+def test_every_method_is_described_once() -> None:
+    described = {method["name"]: method for method in document()["methods"]}
+    assert len(described) == len(document()["methods"])
+    assert sorted(name.lower() for name in described) == sorted(name.lower() for name in METHODS)
+    for name, method in described.items():
+        assert 0 < len(method["summary"]) <= 120, name
+        assert method["summary"] == method["summary"].strip(), name
+        assert method["tags"][0]["name"] in ("zabbix", "incident", "acknowledgement", "discovery"), name
+    assert described["user.checkAuthentication"]["x-credentials"] == "none"
+    assert described["event.acknowledge"]["x-credentials"] == "required"
+
+
+async def test_rpc_discover_is_open_and_answers_the_document(rpc: Any, admin: str) -> None:
+    assert result_of(await rpc("rpc.discover")) == orjson.loads(orjson.dumps(document()))
+    assert result_of(await rpc("RPC.Discover", [])) == result_of(await rpc("rpc.discover"))
+    refused = await rpc("rpc.discover", headers={"Authorization": f"Bearer {admin}"})
+    assert error_of(refused)[0] == -32602  # an open method refuses credentials, as apiinfo.version does
+    assert error_of(await rpc("rpc.discover", {"x": 1})) == (-32602, "Invalid params.", 'Invalid parameter "/": should be empty.')
+
+
+async def test_described_params_are_exactly_those_the_methods_take(rpc: Any, admin: str) -> None:
+    """Zabbix's checks name an unknown parameter before anything else: every described name must
+    pass that check and a name the document does not give must fail it."""
+    headers = {"Authorization": f"Bearer {admin}"}
+    for name, method in METHODS.items():
+        if not isinstance(method.params, ByName):
+            continue
+        credentials = {} if method.open else {"headers": headers}
+        refused = await rpc(name, {"not_a_param": 1}, **credentials)
+        where = "/1" if method.params.many else "/"  # one object stands for an array of one: Zabbix names it
+        assert error_of(refused)[2] == f'Invalid parameter "{where}": unexpected parameter "not_a_param".', name
+        for param in method.params.schema().fields.values():
+            key = param.data_key or param.name
+            answer = await rpc(name, {key: None}, **credentials)
+            if "error" in answer:
+                assert "unexpected parameter" not in str(answer["error"]["data"]), (name, key)
+
+
+def test_the_reference_in_docs_is_current() -> None:
+    assert (DOCS / "api.md").read_text() == markdown(document()), REGENERATE
+    assert json.loads((DOCS / "openrpc.json").read_text()) == orjson.loads(orjson.dumps(document())), REGENERATE
