@@ -165,6 +165,6 @@ async def get(ctx: Context, params: Any) -> Any:
 
 METHODS = {
     "event.acknowledge": ApiMethod(acknowledge),
-    "event.create": ApiMethod(create),
+    "event.create": ApiMethod(create, one_or_many=True),
     "event.get": ApiMethod(get),
 }

@@ -51,7 +51,7 @@ async def delete(ctx: Context, params: Any) -> dict[str, list[str]]:
 
 
 METHODS = {
-    "hostgroup.create": ApiMethod(create),
+    "hostgroup.create": ApiMethod(create, one_or_many=True),
     "hostgroup.get": ApiMethod(get),
     "hostgroup.delete": ApiMethod(delete),
 }

@@ -170,8 +170,8 @@ async def get(ctx: Context, params: Any) -> Any:
 
 
 METHODS = {
-    "role.create": ApiMethod(create),
+    "role.create": ApiMethod(create, one_or_many=True),
     "role.get": ApiMethod(get),
-    "role.update": ApiMethod(update),
+    "role.update": ApiMethod(update, one_or_many=True),
     "role.delete": ApiMethod(delete),
 }

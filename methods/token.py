@@ -147,7 +147,7 @@ async def delete(ctx: Context, params: Any) -> dict[str, list[str]]:
 
 
 METHODS = {
-    "token.create": ApiMethod(create),
+    "token.create": ApiMethod(create, one_or_many=True),
     "token.generate": ApiMethod(generate),
     "token.get": ApiMethod(get),
     "token.delete": ApiMethod(delete),

@@ -223,8 +223,8 @@ METHODS = {
     "user.login": ApiMethod(login, open=True),
     "user.logout": ApiMethod(logout),
     "user.checkauthentication": ApiMethod(check_authentication, open=True),
-    "user.create": ApiMethod(create),
+    "user.create": ApiMethod(create, one_or_many=True),
     "user.get": ApiMethod(get),
-    "user.update": ApiMethod(update),
+    "user.update": ApiMethod(update, one_or_many=True),
     "user.delete": ApiMethod(delete),
 }

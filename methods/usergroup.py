@@ -207,8 +207,8 @@ async def get(ctx: Context, params: Any) -> Any:
 
 
 METHODS = {
-    "usergroup.create": ApiMethod(create),
+    "usergroup.create": ApiMethod(create, one_or_many=True),
     "usergroup.get": ApiMethod(get),
-    "usergroup.update": ApiMethod(update),
+    "usergroup.update": ApiMethod(update, one_or_many=True),
     "usergroup.delete": ApiMethod(delete),
 }
