@@ -57,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     flag("--demo", "load demo data into an empty database", action="store_const", const=True)
     flag("--body-limit", "largest request body accepted, in bytes (larger: HTTP 413)", type=int, metavar="BYTES")
     flag("--batch-limit", "most requests accepted in one JSON-RPC batch", type=int, metavar="N")
+    flag("--depth-limit", "most levels of arrays and objects inside each other in a request body (2 to 1000)",
+         type=int, metavar="N")
+    flag("--ids-limit", "most items in any one array inside a call's params", type=int, metavar="N")
+    flag("--string-limit", "most characters in any one string or key inside a call's params (at least 64)", type=int, metavar="N")
     flag("--synchronous", "SQLite synchronous mode; FULL makes every answered write survive a power loss",
          choices=["OFF", "NORMAL", "FULL", "EXTRA"], type=str.upper)
     flag("--log-level", "DEBUG, INFO (one line per request), WARNING or ERROR",

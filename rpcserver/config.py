@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 ENV_PREFIX = "RPCSERVER_"
+MAX_DEPTH_LIMIT = 1000
+MIN_STRING_LIMIT = 64
 
 
 class ConfigError(ValueError):
@@ -23,6 +25,13 @@ class Config:
     demo: bool = False
     body_limit: int = 16 * 1024 * 1024
     batch_limit: int = 1000
+    depth_limit: int = 32
+    """Levels of arrays and objects inside each other a request body may have (the JSON parser stops at 1024)."""
+    ids_limit: int = 100_000
+    """Items in any one array inside a call's params."""
+    string_limit: int = 65_535
+    """Characters in any one string or object key inside a call's params (fields with a narrower
+    width of their own in the API keep it)."""
     synchronous: str = "FULL"
     readers: int = 2
     log_level: str = "INFO"
@@ -41,9 +50,14 @@ class Config:
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port must be between 0 and 65535, not {self.port}")
-        for name in ("body_limit", "batch_limit", "readers", "login_attempts", "mass_rate_limit"):
+        for name in ("body_limit", "batch_limit", "ids_limit", "readers", "login_attempts", "mass_rate_limit"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.replace('_', '-')} must be at least 1")
+        if not 2 <= self.depth_limit <= MAX_DEPTH_LIMIT:
+            # 2: a call with an object in its params; the JSON parser refuses more than 1024 levels itself.
+            raise ConfigError(f"depth-limit must be between 2 and {MAX_DEPTH_LIMIT}, not {self.depth_limit}")
+        if self.string_limit < MIN_STRING_LIMIT:
+            raise ConfigError(f"string-limit must be at least {MIN_STRING_LIMIT}, the length of an API token (user.checkAuthentication takes one)")
         if self.synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise ConfigError("synchronous must be one of OFF, NORMAL, FULL, EXTRA")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):

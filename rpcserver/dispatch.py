@@ -1,4 +1,4 @@
-"""From a validated `Call` to its answer: method lookup, credentials, the handler, one error boundary.
+"""From a validated `Call` to its answer: method lookup, credentials, size limits, the handler, one error boundary.
 
 jsonrpcserver makes the call: each handler is registered with it wrapped in `_boundary`, which
 turns our `ApiError`s into JSON-RPC errors and anything unexpected into a fixed -32603 (logged
@@ -39,6 +39,7 @@ from .errors import (
     InvalidParams,
     MethodNotFound,
 )
+from .limits import check_sizes
 
 if TYPE_CHECKING:
     from .config import Config
@@ -79,6 +80,11 @@ class ApiMethod:
     params: ByName | ByPosition | None = None
     """None: the method takes no params."""
     result: Any = None
+
+    @property
+    def one_or_many(self) -> bool:
+        """Takes one object or an array of them (create, update): Zabbix's paths count a single object as `/1`."""
+        return isinstance(self.params, ByName) and self.params.many
 
 
 def _boundary(name: str, handler: Handler) -> Callable[[Context, Any], Awaitable[Any]]:
@@ -156,6 +162,9 @@ class Dispatcher:
             now = int(self._clock())
             credential = auth.pick_credential(scope.header_credential, call.auth)
             caller = await self._caller(canonical, as_sent, method, credential, now)
+            # After the credentials, as Zabbix validates params only for a caller allowed the method.
+            params = [call.params] if method.one_or_many and type(call.params) is dict else call.params
+            check_sizes(params, self._settings.ids_limit, self._settings.string_limit)
         except ApiError as exc:
             if call.is_notification:
                 return None

@@ -1,4 +1,4 @@
-"""HTTP to JSON-RPC and back: content type, body limit, JSON, batches, notifications, logging.
+"""HTTP to JSON-RPC and back: content type, body limit, JSON and its depth, batches, notifications, logging.
 
 Every JSON-RPC outcome is HTTP 200 with `application/json` (Zabbix clients never read the body
 of a 4xx/5xx). Only a wrong content type (412, empty body) and an oversized body (413) are
@@ -28,6 +28,7 @@ from .errors import (
     PARSE_ERROR_DATA,
     error_object,
 )
+from .limits import depth_refusal, too_deep
 
 log = logging.getLogger("rpcserver")
 
@@ -39,6 +40,8 @@ CORS_HEADERS = {
     "Access-Control-Max-Age": "1000",
 }
 _LOGGED_NAME_LENGTH = 64
+PARSER_TOO_DEEP = "depth limit exceeded"
+"""orjson's message for JSON nested deeper than 1024 levels."""
 
 
 def error_response(code: int, data: Any, id_: Any = None) -> dict[str, Any]:
@@ -73,18 +76,22 @@ class Endpoint:
     async def process(self, body: bytes, scope: RequestScope, outcome: Outcome) -> bytes:
         try:
             decoded = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            outcome.add(None, error_response(PARSE_ERROR, PARSE_ERROR_DATA))
-            return orjson.dumps(error_response(PARSE_ERROR, PARSE_ERROR_DATA))
+        except orjson.JSONDecodeError as exc:
+            if exc.msg == PARSER_TOO_DEEP:
+                # The parser's own limit (1024) is above any depth_limit: answered as ours, so
+                # depth errors read alike whatever the depth.
+                return refusal(outcome, INVALID_REQUEST, depth_refusal(self.config.depth_limit))
+            return refusal(outcome, PARSE_ERROR, PARSE_ERROR_DATA)
+        if too_deep(body, decoded, self.config.depth_limit):
+            return refusal(outcome, INVALID_REQUEST, depth_refusal(self.config.depth_limit))
         if isinstance(decoded, list) and decoded:
             if len(decoded) > self.config.batch_limit:
-                answer = error_response(
+                return refusal(
+                    outcome,
                     INVALID_REQUEST,
                     f"A batch may hold at most {self.config.batch_limit} requests; "
                     f"this one holds {len(decoded)}. Send it in parts.",
                 )
-                outcome.add(None, answer)
-                return orjson.dumps(answer)
             answers = []
             for member in decoded:  # one after another, in order: each sees the effects of those before
                 response = await self._member(member, scope, outcome)
@@ -94,9 +101,7 @@ class Endpoint:
         if isinstance(decoded, dict) and decoded:
             response = await self._member(decoded, scope, outcome)
             return encode(response, scope.request_id) if response is not None else b""
-        answer = error_response(INVALID_REQUEST, INVALID_REQUEST_DATA)
-        outcome.add(None, answer)
-        return orjson.dumps(answer)
+        return refusal(outcome, INVALID_REQUEST, INVALID_REQUEST_DATA)
 
     async def _member(self, member: Any, scope: RequestScope, outcome: Outcome) -> dict[str, Any] | None:
         method = member.get("method") if isinstance(member, dict) else None
@@ -112,6 +117,13 @@ class Endpoint:
                 response = None if call.is_notification else {"jsonrpc": "2.0", "error": dict(INTERNAL_ERROR_OBJECT), "id": call.id}
         outcome.add(method, response)
         return response
+
+
+def refusal(outcome: Outcome, code: int, data: str) -> bytes:
+    """The body refusing a whole request (id null), noted for its log line."""
+    answer = error_response(code, data)
+    outcome.add(None, answer)
+    return orjson.dumps(answer)
 
 
 def encode(answer: Any, request_id: str) -> bytes:

@@ -16,6 +16,7 @@ import orjson
 import requests
 
 from rpcserver.auth import SESSION_TERMINATED
+from rpcserver.config import MAX_DEPTH_LIMIT
 from rpcserver.passwords import hash_password_sync
 
 from ..server_process import ServerProcess, running_server
@@ -25,7 +26,12 @@ FUZZER_USERID = 987_654_321
 FUZZER = "fuzz-admin"
 FUZZER_PASSWORD = "fuzz-admin-password"
 ADMIN_PASSWORD = "zabbix-admin"
-ENV = {"RPCSERVER_ADMIN_PASSWORD": ADMIN_PASSWORD, "RPCSERVER_PASSWORD_COST": "4"}
+ENV = {
+    "RPCSERVER_ADMIN_PASSWORD": ADMIN_PASSWORD,
+    "RPCSERVER_PASSWORD_COST": "4",
+    # The deepest setting there is, so that deep values get past the transport to the schemas and handlers.
+    "RPCSERVER_DEPTH_LIMIT": str(MAX_DEPTH_LIMIT),
+}
 JSONRPC = "application/json-rpc"
 
 

@@ -35,7 +35,7 @@ longer ones are a known bug with a test of its own (test_fuzz.test_a_number_too_
 BIG_NUMBERS = (2**31 - 1, 2**31, -(2**31) - 1, 2**63 - 1, 2**63, 2**64 - 1, 2**64, 10**30, -(10**30), 1e308, -1e-308, 0.5)
 
 DEEP = 900
-"""Nesting for the deep values: deep, yet inside the JSON parser's limit of 1024 levels."""
+"""Nesting for the deep values: deep, yet inside the fuzzed server's depth limit (1000, the most it can be set to)."""
 DEEP_JSON = {
     # Markers stand for the deep values while hypothesis builds and shrinks (Python's own JSON
     # encoder would hit its recursion limit); `to_json` puts the deep text in their place.

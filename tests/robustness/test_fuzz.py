@@ -16,6 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from methods import METHODS
+from rpcserver.config import MAX_DEPTH_LIMIT
+from rpcserver.limits import depth_refusal
 
 from .fuzz_server import FuzzClient, fuzz_server
 from .strategies import ODD_TEXT, atoms, family_keys, json_values, params_for, to_json
@@ -73,7 +75,8 @@ def test_any_params_get_a_clean_answer(fuzz: FuzzClient, still_fine: None, metho
 @pytest.mark.parametrize("method", ALL_METHODS)
 def test_deep_values_in_every_known_parameter(fuzz: FuzzClient, still_fine: None, method: str) -> None:
     signed_in = not METHODS[method].open
-    deep = "[" * 1000 + "]" * 1000  # with the envelope's levels: just inside the parser's 1024
+    levels = MAX_DEPTH_LIMIT - 2  # with the envelope's two levels: just inside the server's depth limit
+    deep = "[" * levels + "]" * levels
     for key in family_keys(method.split(".")[0]):
         body = b'{"jsonrpc":"2.0","method":"%s","params":{"%s":%s},"id":1}' % (method.encode(), key.encode(), deep.encode())
         send(fuzz, body, credential=fuzz.session if signed_in else None)
@@ -173,13 +176,19 @@ def test_invalid_utf8_inside_a_request(fuzz: FuzzClient, still_fine: None, bad: 
 @pytest.mark.parametrize("body", [
     b'{"jsonrpc":"2.0","method":"apiinfo.version","params":{},"id":"\\ud800"}',  # a lone surrogate, escaped
     b'{"jsonrpc":"2.0","method":"apiinfo.version","params":{},"id":1e400}',  # infinity
-    b"[" * 1100 + b"]" * 1100,  # deeper than the parser goes
     b'{"jsonrpc":"2.0","method":"apiinfo.version","params":{},"id":1}\x00',
     b"\xef\xbb\xbf{}",  # a byte order mark
     b"",
 ])
 def test_bodies_the_parser_refuses(fuzz: FuzzClient, still_fine: None, body: bytes) -> None:
     assert send(fuzz, body)["error"]["code"] == -32700
+
+
+@pytest.mark.parametrize("levels", [MAX_DEPTH_LIMIT + 1, 1100])  # over the limit; deeper than the parser goes
+def test_bodies_too_deep(fuzz: FuzzClient, still_fine: None, levels: int) -> None:
+    body = b"[" * levels + b"]" * levels
+    assert send(fuzz, body) == {"jsonrpc": "2.0", "id": None, "error": {
+        "code": -32600, "message": "Invalid request.", "data": depth_refusal(MAX_DEPTH_LIMIT)}}
 
 
 HEADER_TEXT = st.characters(min_codepoint=0x20, max_codepoint=0x7E)  # what HTTP lets a header carry
