@@ -81,7 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print the API reference generated from the server's method table and schemas, as "
         "Markdown (docs/api.md is this output), or with --openrpc as the document rpc.discover returns.",
     )
-    reference_parser.add_argument("--openrpc", action="store_true", help="print the OpenRPC document (JSON)")
+    shown = reference_parser.add_mutually_exclusive_group()
+    shown.add_argument("--openrpc", action="store_const", dest="shown", const="openrpc",
+                       help="print the OpenRPC document (JSON)")
+    shown.add_argument("--methods", action="store_const", dest="shown", const="methods",
+                       help="print only the tables of methods by family (README.md's)")
     return parser
 
 
@@ -142,13 +146,15 @@ def run_passwd(config: Config, username: str) -> None:
     print(f'Password of "{username}" changed; their sessions have ended.', file=sys.stderr)
 
 
-def run_reference(openrpc: bool) -> None:
+def run_reference(shown: str | None) -> None:
     from methods.rpc import document  # the API's own modules: loaded only by the commands that need them
 
-    from .reference import markdown
+    from .reference import markdown, method_tables
 
-    if openrpc:
+    if shown == "openrpc":
         sys.stdout.write(orjson.dumps(document(), option=orjson.OPT_INDENT_2).decode() + "\n")
+    elif shown == "methods":
+        sys.stdout.write(method_tables(document()))
     else:
         sys.stdout.write(markdown(document()))
 
@@ -156,7 +162,7 @@ def run_reference(openrpc: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     if args.command == "reference":
-        run_reference(args.openrpc)
+        run_reference(args.shown)
         return
     overrides = {k: v for k, v in vars(args).items() if k not in ("command", "username")}
     try:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 MAX_INT32 = 2**31 - 1
@@ -77,22 +78,25 @@ def _properties(schema: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _field_rows(schema: dict[str, Any], prefix: str = "", depth: int = 1) -> list[str]:
+def _field_rows(schema: dict[str, Any], glossary: dict[str, str], prefix: str = "", depth: int = 1) -> list[str]:
     """Table rows of an object's fields, nested objects' fields as `parent.child`."""
     rows = []
     required = set(schema.get("required", ()))
     for name, field in schema["properties"].items():
         path = f"{prefix}{name}"
-        rows.append(_row(path, field, name in required))
+        rows.append(_row(path, field, name in required, glossary))
         nested = _properties(field)
         if nested and depth < MAX_DEPTH:
-            rows.extend(_field_rows(nested, f"{path}.", depth + 1))
+            rows.extend(_field_rows(nested, glossary, f"{path}.", depth + 1))
     return rows
 
 
-def _row(name: str, schema: dict[str, Any], required: bool) -> str:
+def _row(name: str, schema: dict[str, Any], required: bool, glossary: dict[str, str]) -> str:
     default = f"`{_json(schema['default'])}`" if "default" in schema else ""
-    cells = [f"`{name}`", _escape(type_of(schema)), "yes" if required else "", default, _escape(schema.get("description", ""))]
+    description = schema.get("description", "")
+    if description == glossary.get(schema.get("title", "")):
+        description = ""  # the type's own meaning, in the list of types: not repeated on every row
+    cells = [f"`{name}`", _escape(type_of(schema)), "yes" if required else "", default, _escape(description)]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -111,7 +115,7 @@ def _escape(text: str) -> str:
 FIELD_HEADER = ["| name | type | required | default | description |", "|---|---|---|---|---|"]
 
 
-def _params(method: dict[str, Any]) -> list[str]:
+def _params(method: dict[str, Any], glossary: dict[str, str]) -> list[str]:
     params = method["params"]
     if not params:
         return ["Params: none (`{}`, `[]` or left out)."]
@@ -121,55 +125,54 @@ def _params(method: dict[str, Any]) -> list[str]:
     lines = ["Params: an object" + (", or an array of such objects." if "x-params-array" in method else "."), ""]
     lines += FIELD_HEADER
     for param in params:
-        lines.append(_row(param["name"], param["schema"], bool(param.get("required"))))
+        lines.append(_row(param["name"], param["schema"], bool(param.get("required")), glossary))
         nested = _properties(param["schema"])
         if nested:
-            lines.extend(_field_rows(nested, f"{param['name']}.", 2))
+            lines.extend(_field_rows(nested, glossary, f"{param['name']}.", 2))
     return lines
 
 
-def _result(method: dict[str, Any]) -> list[str]:
+def _result(method: dict[str, Any], glossary: dict[str, str]) -> list[str]:
     schema = method["result"]["schema"]
     described = f" {schema['description']}" if "description" in schema else ""
     lines = [f"Result: {_escape(type_of(schema))}.{described}"]
     fields = _properties(schema)
     if fields:
-        lines += ["", *FIELD_HEADER, *_field_rows(fields)]
+        lines += ["", *FIELD_HEADER, *_field_rows(fields, glossary)]
     return lines
 
 
-def _method(method: dict[str, Any]) -> list[str]:
+def _method(method: dict[str, Any], glossary: dict[str, str]) -> list[str]:
     credentials = "none (refuses any)" if method.get("x-credentials") == "none" else "required"
     lines = [f"### {method['name']}", "", method["summary"], ""]
     if "description" in method:
         lines += [method["description"], ""]
     lines += [f"Credentials: {credentials}.", ""]
-    lines += _params(method) + [""] + _result(method) + [""]
+    lines += _params(method, glossary) + [""] + _result(method, glossary) + [""]
     return lines
 
 
-def _named_types(value: Any, found: dict[str, str]) -> dict[str, str]:
-    """Every titled schema in the document with its description: the reference's glossary."""
-    if isinstance(value, dict):
-        if isinstance(value.get("title"), str) and "description" in value:
-            found.setdefault(value["title"], value["description"])
-        for item in value.values():
-            _named_types(item, found)
-    elif isinstance(value, list):
-        for item in value:
-            _named_types(item, found)
-    return found
+def _named_types(document: dict[str, Any]) -> dict[str, str]:
+    """Every titled schema (`id`, `timestamp`, ...) with its meaning: the reference's list of types.
+    A field may describe itself in place of its type's meaning; the type's is the one most often seen."""
+    seen: dict[str, Counter[str]] = {}
 
+    def visit(value: Any) -> None:
+        if isinstance(value, dict):
+            if isinstance(value.get("title"), str) and "description" in value:
+                seen.setdefault(value["title"], Counter())[value["description"]] += 1
+            for item in value.values():
+                visit(item)
+        elif isinstance(value, list):
+            for item in value:
+                visit(item)
 
-def _family(method: dict[str, Any]) -> str:
-    return method["tags"][0]["name"]
+    visit(document["methods"])
+    return {title: meanings.most_common(1)[0][0] for title, meanings in seen.items()}
 
 
 def markdown(document: dict[str, Any]) -> str:
     """The whole reference: the contents by family, then every method."""
-    families: dict[str, list[dict[str, Any]]] = {}
-    for method in document["methods"]:
-        families.setdefault(_family(method), []).append(method)
     lines = [
         "# API reference",
         "",
@@ -185,17 +188,36 @@ def markdown(document: dict[str, Any]) -> str:
     ]
     for error in document["components"]["errors"].values():
         lines.append(f"| {error['code']} | {error['message']} | {_escape(error['data'])} |")
+    glossary = _named_types(document)
     lines += ["", "Types used below:", "", "| type | what it is |", "|---|---|"]
-    for title, meaning in sorted(_named_types(document["methods"], {}).items()):
+    for title, meaning in sorted(glossary.items()):
         lines.append(f"| {title} | {_escape(meaning)} |")
     lines.append("")
-    for family, methods in families.items():
-        lines += [f"## The {family} family", "", "| method | summary |", "|---|---|"]
-        lines += [f"| [{m['name']}](#{_anchor(m['name'])}) | {_escape(m['summary'])} |" for m in methods]
-        lines.append("")
+    for family, methods in _families(document).items():
+        lines += [f"## The {family.capitalize()} family", "", *_table(methods, link="")]
         for method in methods:
-            lines += _method(method)
+            lines += _method(method, glossary)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def method_tables(document: dict[str, Any], link: str = "docs/api.md") -> str:
+    """Every method by family with its summary, each linked to its entry in the reference (README.md)."""
+    lines = []
+    for family, methods in _families(document).items():
+        lines += [f"**The {family.capitalize()} family**", "", *_table(methods, link)]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _families(document: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    families: dict[str, list[dict[str, Any]]] = {}
+    for method in document["methods"]:
+        families.setdefault(method["tags"][0]["name"], []).append(method)
+    return families
+
+
+def _table(methods: list[dict[str, Any]], link: str) -> list[str]:
+    rows = [f"| [`{m['name']}`]({link}#{_anchor(m['name'])}) | {_escape(m['summary'])} |" for m in methods]
+    return ["| method | what it does |", "|---|---|", *rows, ""]
 
 
 def _anchor(name: str) -> str:

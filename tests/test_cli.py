@@ -6,10 +6,14 @@ import signal
 import socket
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 import requests
 
+from methods.rpc import document
+from rpcserver.reference import markdown, method_tables
 from rpcserver.storage.migrations import APPLICATION_ID
 
 from .server_process import run_cli, running_server
@@ -131,3 +135,14 @@ def test_passwd_sets_a_password_read_from_stdin(tmp_path: Path) -> None:
 
         assert "error" in login("zabbix")
         assert len(login("n3w-secret-pass")["result"]) == 32
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    ([], lambda: markdown(document())),
+    (["--methods"], lambda: method_tables(document())),
+    (["--openrpc"], lambda: orjson.dumps(document(), option=orjson.OPT_INDENT_2).decode() + "\n"),
+])
+def test_reference_prints_the_document_in_each_form(tmp_path: Path, args: list[str], expected: Any) -> None:
+    result = run_cli(["reference", *args], cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == expected()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import os
 import tarfile
@@ -22,7 +21,7 @@ from referencing.jsonschema import DRAFT7
 from methods import METHODS
 from methods.rpc import document
 from rpcserver.dispatch import ByName
-from rpcserver.reference import markdown
+from rpcserver.reference import markdown, method_tables
 
 from .conftest import error_of, result_of
 
@@ -40,6 +39,7 @@ JSON_SCHEMA_TOOLS = "https://meta.json-schema.tools"
 CACHE = Path.home() / ".cache" / "rpcserver-tests"
 
 DOCS = Path(__file__).parent.parent / "docs"
+README = Path(__file__).parent.parent / "README.md"
 REGENERATE = "regenerate with: rpcserver reference > docs/api.md && rpcserver reference --openrpc > docs/openrpc.json"
 
 
@@ -140,3 +140,10 @@ async def test_described_params_are_exactly_those_the_methods_take(rpc: Any, adm
 def test_the_reference_in_docs_is_current() -> None:
     assert (DOCS / "api.md").read_text() == markdown(document()), REGENERATE
     assert json.loads((DOCS / "openrpc.json").read_text()) == orjson.loads(orjson.dumps(document())), REGENERATE
+
+
+def test_the_readme_lists_every_method_as_the_document_does() -> None:
+    readme = README.read_text()
+    start = readme.index("-->\n", readme.index("<!-- methods:")) + len("-->\n")
+    listed = readme[start: readme.index("<!-- end of methods -->")]
+    assert listed == method_tables(document()), "put the output of `rpcserver reference --methods` in README.md's Methods"
