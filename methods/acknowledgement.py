@@ -21,12 +21,12 @@ from rpcserver.errors import NO_PERMISSION_FOR_OPERATION, NO_PERMISSIONS, Applic
 from rpcserver.storage import spans
 from rpcserver.storage.acknowledge import problem_events
 from rpcserver.storage.spans import BOUNDED, BOUNDS, SpanQuery
-from schemas._base import invalid
 from schemas.acknowledgement import (
     AcknowledgementCreateParams,
     AcknowledgementGetParams,
     AcknowledgementObject,
     AcknowledgementUpdateParams,
+    resolved_end,
 )
 
 NO_LONGER_ACTIVE = 'Acknowledgement "{}" is no longer active; create a new one.'
@@ -36,19 +36,6 @@ CANNOT_DELETE = ("Acknowledgements cannot be deleted: they are a historic record
 _create_params = AcknowledgementCreateParams()
 _update_params = AcknowledgementUpdateParams()
 _get_params = AcknowledgementGetParams()
-
-
-def resolved_end(end: rules.End | None, now: int) -> int | None:
-    """An acknowledged_until as stored: counted from now, a past time made now.
-
-    Raises:
-        InvalidParams: it lies beyond the last second the server can store.
-    """
-    try:
-        return rules.resolve(end, now)
-    except rules.NotAnEnd as exc:
-        raise invalid("/acknowledged_until", str(exc)) from None
-
 
 
 def _check_role(caller: Caller, notes: str | None) -> None:

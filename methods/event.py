@@ -19,6 +19,7 @@ from rpcserver.storage import acknowledge as store
 from rpcserver.storage import event_reads, events
 from rpcserver.storage.event_reads import EventFilters, EventRead, Selects, TagFilter
 from rpcserver.storage.query import GetQuery
+from schemas.acknowledgement import resolved_end
 from schemas.event import (
     EVENT_GET_RESULT,
     URLS,
@@ -30,7 +31,6 @@ from schemas.event import (
 )
 
 from ._get import as_text, get_query, shape
-from .acknowledgement import resolved_end
 
 _create_params = EventCreateParams()
 _acknowledge_params = EventAcknowledgeParams()

@@ -7,10 +7,10 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields
 
-from rpcserver.domain.spans import MAX_EPOCH, NOT_AN_END, End, NotAnEnd, parse_end
+from rpcserver.domain.spans import MAX_EPOCH, NOT_AN_END, End, NotAnEnd, parse_end, resolve
 from rpcserver.storage.spans import BOUNDED, BOUNDS, SORTABLE
 
-from ._base import ZabbixSchema
+from ._base import ZabbixSchema, invalid
 from ._fields import MAX_INT32, Boolean, Id, Ids, Int32, String, Strings, Timestamp, ZField
 
 NOTES_LENGTH = 2048
@@ -37,6 +37,18 @@ class AcknowledgedUntil(ZField):
             "description": 'epoch seconds, or "<n>s", "<n>m", "<n>h", "<n>d" from now; null: until ended',
             "anyOf": [{"type": "integer", "minimum": 0, "maximum": MAX_EPOCH}, {"type": "string", "pattern": "^[0-9]{1,12}[smhd]$"}],
         }
+
+
+def resolved_end(end: End | None, now: int) -> int | None:
+    """An acknowledged_until as stored: counted from now, a past time made now.
+
+    Raises:
+        InvalidParams: it lies beyond the last second the server can store.
+    """
+    try:
+        return resolve(end, now)
+    except NotAnEnd as exc:
+        raise invalid("/acknowledged_until", str(exc)) from None
 
 
 class AcknowledgementCreateParams(ZabbixSchema):
