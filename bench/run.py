@@ -217,37 +217,22 @@ def last_rowids(db: Path) -> dict[str, int]:
         return {table: conn.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}").fetchone()[0] for table in tables}
 
 
-@dataclass
-class Changes:
-    """What one call wrote: the rows it added, and the `acknowledged` flags of the events it touched."""
-
-    added: dict[str, list[tuple[Any, ...]]]
-    flags: dict[str, dict[int, list[int]]]
-    """Per table (events, problem): per value, the event ids that have it now."""
+Changes = dict[str, list[tuple[Any, ...]]]
+"""What one call wrote: the rows it added, per table (an acknowledge changes no existing row)."""
 
 
-def changes_since(db: Path, before: dict[str, int], eventids: list[int]) -> Changes:
+def changes_since(db: Path, before: dict[str, int]) -> Changes:
     with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
         added = {table: conn.execute(f"SELECT * FROM {table} WHERE rowid > ?", (last,)).fetchall()
                  for table, last in before.items()}
-        flags: dict[str, dict[int, list[int]]] = {}
-        for table in ("events", "problem"):
-            rows = conn.execute(f"SELECT acknowledged, eventid FROM {table} WHERE eventid IN (SELECT value FROM json_each(?))",
-                                (json.dumps(eventids),))
-            for value, eventid in rows:
-                flags.setdefault(table, {}).setdefault(value, []).append(eventid)
-    return Changes({table: rows for table, rows in added.items() if rows}, flags)
+    return {table: rows for table, rows in added.items() if rows}
 
 
 def apply_raw(conn: sqlite3.Connection, changes: Changes) -> None:
-    """The same rows and flags, written with plain sqlite3 in one transaction."""
+    """The same rows, written with plain sqlite3 in one transaction."""
     conn.execute("BEGIN IMMEDIATE")
-    for table, rows in changes.added.items():
+    for table, rows in changes.items():
         conn.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * len(rows[0]))})", rows)
-    for table, by_value in changes.flags.items():
-        for value, eventids in by_value.items():
-            conn.execute(f"UPDATE {table} SET acknowledged = ? WHERE eventid IN (SELECT value FROM json_each(?))",
-                         (value, json.dumps(eventids)))
     conn.execute("COMMIT")
 
 
@@ -321,10 +306,10 @@ def measure_bulk(api: Api, served: Path, raw: sqlite3.Connection, id_sets: dict[
                 results.checks.append(f"bulk acknowledge ({shape} ids) did not answer within {api.conn.timeout:g} s; "
                                       "the other bulk calls were skipped")
                 return
-            changes = changes_since(served, before, eventids)
+            changes = changes_since(served, before)
             with on_server_cpu():
                 results.bulk[shape]["raw"].append(timed(lambda: apply_raw(raw, changes)))
-            results.bulk[shape]["rows"].append(sum(len(rows) for rows in changes.added.values()))
+            results.bulk[shape]["rows"].append(sum(len(rows) for rows in changes.values()))
 
 
 def measure_problem_get(api: Api, raw: sqlite3.Connection, results: Results, userid: int, reps: int) -> None:
