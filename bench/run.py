@@ -1,6 +1,7 @@
 """rpcserver's benchmark suite: one command, loopback only, a few minutes, a table and the ratios.
 
     python bench/run.py                  # from the clone's root, with the venv's Python
+    python bench/run.py --only ack       # part 1 alone: no bulk or problem.get server
 
 1. single `event.acknowledge` (1 id, action 6, API token as Bearer, synchronous=FULL) at 1, 16 and
    64 connections, next to a bare aiohttp + orjson endpoint (bench/bare.py) run the same way;
@@ -216,37 +217,22 @@ def last_rowids(db: Path) -> dict[str, int]:
         return {table: conn.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}").fetchone()[0] for table in tables}
 
 
-@dataclass
-class Changes:
-    """What one call wrote: the rows it added, and the `acknowledged` flags of the events it touched."""
-
-    added: dict[str, list[tuple[Any, ...]]]
-    flags: dict[str, dict[int, list[int]]]
-    """Per table (events, problem): per value, the event ids that have it now."""
+Changes = dict[str, list[tuple[Any, ...]]]
+"""What one call wrote: the rows it added, per table (an acknowledge changes no existing row)."""
 
 
-def changes_since(db: Path, before: dict[str, int], eventids: list[int]) -> Changes:
+def changes_since(db: Path, before: dict[str, int]) -> Changes:
     with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
         added = {table: conn.execute(f"SELECT * FROM {table} WHERE rowid > ?", (last,)).fetchall()
                  for table, last in before.items()}
-        flags: dict[str, dict[int, list[int]]] = {}
-        for table in ("events", "problem"):
-            rows = conn.execute(f"SELECT acknowledged, eventid FROM {table} WHERE eventid IN (SELECT value FROM json_each(?))",
-                                (json.dumps(eventids),))
-            for value, eventid in rows:
-                flags.setdefault(table, {}).setdefault(value, []).append(eventid)
-    return Changes({table: rows for table, rows in added.items() if rows}, flags)
+    return {table: rows for table, rows in added.items() if rows}
 
 
 def apply_raw(conn: sqlite3.Connection, changes: Changes) -> None:
-    """The same rows and flags, written with plain sqlite3 in one transaction."""
+    """The same rows, written with plain sqlite3 in one transaction."""
     conn.execute("BEGIN IMMEDIATE")
-    for table, rows in changes.added.items():
+    for table, rows in changes.items():
         conn.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * len(rows[0]))})", rows)
-    for table, by_value in changes.flags.items():
-        for value, eventids in by_value.items():
-            conn.execute(f"UPDATE {table} SET acknowledged = ? WHERE eventid IN (SELECT value FROM json_each(?))",
-                         (value, json.dumps(eventids)))
     conn.execute("COMMIT")
 
 
@@ -320,10 +306,10 @@ def measure_bulk(api: Api, served: Path, raw: sqlite3.Connection, id_sets: dict[
                 results.checks.append(f"bulk acknowledge ({shape} ids) did not answer within {api.conn.timeout:g} s; "
                                       "the other bulk calls were skipped")
                 return
-            changes = changes_since(served, before, eventids)
+            changes = changes_since(served, before)
             with on_server_cpu():
                 results.bulk[shape]["raw"].append(timed(lambda: apply_raw(raw, changes)))
-            results.bulk[shape]["rows"].append(sum(len(rows) for rows in changes.added.values()))
+            results.bulk[shape]["rows"].append(sum(len(rows) for rows in changes.values()))
 
 
 def measure_problem_get(api: Api, raw: sqlite3.Connection, results: Results, userid: int, reps: int) -> None:
@@ -416,19 +402,12 @@ def single_table(results: Results) -> tuple[list[str], dict[int, float]]:
     return lines, ratios
 
 
-def report(results: Results, args: argparse.Namespace, db_mib: float) -> str:
-    out = [f"load generator: {results.loadgen}",
-           f"pinning: {'servers on CPU 0, load generator on CPU 1' if PINNING else 'none (fewer than 2 CPUs or no taskset)'}",
-           f"database: {args.events:,} events ({db_mib:.0f} MiB), synchronous=FULL; "
-           f"{args.reps} reps x {args.duration:g} s per point, interleaved, every rep shown, ratios of medians",
-           f"machine load average before / after: {results.load_before[0]:.2f} / {results.load[0]:.2f} "
-           "(other work on the machine skews every figure)", ""]
-    lines, ratios = single_table(results)
-    out += ["1. single event.acknowledge (1 id, action 6, Bearer token, permission-checked user)", "", *lines]
-    out += ["", "2. bulk event.acknowledge of 10,000 ids (one call, permission-checked user) vs raw sqlite3 writing "
-            "the same rows in one transaction", "",
-            "| ids | rows added | rpcserver ms (each rep) | raw sqlite3 ms (each rep) | ratio of medians |",
-            "|---|---:|---|---|---:|"]
+def reads_and_bulk_tables(results: Results, args: argparse.Namespace) -> list[str]:
+    """Parts 2 and 3 of the report."""
+    out = ["2. bulk event.acknowledge of 10,000 ids (one call, permission-checked user) vs raw sqlite3 writing "
+           "the same rows in one transaction", "",
+           "| ids | rows added | rpcserver ms (each rep) | raw sqlite3 ms (each rep) | ratio of medians |",
+           "|---|---:|---|---|---:|"]
     for shape, times in results.bulk.items():
         out.append(f"| {shape} | {median(times['rows']):,.0f} | {' / '.join(ms(t) for t in times['rpc']) or 'timed out'} | "
                    f"{' / '.join(ms(t) for t in times['raw']) or '-'} | {median(times['rpc']) / median(times['raw']):.2f} |")
@@ -439,25 +418,52 @@ def report(results: Results, args: argparse.Namespace, db_mib: float) -> str:
         out.append(f"| {who} | {median(times['rpc']) * 1000:.2f} ({p90(times['rpc']) * 1000:.2f}) | "
                    f"{median(times['raw']) * 1000:.2f} ({p90(times['raw']) * 1000:.2f}) | "
                    f"{median(times['rpc']) / median(times['raw']):.2f} |")
+    return out
+
+
+def report(results: Results, args: argparse.Namespace, db_mib: float) -> str:
+    out = [f"load generator: {results.loadgen}",
+           f"pinning: {'servers on CPU 0, load generator on CPU 1' if PINNING else 'none (fewer than 2 CPUs or no taskset)'}",
+           f"database: {args.events:,} events ({db_mib:.0f} MiB), synchronous=FULL; "
+           f"{args.reps} reps x {args.duration:g} s per point, interleaved, every rep shown, ratios of medians",
+           f"machine load average before / after: {results.load_before[0]:.2f} / {results.load[0]:.2f} "
+           "(other work on the machine skews every figure)", ""]
+    lines, ratios = single_table(results)
+    out += ["1. single event.acknowledge (1 id, action 6, Bearer token, permission-checked user)", "", *lines]
+    if results.bulk:
+        out += ["", *reads_and_bulk_tables(results, args)]
     out += ["", "4. rpcserver's memory holding the database", "", "| when | RSS MiB | peak (VmHWM) MiB |", "|---|---:|---:|"]
     for when, memory in results.memory.items():
         out.append(f"| {when} | {memory['VmRSS'] / 1024:.1f} | {memory['VmHWM'] / 1024:.1f} |")
-    scattered = results.bulk["scattered"]
-    bulk = median(scattered["rpc"]) / median(scattered["raw"])
-    gets = {who: median(t["rpc"]) / median(t["raw"]) for who, t in results.problem_get.items()}
     peak_mb = max(memory["VmHWM"] for memory in results.memory.values()) * 1024 / 1e6
     out += ["", "ratios and targets",
             "  single ack / bare:    " + ", ".join(f"c={c}: {r:.2f}" for c, r in ratios.items())
-            + f"   (target >= {TARGETS['single']:.2f} at c=64: {verdict(ratios[64], TARGETS['single'], True)})",
-            f"  bulk / raw sqlite3:   {bulk:.2f} (scattered ids)   (target <= {TARGETS['bulk']}: "
-            f"{verdict(bulk, TARGETS['bulk'], False)})",
-            "  problem.get / raw:    " + ", ".join(f"{r:.2f} {who}" for who, r in gets.items())
-            + f"   (target <= {TARGETS['problem_get']}: {verdict(max(gets.values()), TARGETS['problem_get'], False)})",
-            f"  peak RSS:             {peak_mb:.0f} MB = {peak_mb * 1e6 / 2**20:.1f} MiB   (target <= {TARGETS['rss_mb']} MB: "
+            + f"   (target >= {TARGETS['single']:.2f} at c=64: {verdict(ratios[64], TARGETS['single'], True)})"]
+    if results.bulk:
+        scattered = results.bulk["scattered"]
+        bulk = median(scattered["rpc"]) / median(scattered["raw"])
+        gets = {who: median(t["rpc"]) / median(t["raw"]) for who, t in results.problem_get.items()}
+        out += [f"  bulk / raw sqlite3:   {bulk:.2f} (scattered ids)   (target <= {TARGETS['bulk']}: "
+                f"{verdict(bulk, TARGETS['bulk'], False)})",
+                "  problem.get / raw:    " + ", ".join(f"{r:.2f} {who}" for who, r in gets.items())
+                + f"   (target <= {TARGETS['problem_get']}: {verdict(max(gets.values()), TARGETS['problem_get'], False)})"]
+    out += [f"  peak RSS:             {peak_mb:.0f} MB = {peak_mb * 1e6 / 2**20:.1f} MiB   (target <= {TARGETS['rss_mb']} MB: "
             f"{verdict(peak_mb, TARGETS['rss_mb'], False)})",
-            "  checks: " + ("all passed (no socket errors or non-2xx, one stored acknowledgement per answered call, "
-                             "problem.get finds what the raw SQL finds)" if not results.checks else "; ".join(results.checks))]
+            "  checks: " + ("all passed (no socket errors or non-2xx, one stored acknowledgement per answered call"
+                             + (", problem.get finds what the raw SQL finds)" if results.bulk else ")")
+                             if not results.checks else "; ".join(results.checks))]
     return "\n".join(out)
+
+
+def measure_reads_and_bulk(args: argparse.Namespace, rpc_command: list[str], served: Path, raw_db: Path,
+                           bench_userid: int, problems: int, results: Results) -> None:
+    """Parts 2 and 3, on a server of their own; its memory after them (part 4)."""
+    with closing(raw_connection(raw_db)) as raw, server("rpc-reads-and-bulk", rpc_command, args.workdir) as rpc:
+        print("problem.get ...", file=sys.stderr)
+        measure_problem_get(Api(rpc.url, args.bulk_timeout), raw, results, bench_userid, args.get_reps)
+        print("bulk acknowledge ...", file=sys.stderr)
+        measure_bulk(Api(rpc.url, args.bulk_timeout), served, raw, bulk_id_sets(problems, args.reps, seed=7), results)
+        results.memory["first server, after problem.get and the bulk calls"] = rpc.memory_kib()
 
 
 def main() -> None:
@@ -470,6 +476,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/rpcserver-bench"))
     parser.add_argument("--python-loadgen", action="store_true", help="use bench/loadgen.py even if wrk is installed")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--only", choices=["ack"], help="run one part: ack = the single acknowledges (1) alone")
     args = parser.parse_args()
     started = time.monotonic()
     if PINNING:
@@ -492,14 +499,8 @@ def main() -> None:
         bench_userid = conn.execute("SELECT userid FROM users WHERE username = 'bench'").fetchone()[0]
 
     rpc_command = [sys.executable, "-m", "rpcserver", "serve", "--db", str(served), "--port", "0", "--synchronous", "FULL"]
-    raw = raw_connection(raw_db)
-    with server("rpc-reads-and-bulk", rpc_command, args.workdir) as rpc:
-        print("problem.get ...", file=sys.stderr)
-        measure_problem_get(Api(rpc.url, args.bulk_timeout), raw, results, bench_userid, args.get_reps)
-        print("bulk acknowledge ...", file=sys.stderr)
-        measure_bulk(Api(rpc.url, args.bulk_timeout), served, raw, bulk_id_sets(problems, args.reps, seed=7), results)
-        results.memory["first server, after problem.get and the bulk calls"] = rpc.memory_kib()
-    raw.close()
+    if args.only is None:
+        measure_reads_and_bulk(args, rpc_command, served, raw_db, bench_userid, problems, results)
     # a fresh server, as a restarted one holds the database: its memory from the start
     with server("rpc", rpc_command, args.workdir) as rpc, server("bare", [sys.executable, str(BENCH / "bare.py")], args.workdir) as bare:
         results.memory["second server, after start"] = rpc.memory_kib()

@@ -89,7 +89,7 @@ def _update_unit(conn: sqlite3.Connection, spanid: int, changes: dict[str, Any],
         return as_object(span)  # the current values change nothing, not even last_modified
     eventid = span["eventid"]
     spans.record_ends(conn, now, [eventid])
-    spans.change_span(conn, eventid, spanid, until, notes, caller.userid, now)
+    spans.change_span(conn, spanid, until, notes, caller.userid, now)
     if not rules.is_active(until, now) and not spans.acknowledged_events(conn, [eventid], now):
         spans.write_history(conn, [(caller.userid, eventid, now, "", UNACKNOWLEDGE)])  # ended the last one
     return as_object(spans.stored_span(conn, spanid, now))

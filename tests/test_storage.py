@@ -11,7 +11,7 @@ import pytest
 
 from rpcserver.errors import ApplicationError, InvalidParams
 from rpcserver.storage import Storage, StorageOpenError
-from rpcserver.storage.migrations import APPLICATION_ID, Migration, sql_migration
+from rpcserver.storage.migrations import APPLICATION_ID, MIGRATIONS, Migration, sql_migration
 
 NOTES = [sql_migration("notes", "CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE)")]
 
@@ -132,6 +132,46 @@ async def test_migrations_run_in_order_once(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "m.db") as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
         assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+
+
+def _acknowledged_problem(conn: sqlite3.Connection) -> None:
+    """A v1 database's acknowledged problem: its mirrors set, as v1 kept them."""
+    conn.execute("INSERT INTO users (userid, username) VALUES (10, 'ops')")
+    conn.execute("INSERT INTO hosts (hostid, host, name) VALUES (1, 'h', 'h')")
+    conn.execute("INSERT INTO triggers (triggerid, hostid, description) VALUES (1, 1, 't')")
+    conn.execute("INSERT INTO events (eventid, objectid, clock, value, acknowledged, name) VALUES (7, 1, 100, 1, 1, 'disk full')")
+    conn.execute("INSERT INTO problem (eventid, objectid, clock, acknowledged, name) VALUES (7, 1, 100, 1, 'disk full')")
+    conn.execute("INSERT INTO acknowledgement (eventid, userid, acknowledged_on, last_modified) VALUES (7, 10, 100, 100)")
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+
+
+async def test_version_2_drops_the_acknowledged_mirrors_of_a_version_1_database(tmp_path: Path) -> None:
+    v1 = await Storage.open(tmp_path / "v1.db", migrations=MIGRATIONS[:1])
+    await v1.write(_acknowledged_problem)
+    await v1.close()
+    v2 = await Storage.open(tmp_path / "v1.db")
+    try:
+        assert v2.schema_version == 2
+        kept = await v2.read(lambda c: (
+            c.execute("SELECT eventid, name, value FROM events").fetchall(),
+            c.execute("SELECT eventid, name FROM problem").fetchall(),
+            c.execute("SELECT eventid, userid FROM acknowledgement").fetchall(),
+            _columns(c, "events"), _columns(c, "problem"),
+            c.execute("SELECT name FROM sqlite_schema WHERE type = 'trigger'").fetchall(),
+        ))
+        events, problems, spans, event_columns, problem_columns, triggers = kept
+        assert (events, problems, spans) == ([(7, "disk full", 1)], [(7, "disk full")], [(7, 10)])
+        assert "acknowledged" not in event_columns and "severity" in event_columns
+        assert "acknowledged" not in problem_columns and "cause_eventid" in problem_columns
+        assert triggers == []
+        # the user's spans still go with the user, now without the trigger that followed them
+        await v2.write(lambda c: c.execute("DELETE FROM users WHERE userid = 10"))
+        assert await v2.read(lambda c: c.execute("SELECT count(*) FROM acknowledgement").fetchone()[0]) == 0
+    finally:
+        await v2.close()
 
 
 async def test_a_failing_migration_changes_nothing(tmp_path: Path) -> None:

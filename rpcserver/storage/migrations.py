@@ -53,7 +53,13 @@ def _schema_v1() -> Migration:
     return sql_migration("identity, host groups, hosts, triggers, events and problems", SCHEMA_V1 + DEFAULT_ROWS)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_schema_v1(),)
+def _schema_v2() -> Migration:
+    from .schema_v2 import SCHEMA_V2
+
+    return sql_migration("events.acknowledged and problem.acknowledged dropped: the spans say it", SCHEMA_V2)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_schema_v1(), _schema_v2())
 
 
 class SchemaError(Exception):

@@ -2,8 +2,8 @@
 spans, recording ends as history (the expiry sweep), and reading spans for acknowledgement.get.
 
 An event is acknowledged exactly while it has an active span: `acknowledged_sql` is that test for
-every read and decision, with the call's clock bound as `:now`. The events/problem `acknowledged`
-columns only mirror the spans for raw SQL (`sync_flags` after every span write); nothing reads them.
+every read and decision, with the call's clock bound as `:now`. Nothing else stores it (schema v2
+dropped the events/problem `acknowledged` mirrors: two far-apart pages written per acknowledge).
 
 A span's end is "recorded" once it is history: an end made by a call (bit 16, a cancelling update,
 a span created already ended) is recorded by that call; an end that merely arrives is recorded by
@@ -53,30 +53,17 @@ def write_history(conn: sqlite3.Connection, rows: Iterable[tuple[int, int, int, 
     conn.executemany("INSERT INTO acknowledges (userid, eventid, clock, message, action) VALUES (?, ?, ?, ?, ?)", rows)
 
 
-def sync_flags(conn: sqlite3.Connection, eventids: Sequence[int]) -> None:
-    """Set the events' and problems' `acknowledged` columns: 1 while a span's end is not recorded."""
-    for table in ("events", "problem"):
-        conn.execute(
-            f"UPDATE {table} SET acknowledged = EXISTS (SELECT 1 FROM acknowledgement a"
-            f" WHERE a.eventid = {table}.eventid AND a.end_recorded = 0)"
-            " WHERE eventid IN (SELECT value FROM json_each(?))",
-            (json_ids(eventids),),
-        )
-
-
 def open_spans(conn: sqlite3.Connection, eventids: Sequence[int], userid: int, now: int, until: int | None,
                notes: str) -> int:
     """One span per event from now (one not active from the start is recorded as ended at once);
     returns the id of the last one."""
-    last = conn.execute(
+    return conn.execute(
         "INSERT INTO acknowledgement (eventid, userid, acknowledged_on, acknowledged_until, notes, last_modified,"
         " last_modified_by, end_recorded)"
         " SELECT j.value, :userid, :now, :until, :notes, :now, :userid, :recorded FROM json_each(:ids) j ORDER BY j.key",
         {"ids": json_ids(eventids), "userid": userid, "now": now, "until": until, "notes": notes,
          "recorded": int(not is_active(until, now))},
     ).lastrowid
-    sync_flags(conn, eventids)
-    return last
 
 
 def end_active_spans(conn: sqlite3.Connection, eventids: Sequence[int], userid: int, now: int) -> None:
@@ -86,18 +73,15 @@ def end_active_spans(conn: sqlite3.Connection, eventids: Sequence[int], userid: 
         f" end_recorded = 1 WHERE a.eventid IN (SELECT value FROM json_each(:ids)) AND {active_sql('a')}",
         {"now": now, "userid": userid, "ids": json_ids(eventids)},
     )
-    sync_flags(conn, eventids)
 
 
-def change_span(conn: sqlite3.Connection, eventid: int, spanid: int, until: int | None, notes: str, userid: int,
-                now: int) -> None:
+def change_span(conn: sqlite3.Connection, spanid: int, until: int | None, notes: str, userid: int, now: int) -> None:
     """Set a span's end and notes, modified now by `userid`; an end not ahead of now is recorded."""
     conn.execute(
         "UPDATE acknowledgement SET acknowledged_until = ?, notes = ?, last_modified = ?, last_modified_by = ?,"
         " end_recorded = ? WHERE acknowledgementid = ?",
         (until, notes, now, userid, int(not is_active(until, now)), spanid),
     )
-    sync_flags(conn, [eventid])
 
 
 # --- the expiry sweep ---------------------------------------------------------------------------
@@ -129,9 +113,7 @@ def record_ends(conn: sqlite3.Connection, now: int, eventids: Sequence[int] | No
          for eventid, of_event in spans.items() for second, span in unacknowledging_ends(of_event, now)),
         key=lambda row: (row[2], row[1]),
     ))
-    recorded = conn.execute(f"UPDATE acknowledgement SET end_recorded = 1 WHERE {due}", params).rowcount
-    sync_flags(conn, events)
-    return recorded
+    return conn.execute(f"UPDATE acknowledgement SET end_recorded = 1 WHERE {due}", params).rowcount
 
 
 def _spans_of(conn: sqlite3.Connection, eventids: list[int]) -> tuple[dict[int, list[Span]], dict[int, int]]:

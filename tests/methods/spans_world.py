@@ -85,16 +85,12 @@ def stored_spans(client: Any) -> Awaitable[list[tuple[Any, ...]]]:
     return storage_of(client).read(lambda c: c.execute("SELECT * FROM acknowledgement ORDER BY 1").fetchall())
 
 
-def flags(client: Any, eventid: int) -> Awaitable[tuple[int, int]]:
-    """The raw events.acknowledged and problem.acknowledged columns."""
+def unrecorded_end(client: Any, eventid: int) -> Awaitable[int]:
+    """1 while the event has a span whose end is not history yet (what the expiry sweep records), else 0."""
     return storage_of(client).read(lambda c: c.execute(
-        "SELECT e.acknowledged, p.acknowledged FROM events e JOIN problem p USING (eventid) WHERE eventid = ?",
-        (eventid,)).fetchone())
+        "SELECT EXISTS (SELECT 1 FROM acknowledgement WHERE eventid = ? AND end_recorded = 0)", (eventid,)).fetchone()[0])
 
 
 async def state(client: Any) -> tuple[Any, ...]:
     """Everything an acknowledgement call could change."""
-    rows = await storage_of(client).read(lambda c: c.execute(
-        "SELECT eventid, acknowledged, (SELECT acknowledged FROM problem p WHERE p.eventid = e.eventid) FROM events e"
-    ).fetchall())
-    return (await stored_spans(client), await history(client), rows)
+    return (await stored_spans(client), await history(client))

@@ -17,11 +17,11 @@ from .spans_world import (
     NOW,
     World,
     api,
-    flags,
     history,
     invalid,
     state,
     stored_spans,
+    unrecorded_end,
     world,
 )
 
@@ -59,7 +59,7 @@ async def test_create_returns_the_object(api: Any, client: Any, world: World) ->
         "acknowledged_until": NOW + 1800, "active": True, "notes": "on it", "last_modified": NOW, "last_modified_by": "Admin",
     }
     assert await history(client) == [(ADMIN_USERID, web, NOW, "on it", ACK | MESSAGE)]
-    assert await flags(client, web) == (1, 1)
+    assert await unrecorded_end(client, web) == 1
     assert await get(api, {}) == [span]
 
 
@@ -90,7 +90,7 @@ async def test_a_past_end_becomes_now_and_acknowledges_nothing(api: Any, client:
     span = await create(api, {"eventid": web, "acknowledged_until": until})
     assert (span["acknowledged_until"], span["active"]) == (NOW, False)
     assert await history(client) == []
-    assert await flags(client, web) == (0, 0)
+    assert await unrecorded_end(client, web) == 0
     await create(api, {"eventid": web, "acknowledged_until": until, "notes": "seen, not mine"})
     assert await history(client) == [(ADMIN_USERID, web, NOW, "seen, not mine", MESSAGE)]
     assert result_of(await api("event.get", {"eventids": web, "output": ["acknowledged"]})) == [{"acknowledged": "0"}]
@@ -321,7 +321,7 @@ async def test_cancel_by_setting_now(api: Any, client: Any, world: World, clock:
     assert ended == {**span, "acknowledged_until": NOW + 30, "active": False, "last_modified": NOW + 30,
                      "last_modified_by": "reader"}
     assert await history(client) == [(ADMIN_USERID, web, NOW, "", ACK), (world.users["reader"], web, NOW + 30, "", UNACK)]
-    assert await flags(client, web) == (0, 0)
+    assert await unrecorded_end(client, web) == 0
     assert result_of(await api("problem.get", {"eventids": web, "output": ["acknowledged"]})) == [{"acknowledged": "0"}]
 
 
@@ -331,7 +331,7 @@ async def test_cancelling_one_of_two_leaves_the_event_acknowledged(api: Any, cli
     await create(api, {"eventid": web, "acknowledged_until": "1h"}, "reader")
     await api("acknowledgement.update", {"acknowledgementid": first["acknowledgementid"], "acknowledged_until": 0})
     assert await history(client) == [(ADMIN_USERID, web, NOW, "", ACK)]
-    assert await flags(client, web) == (1, 1)
+    assert await unrecorded_end(client, web) == 1
     assert result_of(await api("event.get", {"eventids": web, "output": ["acknowledged"]})) == [{"acknowledged": "1"}]
 
 

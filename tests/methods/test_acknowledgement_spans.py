@@ -17,11 +17,11 @@ from .spans_world import (
     NOW,
     World,
     api,
-    flags,
     history,
     invalid,
     state,
     stored_spans,
+    unrecorded_end,
     world,
 )
 
@@ -59,7 +59,7 @@ async def test_bit_2_opens_a_span_every_dialect_sees(api: Any, client: Any, worl
     assert span == {"acknowledgementid": span["acknowledgementid"], "eventid": str(web), "acknowledged_by": "reader",
                     "acknowledged_on": NOW, "acknowledged_until": None, "active": True, "notes": "mine",
                     "last_modified": NOW, "last_modified_by": "reader"}
-    assert await flags(client, web) == (1, 1)
+    assert await unrecorded_end(client, web) == 1
 
 
 async def test_acknowledged_until_makes_it_expire_at_the_second(api: Any, client: Any, world: World, clock: FakeClock) -> None:
@@ -73,7 +73,7 @@ async def test_acknowledged_until_makes_it_expire_at_the_second(api: Any, client
     assert await views(api, web) == NOT_ACKNOWLEDGED  # every read, before any sweep
     await run_once(client, clock.now)
     assert await history(client) == [(world.users["reader"], web, NOW, "", ACK), (world.users["reader"], web, NOW + 300, "", UNACK)]
-    assert await flags(client, web) == (0, 0)
+    assert await unrecorded_end(client, web) == 0
     rows = result_of(await api("event.get", {"eventids": web, "selectAcknowledges": ["action", "clock", "username"], "output": ["eventid"]}))
     assert rows[0]["acknowledges"] == [{"action": "16", "clock": str(NOW + 300), "username": "reader"},
                                        {"action": "2", "clock": str(NOW), "username": "reader"}]
@@ -235,7 +235,7 @@ async def test_the_sweep_records_each_gap(api: Any, client: Any, world: World, c
     clock.advance(60)
     assert await run_once(client, clock.now) == 1
     assert (await history(client))[2:] == [(ADMIN_USERID, web, NOW + 60, "", UNACK)]  # web2 stays acknowledged
-    assert await flags(client, web) == (0, 0) and await flags(client, web2) == (1, 1)
+    assert await unrecorded_end(client, web) == 0 and await unrecorded_end(client, web2) == 1
 
 
 async def test_ends_that_passed_while_stopped_are_recorded_at_start(make_client: Any, client: Any, api: Any,
@@ -246,14 +246,13 @@ async def test_ends_that_passed_while_stopped_are_recorded_at_start(make_client:
     clock.advance(3600)
     restarted = await make_client()
     assert await history(restarted) == [(world.users["reader"], web, NOW, "", ACK), (world.users["reader"], web, NOW + 10, "", UNACK)]
-    assert await flags(restarted, web) == (0, 0)
+    assert await unrecorded_end(restarted, web) == 0
 
 
-async def test_deleting_a_user_takes_their_spans_and_the_flags_follow(api: Any, client: Any, world: World) -> None:
+async def test_deleting_a_user_takes_their_spans_and_the_acknowledgement(api: Any, client: Any, world: World) -> None:
     web = world.events["web"]
     await api("acknowledgement.create", {"eventid": web}, "reader")
-    assert await flags(client, web) == (1, 1)
+    assert await unrecorded_end(client, web) == 1
     assert result_of(await api("user.delete", [str(world.users["reader"])]))
     assert await stored_spans(client) == []
-    assert await flags(client, web) == (0, 0)
     assert await views(api, web) == NOT_ACKNOWLEDGED

@@ -33,11 +33,11 @@ async def world(call: Any, admin: str, login: Any) -> dict[str, Any]:
 
 
 def history_of(eventid: int) -> Any:
-    def read(conn: sqlite3.Connection) -> tuple[list[int], tuple[int, int]]:
+    def read(conn: sqlite3.Connection) -> tuple[list[int], int]:
         actions = [row[0] for row in conn.execute("SELECT action FROM acknowledges WHERE eventid = ? ORDER BY acknowledgeid", (eventid,))]
-        flags = conn.execute("SELECT e.acknowledged, p.acknowledged FROM events e JOIN problem p USING (eventid) WHERE eventid = ?",
-                             (eventid,)).fetchone()
-        return actions, flags
+        unrecorded = conn.execute("SELECT EXISTS (SELECT 1 FROM acknowledgement WHERE eventid = ? AND end_recorded = 0)",
+                                  (eventid,)).fetchone()[0]
+        return actions, unrecorded
 
     return read
 
@@ -48,27 +48,27 @@ async def test_many_clients_acknowledging_one_event_leave_one_history_row(rpc: A
              for session in world["sessions"] * 4]
     answers = await asyncio.gather(*calls)
     assert [result_of(answer) for answer in answers] == [{"eventids": [eventid]}] * len(calls)
-    actions, flags = await storage_of(client).read(history_of(eventid))
+    actions, unrecorded = await storage_of(client).read(history_of(eventid))
     assert [action for action in actions if action & ACK] == [ACK]
-    assert flags == (1, 1)
+    assert unrecorded == 1
     shown = await rpc("event.get", {"eventids": eventid, "output": ["acknowledged"]}, headers={"Authorization": f"Bearer {world['admin']}"})
     assert result_of(shown) == [{"acknowledged": "1"}]
 
 
-async def test_racing_acknowledge_and_unacknowledge_keep_history_and_flag_consistent(rpc: Any, client: Any, world: dict[str, Any]) -> None:
+async def test_racing_acknowledge_and_unacknowledge_keep_history_and_spans_consistent(rpc: Any, client: Any, world: dict[str, Any]) -> None:
     eventid = world["eventids"][1]
     sessions = world["sessions"]
     calls = [rpc("event.acknowledge", {"eventids": eventid, "action": ACK if n % 3 else UNACK},
                  headers={"Authorization": f"Bearer {sessions[n % len(sessions)]}"}) for n in range(60)]
     for answer in await asyncio.gather(*calls):
         result_of(answer)
-    actions, flags = await storage_of(client).read(history_of(eventid))
+    actions, unrecorded = await storage_of(client).read(history_of(eventid))
     effective = [action & (ACK | UNACK) for action in actions]
     assert effective, "nothing was acknowledged"
     # Each row changed the state: acknowledge and unacknowledge alternate, starting with acknowledge.
     assert effective == [ACK if n % 2 == 0 else UNACK for n in range(len(effective))]
     expected = 1 if effective[-1] == ACK else 0
-    assert flags == (expected, expected)
+    assert unrecorded == expected
 
 
 async def test_readers_among_writers_see_every_call_whole(rpc: Any, client: Any, world: dict[str, Any]) -> None:
