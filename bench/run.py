@@ -1,6 +1,7 @@
 """rpcserver's benchmark suite: one command, loopback only, a few minutes, a table and the ratios.
 
     python bench/run.py                  # from the clone's root, with the venv's Python
+    python bench/run.py --only get       # just part 3 (under a minute); --only may be repeated
 
 1. single `event.acknowledge` (1 id, action 6, API token as Bearer, synchronous=FULL) at 1, 16 and
    64 connections, next to a bare aiohttp + orjson endpoint (bench/bare.py) run the same way;
@@ -45,6 +46,8 @@ CONNECTIONS = (1, 16, 64)
 BULK_SIZE = 10_000
 TICKS = os.sysconf("SC_CLK_TCK")
 TARGETS = {"single": 0.40, "bulk": 1.5, "problem_get": 2.0, "rss_mb": 100}
+PARTS = ("single", "bulk", "get")
+"""What --only picks from; memory is read from whichever servers the chosen parts start."""
 STOP_TIMEOUT = 10
 DRAIN_TIMEOUT = 10
 """Seconds to wait, after the load generator stops, for the calls it left in flight to be stored. A
@@ -423,41 +426,46 @@ def report(results: Results, args: argparse.Namespace, db_mib: float) -> str:
            f"{args.reps} reps x {args.duration:g} s per point, interleaved, every rep shown, ratios of medians",
            f"machine load average before / after: {results.load_before[0]:.2f} / {results.load[0]:.2f} "
            "(other work on the machine skews every figure)", ""]
-    lines, ratios = single_table(results)
-    out += ["1. single event.acknowledge (1 id, action 6, Bearer token, permission-checked user)", "", *lines]
-    out += ["", "2. bulk event.acknowledge of 10,000 ids (one call, permission-checked user) vs raw sqlite3 writing "
-            "the same rows in one transaction", "",
-            "| ids | rows added | rpcserver ms (each rep) | raw sqlite3 ms (each rep) | ratio of medians |",
-            "|---|---:|---|---|---:|"]
-    for shape, times in results.bulk.items():
-        out.append(f"| {shape} | {median(times['rows']):,.0f} | {' / '.join(ms(t) for t in times['rpc']) or 'timed out'} | "
-                   f"{' / '.join(ms(t) for t in times['raw']) or '-'} | {median(times['rpc']) / median(times['raw']):.2f} |")
-    out += ["", f"3. problem.get, newest 100 problems + selectAcknowledges ({args.get_reps} calls) vs the raw SQL", "",
-            "| caller | rpcserver ms median (p90) | raw SQL ms median (p90) | ratio of medians |", "|---|---|---|---:|"]
-    for who, times in results.problem_get.items():
-        p90 = lambda values: sorted(values)[int(0.9 * (len(values) - 1))]  # noqa: E731
-        out.append(f"| {who} | {median(times['rpc']) * 1000:.2f} ({p90(times['rpc']) * 1000:.2f}) | "
-                   f"{median(times['raw']) * 1000:.2f} ({p90(times['raw']) * 1000:.2f}) | "
-                   f"{median(times['rpc']) / median(times['raw']):.2f} |")
-    out += ["", "4. rpcserver's memory holding the database", "", "| when | RSS MiB | peak (VmHWM) MiB |", "|---|---:|---:|"]
+    targets = ["", "ratios and targets"]
+    if "single" in args.only:
+        lines, ratios = single_table(results)
+        out += ["1. single event.acknowledge (1 id, action 6, Bearer token, permission-checked user)", "", *lines, ""]
+        targets.append("  single ack / bare:    " + ", ".join(f"c={c}: {r:.2f}" for c, r in ratios.items())
+                       + f"   (target >= {TARGETS['single']:.2f} at c=64: {verdict(ratios[64], TARGETS['single'], True)})")
+    if "bulk" in args.only:
+        out += ["2. bulk event.acknowledge of 10,000 ids (one call, permission-checked user) vs raw sqlite3 writing "
+                "the same rows in one transaction", "",
+                "| ids | rows added | rpcserver ms (each rep) | raw sqlite3 ms (each rep) | ratio of medians |",
+                "|---|---:|---|---|---:|"]
+        for shape, times in results.bulk.items():
+            out.append(f"| {shape} | {median(times['rows']):,.0f} | {' / '.join(ms(t) for t in times['rpc']) or 'timed out'} | "
+                       f"{' / '.join(ms(t) for t in times['raw']) or '-'} | {median(times['rpc']) / median(times['raw']):.2f} |")
+        out.append("")
+        scattered = results.bulk["scattered"]
+        bulk = median(scattered["rpc"]) / median(scattered["raw"])
+        targets.append(f"  bulk / raw sqlite3:   {bulk:.2f} (scattered ids)   (target <= {TARGETS['bulk']}: "
+                       f"{verdict(bulk, TARGETS['bulk'], False)})")
+    if "get" in args.only:
+        out += [f"3. problem.get, newest 100 problems + selectAcknowledges ({args.get_reps} calls) vs the raw SQL", "",
+                "| caller | rpcserver ms median (p90) | raw SQL ms median (p90) | ratio of medians |", "|---|---|---|---:|"]
+        for who, times in results.problem_get.items():
+            p90 = lambda values: sorted(values)[int(0.9 * (len(values) - 1))]  # noqa: E731
+            out.append(f"| {who} | {median(times['rpc']) * 1000:.2f} ({p90(times['rpc']) * 1000:.2f}) | "
+                       f"{median(times['raw']) * 1000:.2f} ({p90(times['raw']) * 1000:.2f}) | "
+                       f"{median(times['rpc']) / median(times['raw']):.2f} |")
+        out.append("")
+        gets = {who: median(t["rpc"]) / median(t["raw"]) for who, t in results.problem_get.items()}
+        targets.append("  problem.get / raw:    " + ", ".join(f"{r:.2f} {who}" for who, r in gets.items())
+                       + f"   (target <= {TARGETS['problem_get']}: {verdict(max(gets.values()), TARGETS['problem_get'], False)})")
+    out += ["4. rpcserver's memory holding the database", "", "| when | RSS MiB | peak (VmHWM) MiB |", "|---|---:|---:|"]
     for when, memory in results.memory.items():
         out.append(f"| {when} | {memory['VmRSS'] / 1024:.1f} | {memory['VmHWM'] / 1024:.1f} |")
-    scattered = results.bulk["scattered"]
-    bulk = median(scattered["rpc"]) / median(scattered["raw"])
-    gets = {who: median(t["rpc"]) / median(t["raw"]) for who, t in results.problem_get.items()}
     peak_mb = max(memory["VmHWM"] for memory in results.memory.values()) * 1024 / 1e6
-    out += ["", "ratios and targets",
-            "  single ack / bare:    " + ", ".join(f"c={c}: {r:.2f}" for c, r in ratios.items())
-            + f"   (target >= {TARGETS['single']:.2f} at c=64: {verdict(ratios[64], TARGETS['single'], True)})",
-            f"  bulk / raw sqlite3:   {bulk:.2f} (scattered ids)   (target <= {TARGETS['bulk']}: "
-            f"{verdict(bulk, TARGETS['bulk'], False)})",
-            "  problem.get / raw:    " + ", ".join(f"{r:.2f} {who}" for who, r in gets.items())
-            + f"   (target <= {TARGETS['problem_get']}: {verdict(max(gets.values()), TARGETS['problem_get'], False)})",
-            f"  peak RSS:             {peak_mb:.0f} MB = {peak_mb * 1e6 / 2**20:.1f} MiB   (target <= {TARGETS['rss_mb']} MB: "
-            f"{verdict(peak_mb, TARGETS['rss_mb'], False)})",
-            "  checks: " + ("all passed (no socket errors or non-2xx, one stored acknowledgement per answered call, "
-                             "problem.get finds what the raw SQL finds)" if not results.checks else "; ".join(results.checks))]
-    return "\n".join(out)
+    targets += [f"  peak RSS:             {peak_mb:.0f} MB = {peak_mb * 1e6 / 2**20:.1f} MiB   (target <= {TARGETS['rss_mb']} MB: "
+                f"{verdict(peak_mb, TARGETS['rss_mb'], False)})",
+                "  checks: " + ("all passed (no socket errors or non-2xx, one stored acknowledgement per answered call, "
+                                "problem.get finds what the raw SQL finds)" if not results.checks else "; ".join(results.checks))]
+    return "\n".join(out + targets)
 
 
 def main() -> None:
@@ -470,7 +478,10 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/rpcserver-bench"))
     parser.add_argument("--python-loadgen", action="store_true", help="use bench/loadgen.py even if wrk is installed")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--only", action="append", choices=PARTS,
+                        help="run only this part (repeatable; default: all): single, bulk or get (problem.get)")
     args = parser.parse_args()
+    args.only = tuple(args.only or PARTS)
     started = time.monotonic()
     if PINNING:
         os.sched_setaffinity(0, {int(CLIENT_CPU)})
@@ -493,19 +504,24 @@ def main() -> None:
 
     rpc_command = [sys.executable, "-m", "rpcserver", "serve", "--db", str(served), "--port", "0", "--synchronous", "FULL"]
     raw = raw_connection(raw_db)
-    with server("rpc-reads-and-bulk", rpc_command, args.workdir) as rpc:
-        print("problem.get ...", file=sys.stderr)
-        measure_problem_get(Api(rpc.url, args.bulk_timeout), raw, results, bench_userid, args.get_reps)
-        print("bulk acknowledge ...", file=sys.stderr)
-        measure_bulk(Api(rpc.url, args.bulk_timeout), served, raw, bulk_id_sets(problems, args.reps, seed=7), results)
-        results.memory["first server, after problem.get and the bulk calls"] = rpc.memory_kib()
+    if "get" in args.only or "bulk" in args.only:
+        with server("rpc-reads-and-bulk", rpc_command, args.workdir) as rpc:
+            if "get" in args.only:
+                print("problem.get ...", file=sys.stderr)
+                measure_problem_get(Api(rpc.url, args.bulk_timeout), raw, results, bench_userid, args.get_reps)
+            if "bulk" in args.only:
+                print("bulk acknowledge ...", file=sys.stderr)
+                measure_bulk(Api(rpc.url, args.bulk_timeout), served, raw, bulk_id_sets(problems, args.reps, seed=7), results)
+            done = " and ".join(what for part, what in (("get", "problem.get"), ("bulk", "the bulk calls")) if part in args.only)
+            results.memory[f"first server, after {done}"] = rpc.memory_kib()
     raw.close()
-    # a fresh server, as a restarted one holds the database: its memory from the start
-    with server("rpc", rpc_command, args.workdir) as rpc, server("bare", [sys.executable, str(BENCH / "bare.py")], args.workdir) as bare:
-        results.memory["second server, after start"] = rpc.memory_kib()
-        print("single acknowledge ...", file=sys.stderr)
-        measure_single(bare, rpc, served, command, results, args.reps, args.duration, problems)
-        results.memory["second server, after the single acknowledges"] = rpc.memory_kib()
+    if "single" in args.only:
+        # a fresh server, as a restarted one holds the database: its memory from the start
+        with server("rpc", rpc_command, args.workdir) as rpc, server("bare", [sys.executable, str(BENCH / "bare.py")], args.workdir) as bare:
+            results.memory["second server, after start"] = rpc.memory_kib()
+            print("single acknowledge ...", file=sys.stderr)
+            measure_single(bare, rpc, served, command, results, args.reps, args.duration, problems)
+            results.memory["second server, after the single acknowledges"] = rpc.memory_kib()
     results.load = os.getloadavg()
     text = report(results, args, template.stat().st_size / 2**20)
     print(text)
