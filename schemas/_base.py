@@ -67,8 +67,9 @@ class ZabbixSchema(Schema):
         # marshmallow visits every declared field on each load: most of the cost of a get's params
         # (dozens of fields, a few sent). So the optional fields with a default are loaded only when
         # sent, by a schema of just the fields a call needs, and their defaults filled here. Not with
-        # hooks, which would see the params before their defaults.
-        lean = not any(self._hooks.values()) and self.only is None
+        # hooks, which would see the params before their defaults, nor with options (only, partial,
+        # ...), which that schema would not carry.
+        lean = not args and not kwargs and not any(self._hooks.values())
         self._defaulted = {name for name, field in self.load_fields.items()
                            if lean and field.load_default is not missing and not field.required}
         self._slots = [(field.attribute or name, field.load_default if name in self._defaulted else missing)
