@@ -189,11 +189,12 @@ class Api:
     def __init__(self, url: str, timeout: float) -> None:
         self.conn = http.client.HTTPConnection(url.removeprefix("http://"), timeout=timeout)
 
-    def post(self, token: str, method: str, params: Any) -> bytes:
-        """The answer's body, unparsed (timings should not include the client's JSON decoding)."""
+    def post(self, token: str | None, method: str, params: Any) -> bytes:
+        """The answer's body, unparsed (timings should not include the client's JSON decoding);
+        no token for the methods that refuse one (apiinfo.version)."""
         body = orjson.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": 1})
-        self.conn.request("POST", "/api_jsonrpc", body, {"Content-Type": "application/json-rpc",
-                                                          "Authorization": f"Bearer {token}"})
+        headers = {"Content-Type": "application/json-rpc", **({"Authorization": f"Bearer {token}"} if token else {})}
+        self.conn.request("POST", "/api_jsonrpc", body, headers)
         return self.conn.getresponse().read()
 
     def call(self, token: str, method: str, params: Any) -> Any:
@@ -287,6 +288,8 @@ class Results:
     bulk: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     """Per id shape: seconds of the rpcserver call and of raw sqlite3, and the rows each wrote."""
     problem_get: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    get_floor: dict[str, list[float]] = field(default_factory=dict)
+    """apiinfo.version timed as problem.get is, next to the super admin's raw SQL: what any call costs over HTTP."""
     memory: dict[str, dict[str, int]] = field(default_factory=dict)
     checks: list[str] = field(default_factory=list)
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -330,20 +333,28 @@ def measure_bulk(api: Api, served: Path, raw: sqlite3.Connection, id_sets: dict[
 
 
 def measure_problem_get(api: Api, raw: sqlite3.Connection, results: Results, userid: int, reps: int) -> None:
+    """Each caller's problem.get, each call followed by the raw SQL; then apiinfo.version the same way."""
     for who, token, raw_userid in (("super admin", make_db.ADMIN_TOKEN, None), ("permission-checked user", make_db.BENCH_TOKEN, userid)):
         answer = api.call(token, "problem.get", PROBLEM_GET)
         expected = raw_problem_get(raw, raw_userid)
         if [int(row["eventid"]) for row in answer] != [row[0] for row in expected[0]]:
             results.checks.append(f"problem.get as {who}: not the problems the raw SQL finds")
-        rpc, sql = [], []
-        for _ in range(3):  # warm-up
-            api.post(token, "problem.get", PROBLEM_GET)
-            raw_problem_get(raw, raw_userid)
-        for _ in range(reps):
-            rpc.append(timed(lambda: api.post(token, "problem.get", PROBLEM_GET)))
-            with on_server_cpu():
-                sql.append(timed(lambda: raw_problem_get(raw, raw_userid)))
-        results.problem_get[who] = {"rpc": rpc, "raw": sql}
+        results.problem_get[who] = next_to_raw(api, raw, token, "problem.get", PROBLEM_GET, raw_userid, reps)
+    results.get_floor = next_to_raw(api, raw, None, "apiinfo.version", {}, None, reps)
+
+
+def next_to_raw(api: Api, raw: sqlite3.Connection, token: str | None, method: str, params: Any, raw_userid: int | None,
+                reps: int) -> dict[str, list[float]]:
+    """Seconds of each call and of the raw problem.get SQL run after it (on the server's CPU)."""
+    rpc, sql = [], []
+    for _ in range(3):  # warm-up
+        api.post(token, method, params)
+        raw_problem_get(raw, raw_userid)
+    for _ in range(reps):
+        rpc.append(timed(lambda: api.post(token, method, params)))
+        with on_server_cpu():
+            sql.append(timed(lambda: raw_problem_get(raw, raw_userid)))
+    return {"rpc": rpc, "raw": sql}
 
 
 def measure_single(bare: Server, rpc: Server, db: Path, command: Callable[[str, int, float], list[str]],
@@ -453,7 +464,9 @@ def report(results: Results, args: argparse.Namespace, db_mib: float) -> str:
             out.append(f"| {who} | {median(times['rpc']) * 1000:.2f} ({p90(times['rpc']) * 1000:.2f}) | "
                        f"{median(times['raw']) * 1000:.2f} ({p90(times['raw']) * 1000:.2f}) | "
                        f"{median(times['rpc']) / median(times['raw']):.2f} |")
-        out.append("")
+        floor = results.get_floor
+        out += [f"| (floor: apiinfo.version, no credentials or SQL) | {median(floor['rpc']) * 1000:.2f} | "
+                f"{median(floor['raw']) * 1000:.2f} (super admin's) | {median(floor['rpc']) / median(floor['raw']):.2f} |", ""]
         gets = {who: median(t["rpc"]) / median(t["raw"]) for who, t in results.problem_get.items()}
         targets.append("  problem.get / raw:    " + ", ".join(f"{r:.2f} {who}" for who, r in gets.items())
                        + f"   (target <= {TARGETS['problem_get']}: {verdict(max(gets.values()), TARGETS['problem_get'], False)})")
