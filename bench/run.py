@@ -1,7 +1,7 @@
 """rpcserver's benchmark suite: one command, loopback only, a few minutes, a table and the ratios.
 
     python bench/run.py                  # from the clone's root, with the venv's Python
-    python bench/run.py --only ack       # part 1 alone: no bulk or problem.get server
+    python bench/run.py --only get       # just part 3 (under a minute); --only may be repeated
 
 1. single `event.acknowledge` (1 id, action 6, API token as Bearer, synchronous=FULL) at 1, 16 and
    64 connections, next to a bare aiohttp + orjson endpoint (bench/bare.py) run the same way;
@@ -46,6 +46,8 @@ CONNECTIONS = (1, 16, 64)
 BULK_SIZE = 10_000
 TICKS = os.sysconf("SC_CLK_TCK")
 TARGETS = {"single": 0.40, "bulk": 1.5, "problem_get": 2.0, "rss_mb": 100}
+PARTS = ("single", "bulk", "get")
+"""What --only picks from; memory is read from whichever servers the chosen parts start."""
 STOP_TIMEOUT = 10
 DRAIN_TIMEOUT = 10
 """Seconds to wait, after the load generator stops, for the calls it left in flight to be stored. A
@@ -187,11 +189,12 @@ class Api:
     def __init__(self, url: str, timeout: float) -> None:
         self.conn = http.client.HTTPConnection(url.removeprefix("http://"), timeout=timeout)
 
-    def post(self, token: str, method: str, params: Any) -> bytes:
-        """The answer's body, unparsed (timings should not include the client's JSON decoding)."""
+    def post(self, token: str | None, method: str, params: Any) -> bytes:
+        """The answer's body, unparsed (timings should not include the client's JSON decoding);
+        no token for the methods that refuse one (apiinfo.version)."""
         body = orjson.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": 1})
-        self.conn.request("POST", "/api_jsonrpc", body, {"Content-Type": "application/json-rpc",
-                                                          "Authorization": f"Bearer {token}"})
+        headers = {"Content-Type": "application/json-rpc", **({"Authorization": f"Bearer {token}"} if token else {})}
+        self.conn.request("POST", "/api_jsonrpc", body, headers)
         return self.conn.getresponse().read()
 
     def call(self, token: str, method: str, params: Any) -> Any:
@@ -270,6 +273,8 @@ class Results:
     bulk: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     """Per id shape: seconds of the rpcserver call and of raw sqlite3, and the rows each wrote."""
     problem_get: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    get_floor: dict[str, list[float]] = field(default_factory=dict)
+    """apiinfo.version timed as problem.get is, next to the super admin's raw SQL: what any call costs over HTTP."""
     memory: dict[str, dict[str, int]] = field(default_factory=dict)
     checks: list[str] = field(default_factory=list)
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -313,20 +318,28 @@ def measure_bulk(api: Api, served: Path, raw: sqlite3.Connection, id_sets: dict[
 
 
 def measure_problem_get(api: Api, raw: sqlite3.Connection, results: Results, userid: int, reps: int) -> None:
+    """Each caller's problem.get, each call followed by the raw SQL; then apiinfo.version the same way."""
     for who, token, raw_userid in (("super admin", make_db.ADMIN_TOKEN, None), ("permission-checked user", make_db.BENCH_TOKEN, userid)):
         answer = api.call(token, "problem.get", PROBLEM_GET)
         expected = raw_problem_get(raw, raw_userid)
         if [int(row["eventid"]) for row in answer] != [row[0] for row in expected[0]]:
             results.checks.append(f"problem.get as {who}: not the problems the raw SQL finds")
-        rpc, sql = [], []
-        for _ in range(3):  # warm-up
-            api.post(token, "problem.get", PROBLEM_GET)
-            raw_problem_get(raw, raw_userid)
-        for _ in range(reps):
-            rpc.append(timed(lambda: api.post(token, "problem.get", PROBLEM_GET)))
-            with on_server_cpu():
-                sql.append(timed(lambda: raw_problem_get(raw, raw_userid)))
-        results.problem_get[who] = {"rpc": rpc, "raw": sql}
+        results.problem_get[who] = next_to_raw(api, raw, token, "problem.get", PROBLEM_GET, raw_userid, reps)
+    results.get_floor = next_to_raw(api, raw, None, "apiinfo.version", {}, None, reps)
+
+
+def next_to_raw(api: Api, raw: sqlite3.Connection, token: str | None, method: str, params: Any, raw_userid: int | None,
+                reps: int) -> dict[str, list[float]]:
+    """Seconds of each call and of the raw problem.get SQL run after it (on the server's CPU)."""
+    rpc, sql = [], []
+    for _ in range(3):  # warm-up
+        api.post(token, method, params)
+        raw_problem_get(raw, raw_userid)
+    for _ in range(reps):
+        rpc.append(timed(lambda: api.post(token, method, params)))
+        with on_server_cpu():
+            sql.append(timed(lambda: raw_problem_get(raw, raw_userid)))
+    return {"rpc": rpc, "raw": sql}
 
 
 def measure_single(bare: Server, rpc: Server, db: Path, command: Callable[[str, int, float], list[str]],
@@ -402,25 +415,6 @@ def single_table(results: Results) -> tuple[list[str], dict[int, float]]:
     return lines, ratios
 
 
-def reads_and_bulk_tables(results: Results, args: argparse.Namespace) -> list[str]:
-    """Parts 2 and 3 of the report."""
-    out = ["2. bulk event.acknowledge of 10,000 ids (one call, permission-checked user) vs raw sqlite3 writing "
-           "the same rows in one transaction", "",
-           "| ids | rows added | rpcserver ms (each rep) | raw sqlite3 ms (each rep) | ratio of medians |",
-           "|---|---:|---|---|---:|"]
-    for shape, times in results.bulk.items():
-        out.append(f"| {shape} | {median(times['rows']):,.0f} | {' / '.join(ms(t) for t in times['rpc']) or 'timed out'} | "
-                   f"{' / '.join(ms(t) for t in times['raw']) or '-'} | {median(times['rpc']) / median(times['raw']):.2f} |")
-    out += ["", f"3. problem.get, newest 100 problems + selectAcknowledges ({args.get_reps} calls) vs the raw SQL", "",
-            "| caller | rpcserver ms median (p90) | raw SQL ms median (p90) | ratio of medians |", "|---|---|---|---:|"]
-    for who, times in results.problem_get.items():
-        p90 = lambda values: sorted(values)[int(0.9 * (len(values) - 1))]  # noqa: E731
-        out.append(f"| {who} | {median(times['rpc']) * 1000:.2f} ({p90(times['rpc']) * 1000:.2f}) | "
-                   f"{median(times['raw']) * 1000:.2f} ({p90(times['raw']) * 1000:.2f}) | "
-                   f"{median(times['rpc']) / median(times['raw']):.2f} |")
-    return out
-
-
 def report(results: Results, args: argparse.Namespace, db_mib: float) -> str:
     out = [f"load generator: {results.loadgen}",
            f"pinning: {'servers on CPU 0, load generator on CPU 1' if PINNING else 'none (fewer than 2 CPUs or no taskset)'}",
@@ -428,42 +422,48 @@ def report(results: Results, args: argparse.Namespace, db_mib: float) -> str:
            f"{args.reps} reps x {args.duration:g} s per point, interleaved, every rep shown, ratios of medians",
            f"machine load average before / after: {results.load_before[0]:.2f} / {results.load[0]:.2f} "
            "(other work on the machine skews every figure)", ""]
-    lines, ratios = single_table(results)
-    out += ["1. single event.acknowledge (1 id, action 6, Bearer token, permission-checked user)", "", *lines]
-    if results.bulk:
-        out += ["", *reads_and_bulk_tables(results, args)]
-    out += ["", "4. rpcserver's memory holding the database", "", "| when | RSS MiB | peak (VmHWM) MiB |", "|---|---:|---:|"]
+    targets = ["", "ratios and targets"]
+    if "single" in args.only:
+        lines, ratios = single_table(results)
+        out += ["1. single event.acknowledge (1 id, action 6, Bearer token, permission-checked user)", "", *lines, ""]
+        targets.append("  single ack / bare:    " + ", ".join(f"c={c}: {r:.2f}" for c, r in ratios.items())
+                       + f"   (target >= {TARGETS['single']:.2f} at c=64: {verdict(ratios[64], TARGETS['single'], True)})")
+    if "bulk" in args.only:
+        out += ["2. bulk event.acknowledge of 10,000 ids (one call, permission-checked user) vs raw sqlite3 writing "
+                "the same rows in one transaction", "",
+                "| ids | rows added | rpcserver ms (each rep) | raw sqlite3 ms (each rep) | ratio of medians |",
+                "|---|---:|---|---|---:|"]
+        for shape, times in results.bulk.items():
+            out.append(f"| {shape} | {median(times['rows']):,.0f} | {' / '.join(ms(t) for t in times['rpc']) or 'timed out'} | "
+                       f"{' / '.join(ms(t) for t in times['raw']) or '-'} | {median(times['rpc']) / median(times['raw']):.2f} |")
+        out.append("")
+        scattered = results.bulk["scattered"]
+        bulk = median(scattered["rpc"]) / median(scattered["raw"])
+        targets.append(f"  bulk / raw sqlite3:   {bulk:.2f} (scattered ids)   (target <= {TARGETS['bulk']}: "
+                       f"{verdict(bulk, TARGETS['bulk'], False)})")
+    if "get" in args.only:
+        out += [f"3. problem.get, newest 100 problems + selectAcknowledges ({args.get_reps} calls) vs the raw SQL", "",
+                "| caller | rpcserver ms median (p90) | raw SQL ms median (p90) | ratio of medians |", "|---|---|---|---:|"]
+        for who, times in results.problem_get.items():
+            p90 = lambda values: sorted(values)[int(0.9 * (len(values) - 1))]  # noqa: E731
+            out.append(f"| {who} | {median(times['rpc']) * 1000:.2f} ({p90(times['rpc']) * 1000:.2f}) | "
+                       f"{median(times['raw']) * 1000:.2f} ({p90(times['raw']) * 1000:.2f}) | "
+                       f"{median(times['rpc']) / median(times['raw']):.2f} |")
+        floor = results.get_floor
+        out += [f"| (floor: apiinfo.version, no credentials or SQL) | {median(floor['rpc']) * 1000:.2f} | "
+                f"{median(floor['raw']) * 1000:.2f} (super admin's) | {median(floor['rpc']) / median(floor['raw']):.2f} |", ""]
+        gets = {who: median(t["rpc"]) / median(t["raw"]) for who, t in results.problem_get.items()}
+        targets.append("  problem.get / raw:    " + ", ".join(f"{r:.2f} {who}" for who, r in gets.items())
+                       + f"   (target <= {TARGETS['problem_get']}: {verdict(max(gets.values()), TARGETS['problem_get'], False)})")
+    out += ["4. rpcserver's memory holding the database", "", "| when | RSS MiB | peak (VmHWM) MiB |", "|---|---:|---:|"]
     for when, memory in results.memory.items():
         out.append(f"| {when} | {memory['VmRSS'] / 1024:.1f} | {memory['VmHWM'] / 1024:.1f} |")
     peak_mb = max(memory["VmHWM"] for memory in results.memory.values()) * 1024 / 1e6
-    out += ["", "ratios and targets",
-            "  single ack / bare:    " + ", ".join(f"c={c}: {r:.2f}" for c, r in ratios.items())
-            + f"   (target >= {TARGETS['single']:.2f} at c=64: {verdict(ratios[64], TARGETS['single'], True)})"]
-    if results.bulk:
-        scattered = results.bulk["scattered"]
-        bulk = median(scattered["rpc"]) / median(scattered["raw"])
-        gets = {who: median(t["rpc"]) / median(t["raw"]) for who, t in results.problem_get.items()}
-        out += [f"  bulk / raw sqlite3:   {bulk:.2f} (scattered ids)   (target <= {TARGETS['bulk']}: "
-                f"{verdict(bulk, TARGETS['bulk'], False)})",
-                "  problem.get / raw:    " + ", ".join(f"{r:.2f} {who}" for who, r in gets.items())
-                + f"   (target <= {TARGETS['problem_get']}: {verdict(max(gets.values()), TARGETS['problem_get'], False)})"]
-    out += [f"  peak RSS:             {peak_mb:.0f} MB = {peak_mb * 1e6 / 2**20:.1f} MiB   (target <= {TARGETS['rss_mb']} MB: "
-            f"{verdict(peak_mb, TARGETS['rss_mb'], False)})",
-            "  checks: " + ("all passed (no socket errors or non-2xx, one stored acknowledgement per answered call"
-                             + (", problem.get finds what the raw SQL finds)" if results.bulk else ")")
-                             if not results.checks else "; ".join(results.checks))]
-    return "\n".join(out)
-
-
-def measure_reads_and_bulk(args: argparse.Namespace, rpc_command: list[str], served: Path, raw_db: Path,
-                           bench_userid: int, problems: int, results: Results) -> None:
-    """Parts 2 and 3, on a server of their own; its memory after them (part 4)."""
-    with closing(raw_connection(raw_db)) as raw, server("rpc-reads-and-bulk", rpc_command, args.workdir) as rpc:
-        print("problem.get ...", file=sys.stderr)
-        measure_problem_get(Api(rpc.url, args.bulk_timeout), raw, results, bench_userid, args.get_reps)
-        print("bulk acknowledge ...", file=sys.stderr)
-        measure_bulk(Api(rpc.url, args.bulk_timeout), served, raw, bulk_id_sets(problems, args.reps, seed=7), results)
-        results.memory["first server, after problem.get and the bulk calls"] = rpc.memory_kib()
+    targets += [f"  peak RSS:             {peak_mb:.0f} MB = {peak_mb * 1e6 / 2**20:.1f} MiB   (target <= {TARGETS['rss_mb']} MB: "
+                f"{verdict(peak_mb, TARGETS['rss_mb'], False)})",
+                "  checks: " + ("all passed (no socket errors or non-2xx, one stored acknowledgement per answered call, "
+                                "problem.get finds what the raw SQL finds)" if not results.checks else "; ".join(results.checks))]
+    return "\n".join(out + targets)
 
 
 def main() -> None:
@@ -476,8 +476,10 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/rpcserver-bench"))
     parser.add_argument("--python-loadgen", action="store_true", help="use bench/loadgen.py even if wrk is installed")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
-    parser.add_argument("--only", choices=["ack"], help="run one part: ack = the single acknowledges (1) alone")
+    parser.add_argument("--only", action="append", choices=PARTS,
+                        help="run only this part (repeatable; default: all): single, bulk or get (problem.get)")
     args = parser.parse_args()
+    args.only = tuple(args.only or PARTS)
     started = time.monotonic()
     if PINNING:
         os.sched_setaffinity(0, {int(CLIENT_CPU)})
@@ -499,14 +501,25 @@ def main() -> None:
         bench_userid = conn.execute("SELECT userid FROM users WHERE username = 'bench'").fetchone()[0]
 
     rpc_command = [sys.executable, "-m", "rpcserver", "serve", "--db", str(served), "--port", "0", "--synchronous", "FULL"]
-    if args.only is None:
-        measure_reads_and_bulk(args, rpc_command, served, raw_db, bench_userid, problems, results)
-    # a fresh server, as a restarted one holds the database: its memory from the start
-    with server("rpc", rpc_command, args.workdir) as rpc, server("bare", [sys.executable, str(BENCH / "bare.py")], args.workdir) as bare:
-        results.memory["second server, after start"] = rpc.memory_kib()
-        print("single acknowledge ...", file=sys.stderr)
-        measure_single(bare, rpc, served, command, results, args.reps, args.duration, problems)
-        results.memory["second server, after the single acknowledges"] = rpc.memory_kib()
+    raw = raw_connection(raw_db)
+    if "get" in args.only or "bulk" in args.only:
+        with server("rpc-reads-and-bulk", rpc_command, args.workdir) as rpc:
+            if "get" in args.only:
+                print("problem.get ...", file=sys.stderr)
+                measure_problem_get(Api(rpc.url, args.bulk_timeout), raw, results, bench_userid, args.get_reps)
+            if "bulk" in args.only:
+                print("bulk acknowledge ...", file=sys.stderr)
+                measure_bulk(Api(rpc.url, args.bulk_timeout), served, raw, bulk_id_sets(problems, args.reps, seed=7), results)
+            done = " and ".join(what for part, what in (("get", "problem.get"), ("bulk", "the bulk calls")) if part in args.only)
+            results.memory[f"first server, after {done}"] = rpc.memory_kib()
+    raw.close()
+    if "single" in args.only:
+        # a fresh server, as a restarted one holds the database: its memory from the start
+        with server("rpc", rpc_command, args.workdir) as rpc, server("bare", [sys.executable, str(BENCH / "bare.py")], args.workdir) as bare:
+            results.memory["second server, after start"] = rpc.memory_kib()
+            print("single acknowledge ...", file=sys.stderr)
+            measure_single(bare, rpc, served, command, results, args.reps, args.duration, problems)
+            results.memory["second server, after the single acknowledges"] = rpc.memory_kib()
     results.load = os.getloadavg()
     text = report(results, args, template.stat().st_size / 2**20)
     print(text)

@@ -38,7 +38,11 @@ def shape(rows: list[dict[str, Any]] | int, params: dict[str, Any], key: str) ->
     the id itself is only in the objects when `output` asks for it (or is "extend")."""
     if isinstance(rows, int):
         return str(rows)
-    objects = [{name: as_text(value) for name, value in row.items()} for row in rows]
+    return arrange([{name: as_text(value) for name, value in row.items()} for row in rows], params, key)
+
+
+def arrange(objects: list[dict[str, Any]], params: dict[str, Any], key: str) -> Any:
+    """`shape` for objects whose values are strings already (reads that make them in SQL)."""
     keys = [obj[key] for obj in objects]
     output = params.get("output", "extend")
     if isinstance(output, list) and key not in output:

@@ -5,7 +5,7 @@ ingesting events (event.create; ours, Zabbix has no such call)."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, cast
 
 from marshmallow import fields
 
@@ -30,7 +30,7 @@ from schemas.event import (
     EventGetParams,
 )
 
-from ._get import as_text, get_query, shape
+from ._get import arrange, as_text, get_query
 
 _create_params = EventCreateParams()
 _acknowledge_params = EventAcknowledgeParams()
@@ -94,8 +94,6 @@ async def create(ctx: Context, params: Any) -> dict[str, list[int]]:
 # sub-selects; rows to Zabbix's shape (ids only when `output` names them, `urls` always empty).
 
 ID_PARAMS = ("eventids", "objectids", "hostids", "groupids")
-NESTED = ("acknowledges", "alerts", "hosts", "relatedObject", "suppression_data", "tags")
-"""The keys sub-selects add to an event."""
 
 _get_params = EventGetParams()
 
@@ -143,26 +141,15 @@ def selects_of(p: dict[str, Any], acknowledge_users: bool) -> Selects:
     )
 
 
-def texts(value: Any) -> Any:
-    """A sub-select's value as strings: a count, a list of objects, or one object."""
-    if isinstance(value, list):
-        return [texts(one) for one in value]
-    if isinstance(value, dict):
-        return {name: as_text(one) for name, one in value.items()}
-    return as_text(value)
-
-
 def finish(rows: list[dict[str, Any]] | int, p: dict[str, Any]) -> Any:
-    """The result as Zabbix gives it: strings, `urls`, keyed by event id with `preservekeys`."""
-    if isinstance(rows, list):
-        with_urls = p["output"] == "extend" or URLS in p["output"]
+    """The result as Zabbix gives it from the reads' rows (strings already): `urls`, keyed by
+    event id with `preservekeys`, the count as a string."""
+    if isinstance(rows, int):
+        return str(rows)
+    if p["output"] == "extend" or URLS in p["output"]:
         for row in rows:
-            for name in NESTED:
-                if name in row:
-                    row[name] = texts(row[name])
-            if with_urls:
-                row[URLS] = []
-    return shape(rows, p, "eventid")
+            row[URLS] = []
+    return arrange(rows, p, "eventid")
 
 
 async def get(ctx: Context, params: Any) -> Any:
@@ -192,7 +179,7 @@ async def get(ctx: Context, params: Any) -> Any:
     read = EventRead(query_of(p), filters, selects, group_by=bool(p["groupBy"]))
     rows = await ctx.storage.read(event_reads.read_events, read, ctx.caller, ctx.now)
     if read.group_by:
-        return texts(rows)
+        return [{name: as_text(value) for name, value in row.items()} for row in cast(list[dict[str, Any]], rows)]
     return finish(rows, p)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from rpcserver.context import Context
@@ -28,7 +27,8 @@ async def get(ctx: Context, params: Any) -> Any:
     taken), suppression_data, tags. `urls` is always empty.
     """
     p = _params.load_params(params)
-    filters = dataclasses.replace(filters_of(p), recent_since=ctx.now - OK_PERIOD if p["recent"] else None)
+    filters = filters_of(p)
+    filters.recent_since = ctx.now - OK_PERIOD if p["recent"] else None
     read = EventRead(query_of(p), filters, selects_of(p, acknowledge_users=False))
     rows = await ctx.storage.read(event_reads.read_problems, read, ctx.caller, ctx.now)
     return finish(rows, p)

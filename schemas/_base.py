@@ -10,10 +10,11 @@ required field's message is the `MISSING` marker, which becomes
 
 from __future__ import annotations
 
+import functools
 import string
 from typing import Any, Callable, Hashable, Mapping, Sequence
 
-from marshmallow import RAISE, Schema, ValidationError
+from marshmallow import RAISE, Schema, ValidationError, missing
 
 from rpcserver.errors import InvalidParams
 
@@ -60,6 +61,27 @@ class ZabbixSchema(Schema):
     # A JSON object is what PHP calls an array: Zabbix says "an array is expected" for both.
     error_messages = {"unknown": UNEXPECTED, "type": "an array is expected"}
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._known = frozenset(field.data_key or name for name, field in self.load_fields.items())
+        # marshmallow visits every declared field on each load: most of the cost of a get's params
+        # (dozens of fields, a few sent). So the optional fields with a default are loaded only when
+        # sent, by a schema of just the fields a call needs, and their defaults filled here. Not with
+        # hooks, which would see the params before their defaults, nor with options (only, partial,
+        # ...), which that schema would not carry.
+        lean = not args and not kwargs and not any(self._hooks.values())
+        self._defaulted = {name for name, field in self.load_fields.items()
+                           if lean and field.load_default is not missing and not field.required}
+        self._slots = [(field.attribute or name, field.load_default if name in self._defaulted else missing)
+                       for name, field in self.load_fields.items()]
+        """(key in the loaded params, default or `missing`) of every field, in declared order."""
+        self._needed_by = functools.lru_cache(maxsize=64)(self._schema_of_needed)
+
+    def _schema_of_needed(self, sent: frozenset[str]) -> Schema:
+        """This schema cut to the fields sent and those without a default, in declared order."""
+        return type(self)(only=[name for name, field in self.load_fields.items()
+                                if name not in self._defaulted or (field.data_key or name) in sent])
+
     def load_params(self, params: Any, path: str = "/") -> dict[str, Any]:
         """Validate a call's params (an object; `[]` counts as `{}`) and return the loaded dict.
 
@@ -71,14 +93,22 @@ class ZabbixSchema(Schema):
             params = {str(i): value for i, value in enumerate(params)}
         if not isinstance(params, dict):
             raise invalid(path, "an array is expected")
-        known = {field.data_key or name for name, field in self.load_fields.items()}
         for key in params:
-            if key not in known:
+            if key not in self._known:
                 raise invalid(path, f'unexpected parameter "{key}"')
         try:
-            return self.load(params)
+            if not self._defaulted:
+                return self.load(params)
+            loaded = self._needed_by(frozenset(params)).load(params)
         except ValidationError as exc:
             raise first_error(exc.messages, path) from None
+        result = {}  # as marshmallow's own load would give it, in declared order
+        for key, default in self._slots:
+            if key in loaded:
+                result[key] = loaded[key]
+            elif default is not missing:
+                result[key] = default() if callable(default) else default
+        return result
 
     def load_many(self, params: Any) -> list[dict[str, Any]]:
         """For create/update methods, which take one object or an array of them: errors name

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from marshmallow import ValidationError, fields, validates_schema
+from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from rpcserver.errors import InvalidParams
 from schemas._base import ZabbixSchema, field_messages, first_error
@@ -58,3 +58,62 @@ def test_a_list_of_params_is_seen_as_keys_0_1_2() -> None:
 
 def test_first_error_walks_nested_messages() -> None:
     assert first_error({"tags": {0: {"value": ["value is too long"]}}}).data == 'Invalid parameter "/tags/1/value": value is too long.'
+
+
+class Lean(ZabbixSchema):
+    """No hooks: optional fields with defaults are loaded only when sent (the lean path)."""
+
+    ids = fields.List(fields.Integer(strict=True, error_messages={"invalid": "a number is expected"}), load_default=list)
+    name = fields.String(required=True, error_messages=field_messages(invalid="a character string is expected"))
+    limit = fields.Integer(strict=True, allow_none=True, load_default=None, error_messages={"invalid": "an integer is expected"})
+    sort = fields.String(data_key="sortfield", attribute="sort_by", load_default="id")
+    plain = fields.String()
+    tags = fields.List(fields.Nested(Sample), load_default=list)
+
+
+LEAN_PARAMS = [
+    {},
+    {"limit": 5},
+    {"name": "a"},
+    {"name": "a", "limit": 5, "ids": [3]},
+    {"sortfield": "x", "name": "b", "plain": "p"},
+    {"tags": [{"eventids": [1], "action": 1}], "name": "c"},
+    {"name": "a", "limit": "x"},
+    {"limit": "x", "ids": ["y"]},
+    {"ids": [1, "y"], "name": 3},
+    {"name": "a", "tags": [{"action": 1}]},
+    {"name": "a", "tags": [{"eventids": [], "action": 4, "message": ""}]},
+]
+
+
+def marshmallows_own(params: dict[str, Any]) -> Any:
+    """What marshmallow's full load gives (every field visited): the loaded dict or the Zabbix error."""
+    try:
+        return Schema.load(Lean(), params)
+    except ValidationError as exc:
+        return first_error(exc.messages).data
+
+
+@pytest.mark.parametrize("params", LEAN_PARAMS)
+def test_the_lean_path_loads_and_refuses_as_marshmallows_own_load(params: dict[str, Any]) -> None:
+    try:
+        loaded: Any = Lean().load_params(params)
+    except InvalidParams as exc:
+        loaded = exc.data
+    expected = marshmallows_own(params)
+    assert loaded == expected
+    if isinstance(expected, dict):
+        assert list(loaded) == list(expected)  # declared order, as marshmallow's
+
+
+def test_lean_defaults_are_fresh_per_load() -> None:
+    schema = Lean()
+    first = schema.load_params({"name": "a"})
+    first["ids"].append(1)
+    assert schema.load_params({"name": "a"})["ids"] == []
+
+
+def test_a_nested_schema_still_refuses_its_missing_required_fields() -> None:
+    with pytest.raises(InvalidParams) as info:
+        Lean().load_params({"name": "a", "tags": [{"action": 1}]})
+    assert info.value.data == 'Invalid parameter "/tags/1": the parameter "eventids" is missing.'

@@ -8,6 +8,9 @@ indefinite, or still ahead of the call's clock). Every query here binds that clo
 
 A caller other than a super admin reads an event only when its trigger's host is readable
 (read-write with `editable`); nothing says which events were left out.
+
+Rows come back as Zabbix shows them: every value text, NULL as "0" (`query.as_text`, made by
+SQLite), sub-selects included; only the rows of `groupBy` carry SQLite's own values.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence, cast
 
 from ..caller import Caller
-from ._sql import id_list, json_ids
+from ._sql import id_list
 from .hosts import HOSTS, TRIGGERS
 from .permissions import READ, READ_WRITE, permitted_hostids
-from .query import GetQuery, ObjectTable, select_objects
+from .query import GetQuery, ObjectTable, as_text, select_objects
 from .spans import acknowledged_sql
 
 Output = str | Sequence[str]
@@ -367,8 +370,8 @@ def _also(query: GetQuery, condition: str) -> GetQuery:
     return dataclasses.replace(query, where=[*query.where, condition])
 
 
-def _event_rows(conn: sqlite3.Connection, query: GetQuery) -> list[dict[str, Any]]:
-    return cast(list[dict[str, Any]], select_objects(conn, EVENTS, query))
+def _event_rows(conn: sqlite3.Connection, query: GetQuery, text: bool = True) -> list[dict[str, Any]]:
+    return cast(list[dict[str, Any]], select_objects(conn, EVENTS, query, text=text))
 
 
 def _merged(conn: sqlite3.Connection, query: GetQuery, parts: list[str]) -> list[dict[str, Any]]:
@@ -383,7 +386,8 @@ def _merged(conn: sqlite3.Connection, query: GetQuery, parts: list[str]) -> list
     rows = [row for part in parts for row in _event_rows(conn, _also(query, part))]
     for index in reversed(range(len(query.sortfield))):  # stable sorts, last key first
         descending = _order(query, index) == "DESC"
-        rows.sort(key=lambda row, name=query.sortfield[index]: row[name], reverse=descending)
+        # the values are text; every field event.get sorts by (eventid, objectid, clock) is an integer
+        rows.sort(key=lambda row, name=query.sortfield[index]: int(row[name]), reverse=descending)
     rows = rows[: query.limit] if query.limit else rows
     for row in rows:
         for name in hidden:
@@ -413,7 +417,7 @@ def _grouped(conn: sqlite3.Connection, query: GetQuery, parts: list[str]) -> lis
     ids_only = dataclasses.replace(query, output=["objectid"], count=False, limit=None, sortfield=[], sortorder=[])
     counts: Counter[int] = Counter()
     for part in parts:
-        counts.update(row["objectid"] for row in _event_rows(conn, _also(ids_only, part)))
+        counts.update(row["objectid"] for row in _event_rows(conn, _also(ids_only, part), text=False))
     rows = [{"objectid": objectid, "rowscount": n} for objectid, n in sorted(counts.items())]
     for index in reversed(range(len(query.sortfield))):
         name = query.sortfield[index]
@@ -440,7 +444,7 @@ def read_problems(conn: sqlite3.Connection, read: EventRead, caller: Caller, now
         # +: not through the r_clock index, or SQLite unions two full reads of (source, object)
         where.append("(p.r_eventid IS NULL OR +p.r_clock > :recent_since)")
         params["recent_since"] = read.filters.recent_since
-    rows = select_objects(conn, PROBLEMS, _restricted(read.query, where, params, now))
+    rows = select_objects(conn, PROBLEMS, _restricted(read.query, where, params, now), text=True)
     if isinstance(rows, list) and rows:
         _attach_selects(conn, rows, read.selects, caller, now, tag_table="problem_tag")
     return rows
@@ -453,9 +457,9 @@ def _attach_selects(
     conn: sqlite3.Connection, rows: list[dict[str, Any]], selects: Selects, caller: Caller, now: int, tag_table: str
 ) -> None:
     """Add the asked sub-selects to every row: one query per sub-select for all rows at once."""
-    eventids = json_ids(row["eventid"] for row in rows)
+    eventids = "[" + ",".join(row["eventid"] for row in rows) + "]"  # integers' text: joined, a JSON array
     if selects.acknowledges == "count":
-        _spread(rows, "acknowledges", acknowledge_counts(conn, eventids), 0)
+        _spread(rows, "acknowledges", acknowledge_counts(conn, eventids), "0")
     elif selects.acknowledges is not None:
         _spread(rows, "acknowledges", acknowledges(conn, eventids, selects.acknowledges, selects.acknowledge_users, caller), [])
     if selects.alerts:
@@ -477,7 +481,7 @@ def _attach_selects(
         _spread(rows, "tags", _children(conn, eventids, TAG_COLUMNS, selects.tags, f"{tag_table} tg", "tg.eventid", "tg.rowid"), [])
 
 
-def _spread(rows: list[dict[str, Any]], name: str, found: dict[int, Any], empty: Any) -> None:
+def _spread(rows: list[dict[str, Any]], name: str, found: dict[str, Any], empty: Any) -> None:
     """Give each row its found value under `name`, or `empty` (events with nothing linked)."""
     for row in rows:
         row[name] = found.get(row["eventid"], empty)
@@ -497,46 +501,46 @@ def _children(
     order: str,
     condition: str = "",
     now: int = 0,
-) -> dict[int, list[dict[str, Any]]]:
-    """The objects linked to each event (`link` is the SQL of the event id in `source`)."""
+) -> dict[str, list[dict[str, Any]]]:
+    """The objects linked to each event (`link` is the SQL of the event id in `source`), by event id."""
     names = _names(columns, output)
-    select = "".join(f", {columns[name]} AS {name}" for name in names)
+    select = "".join(f", {as_text(columns[name])} AS {name}" for name in names)
     where = f"{link} {_IN_IDS}" + (f" AND {condition}" if condition else "")
-    found: dict[int, list[dict[str, Any]]] = {}
-    for eventid, *values in conn.execute(f"SELECT {link}{select} FROM {source} WHERE {where} ORDER BY {order}",
+    found: dict[str, list[dict[str, Any]]] = {}
+    for eventid, *values in conn.execute(f"SELECT {as_text(link)}{select} FROM {source} WHERE {where} ORDER BY {order}",
                                          {"ids": eventids, "now": now}):
         found.setdefault(eventid, []).append(dict(zip(names, values)))
     return found
 
 
-def acknowledge_counts(conn: sqlite3.Connection, eventids: str) -> dict[int, int]:
-    """How many history rows each event has (events without any are left out)."""
-    return dict(conn.execute(f"SELECT a.eventid, COUNT(*) FROM acknowledges a WHERE a.eventid {_IN_IDS} GROUP BY a.eventid",
-                             {"ids": eventids}))
+def acknowledge_counts(conn: sqlite3.Connection, eventids: str) -> dict[str, str]:
+    """How many history rows each event has, by event id (events without any are left out)."""
+    return dict(conn.execute(f"SELECT {as_text('a.eventid')}, {as_text('COUNT(*)')} FROM acknowledges a"
+                             f" WHERE a.eventid {_IN_IDS} GROUP BY a.eventid", {"ids": eventids}))
 
 
 def acknowledges(
     conn: sqlite3.Connection, eventids: str, output: Output, with_users: bool, caller: Caller
-) -> dict[int, list[dict[str, Any]]]:
-    """Each event's history rows, newest first. `with_users`: also the author's username, name and
-    surname (when asked for), where the caller may see the author; missing otherwise."""
+) -> dict[str, list[dict[str, Any]]]:
+    """Each event's history rows, newest first, by event id. `with_users`: also the author's
+    username, name and surname (when asked for), where the caller may see the author; missing otherwise."""
     names = _names(ACKNOWLEDGE_COLUMNS, output)
     user_names = _names(ACKNOWLEDGE_USER_COLUMNS, output) if with_users else []
-    select = "".join(f", {ACKNOWLEDGE_COLUMNS[name]}" for name in names)
+    select = "".join(f", {as_text(ACKNOWLEDGE_COLUMNS[name])}" for name in names)
     params: dict[str, Any] = {"ids": eventids}
     users = join = ""
     if user_names:
         visible = "1"
         if not caller.is_super_admin:
             visible, params["perm_userid"] = _VISIBLE_USER, caller.userid
-        users = ", u.userid IS NOT NULL" + "".join(f", {ACKNOWLEDGE_USER_COLUMNS[name]}" for name in user_names)
+        users = ", u.userid IS NOT NULL" + "".join(f", {as_text(ACKNOWLEDGE_USER_COLUMNS[name])}" for name in user_names)
         join = f" LEFT JOIN users u ON u.userid = a.userid AND {visible}"
     cursor = conn.execute(
-        f"SELECT a.eventid{select}{users} FROM acknowledges a{join} WHERE a.eventid {_IN_IDS}"
+        f"SELECT {as_text('a.eventid')}{select}{users} FROM acknowledges a{join} WHERE a.eventid {_IN_IDS}"
         " ORDER BY a.clock DESC, a.acknowledgeid DESC",
         params,
     )
-    found: dict[int, list[dict[str, Any]]] = {}
+    found: dict[str, list[dict[str, Any]]] = {}
     for eventid, *values in cursor:
         row = dict(zip(names, values[: len(names)]))
         if user_names and values[len(names)]:

@@ -69,15 +69,24 @@ def _conditions(table: ObjectTable, query: GetQuery) -> tuple[list[str], dict[st
     return where, params
 
 
-def select_objects(conn: sqlite3.Connection, table: ObjectTable, query: GetQuery) -> list[dict[str, Any]] | int:
+def as_text(sql: str) -> str:
+    """`sql`'s value as a Zabbix get shows it: text (SQLite's, as Python's str() writes an integer
+    or text), NULL as "0". Made by SQLite, it costs a fraction of converting each value in Python."""
+    return f"ifnull(CAST({sql} AS TEXT), '0')"
+
+
+def select_objects(
+    conn: sqlite3.Connection, table: ObjectTable, query: GetQuery, text: bool = False
+) -> list[dict[str, Any]] | int:
     """Rows as dicts of the requested fields (all of them for "extend") plus the key, or the
-    number of rows for `count`. Values are as SQLite returns them; shaping is the caller's."""
+    number of rows for `count`. Values are as SQLite returns them, or with `text` as `as_text`
+    makes them; shaping is the caller's."""
     where, params = _conditions(table, query)
     where_sql = f" WHERE {' AND '.join(where)}" if where else ""
     if query.count:
         return conn.execute(f"SELECT COUNT(*) FROM {table.source}{where_sql}", params).fetchone()[0]
     names = list(table.columns) if query.output == "extend" else [table.key, *(n for n in query.output if n != table.key)]
-    select = ", ".join(f"{table.columns[n]} AS {n}" for n in names)
+    select = ", ".join(f"{as_text(table.columns[n]) if text else table.columns[n]} AS {n}" for n in names)
     orders = [
         f"{table.columns[name]} {(query.sortorder[i] if i < len(query.sortorder) else (query.sortorder or ['ASC'])[0])}"
         for i, name in enumerate(query.sortfield)

@@ -189,6 +189,15 @@ async def test_the_merged_list_is_sorted_then_cut(get: Any, ids_of: Any) -> None
         {"name": "Door is open"}, {"name": "Nginx is down"}]
 
 
+async def test_the_merge_sorts_ids_as_numbers(call: Any, admin: str, get: Any) -> None:
+    # ids of one and two digits: as the text the rows carry, "9" would sort after "10"
+    for n in range(6):
+        await call("event.create", {"host": "web-01", "name": f"Filler {n}", "clock": T0 + 600 + n}, auth=admin)
+    ids = [obj["eventid"] for obj in await get({"output": ["eventid"], "sortfield": "eventid", "sortorder": "DESC"})]
+    assert len(ids) == 11 and {len(eventid) for eventid in ids} == {1, 2}
+    assert ids == sorted(ids, key=int, reverse=True)
+
+
 async def test_count_output(get: Any, world: World) -> None:
     assert await get({"countOutput": True}) == "5"
     assert await get({"countOutput": True, "value": 1}) == "4"
