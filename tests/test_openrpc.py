@@ -45,7 +45,7 @@ REGENERATE = "regenerate with: rpcserver reference > docs/api.md && rpcserver re
 
 def _published(package: tuple[str, str]) -> tarfile.TarFile:
     url, sha512 = package
-    cached = CACHE / url.rsplit("/", 1)[1]
+    cached = CACHE / url.split("://", 1)[1].replace("/", "_")  # the package's scope is in the name
     if not cached.exists():
         try:
             with urllib.request.urlopen(url, timeout=30) as response:
