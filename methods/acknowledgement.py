@@ -69,7 +69,13 @@ def _create_unit(conn: sqlite3.Connection, eventid: int, until: int | None, note
 
 
 async def create(ctx: Context, params: Any) -> dict[str, Any]:
-    """Open a span on a problem event the caller may read; `acknowledged_on` is always now."""
+    """Acknowledge a problem from now until `acknowledged_until`, or until ended; answers the new one.
+
+    `acknowledged_until`: epoch seconds, or a duration from now ("30m", "2h", "1d"); left out or null,
+    it lasts until ended. When it ends, the problem is unacknowledged again by itself (unless another
+    acknowledgement is active), and its history says so. A time already past records the
+    acknowledgement as ended at once. `notes` become the history row's message.
+    """
     p = _create_params.load_params(params)
     until = resolved_end(p.get("acknowledged_until"), ctx.now)
     _check_role(ctx.caller, p["notes"])
@@ -96,7 +102,11 @@ def _update_unit(conn: sqlite3.Connection, spanid: int, changes: dict[str, Any],
 
 
 async def update(ctx: Context, params: Any) -> dict[str, Any]:
-    """Change an active span's end (a past time ends it now) or notes; returns the whole span."""
+    """Extend, shorten or end an active acknowledgement, or change its notes; answers it as it is now.
+
+    A time not ahead of now ends it now. Fields left out stay as they are. An acknowledgement that is
+    no longer active cannot be changed: create a new one.
+    """
     p = _update_params.load_params(params)
     changes: dict[str, Any] = {}
     if "notes" in p:
@@ -108,7 +118,11 @@ async def update(ctx: Context, params: Any) -> dict[str, Any]:
 
 
 async def get(ctx: Context, params: Any) -> list[dict[str, Any]]:
-    """Spans on events the caller may read, by id (ascending) unless sorted otherwise."""
+    """Acknowledgements of problems the caller may read, by id (ascending) unless sorted otherwise.
+
+    Filters: ids, events, `active`, `acknowledged_by` (usernames), and bounds on `acknowledged_on` and
+    `acknowledged_until` (`_lt`, `_le`, `_gt`, `_ge`, epoch seconds).
+    """
     p = _get_params.load_params(params)
     query = SpanQuery(
         acknowledgementids=p.get("acknowledgementids"),
@@ -125,7 +139,7 @@ async def get(ctx: Context, params: Any) -> list[dict[str, Any]]:
 
 
 async def delete(ctx: Context, params: Any) -> Any:
-    """Always refused: spans are a historic record. End one with acknowledgement.update instead."""
+    """Always refused: acknowledgements are a historic record. End one with acknowledgement.update."""
     raise ApplicationError(CANNOT_DELETE)
 
 

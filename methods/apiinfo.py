@@ -15,7 +15,7 @@ ZABBIX_API_VERSION = "7.0.0"
 
 
 async def version(ctx: Context, params: Any) -> str:
-    """The Zabbix API version this server implements; clients pick their wire format by it. Takes no params."""
+    """The Zabbix API version implemented, "7.0.0": clients choose their wire format by it. No params."""
     load_version_params(params)
     return ZABBIX_API_VERSION
 

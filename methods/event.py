@@ -36,7 +36,7 @@ _create_params = EventCreateParams()
 _acknowledge_params = EventAcknowledgeParams()
 
 async def acknowledge(ctx: Context, params: Any) -> dict[str, list[int]]:
-    """Acknowledge, comment, close, change severity, suppress or rank problems: Zabbix 7.0's event.acknowledge.
+    """Act on problems: acknowledge, comment, close, change severity, suppress, rank (Zabbix 7.0).
 
     `action` is a bitmask: 1 close, 2 acknowledge, 4 add a message, 8 change severity, 16 unacknowledge,
     32 suppress (until `suppress_until`, 0 for ever), 64 unsuppress, 128 change to cause, 256 change to symptom
