@@ -13,6 +13,11 @@ from marshmallow import Schema, fields
 from ._jsonschema import json_schema
 
 
+def epoch(description: str, **kwargs: Any) -> fields.Integer:
+    """A time in epoch seconds, as the incident and acknowledgement families answer it."""
+    return fields.Integer(metadata={"description": description}, **kwargs)
+
+
 def ids_result(key: str) -> fields.Nested:
     """`{"<key>": ["<id>", ...]}`: the ids a create, update or delete touched, as strings."""
     return fields.Nested(Schema.from_dict({key: fields.List(fields.String(), required=True)}, name=f"{key}Result")())

@@ -12,6 +12,7 @@ from rpcserver.storage.spans import BOUNDED, BOUNDS, SORTABLE
 
 from ._base import ZabbixSchema, invalid
 from ._fields import MAX_INT32, Boolean, Id, Ids, Int32, String, Strings, Timestamp, ZField
+from ._results import epoch
 
 NOTES_LENGTH = 2048
 """As long as a Zabbix message (acknowledges.message): notes become the history row's message."""
@@ -84,19 +85,15 @@ AcknowledgementGetParams = ZabbixSchema.from_dict(
 )
 
 
-def _epoch(description: str, **kwargs: Any) -> fields.Integer:
-    return fields.Integer(metadata={"description": description}, **kwargs)
-
-
 class AcknowledgementObject(Schema):
     """A span as every acknowledgement.* method answers it."""
 
     acknowledgementid = fields.String(required=True)
     eventid = fields.String(required=True, metadata={"description": "the problem event acknowledged"})
     acknowledged_by = fields.String(required=True, metadata={"description": "username"})
-    acknowledged_on = _epoch("when it began", required=True)
-    acknowledged_until = _epoch("when it ends; null: until ended", required=True, allow_none=True)
+    acknowledged_on = epoch("when it began", required=True)
+    acknowledged_until = epoch("when it ends; null: until ended", required=True, allow_none=True)
     active = fields.Boolean(required=True)
     notes = fields.String(required=True)
-    last_modified = _epoch("when it last changed", required=True)
+    last_modified = epoch("when it last changed", required=True)
     last_modified_by = fields.String(required=True, metadata={"description": "username"})

@@ -10,6 +10,7 @@ from rpcserver.domain.incident import SEVERITY_NAMES, STATUSES
 
 from ._base import ZabbixSchema
 from ._fields import MAX_INT32, Id, Ids, Int32, String, Strings
+from ._results import epoch
 
 COMMENT_LENGTH = 255
 NOTE_LENGTH = 2048
@@ -64,14 +65,10 @@ class IncidentMassParams(ZabbixSchema):
 # --- results ---
 
 
-def _epoch(description: str, **kwargs: Any) -> fields.Integer:
-    return fields.Integer(required=True, metadata={"description": description}, **kwargs)
-
-
 class IncidentNote(Schema):
     """One status change, as incident.* recorded it."""
 
-    clock = _epoch("when")
+    clock = epoch("when", required=True)
     username = fields.String(required=True, allow_none=True, metadata={"description": "who; null: a deleted user"})
     status_from = String(choices=STATUSES, required=True)
     status_to = String(choices=STATUSES, required=True)
@@ -86,16 +83,16 @@ class IncidentObject(Schema):
     host = fields.String(required=True, metadata={"description": "the host's technical name"})
     severity = String(choices=SEVERITY_NAMES, required=True)
     status = String(choices=STATUSES, required=True, metadata={"description": "derived: see incident.update"})
-    started_at = _epoch("when the problem began")
-    acknowledged_at = _epoch(
-        "when the acknowledgement in force (once resolved or closed: the last one) began; null: none", allow_none=True)
+    started_at = epoch("when the problem began", required=True)
+    acknowledged_at = epoch("when the acknowledgement in force (once resolved or closed: the last one) began; null: none",
+                            required=True, allow_none=True)
     acknowledged_by = fields.String(required=True, allow_none=True, metadata={
         "description": "as incident.acknowledge was told, else the acknowledging user's username; null when not "
                        "acknowledged"})
     assigned_to = fields.String(required=True, allow_none=True, metadata={
         "description": "the username of who last acknowledged it through incident.*; null: no one has"})
-    resolved_at = _epoch("when the problem was resolved", allow_none=True)
-    closed_at = _epoch("when the incident was closed", allow_none=True)
+    resolved_at = epoch("when the problem was resolved", required=True, allow_none=True)
+    closed_at = epoch("when the incident was closed", required=True, allow_none=True)
     paged_users = fields.List(fields.String(), required=True, metadata={"description": "usernames, in name order"})
     notes = fields.List(fields.Nested(IncidentNote), required=True, metadata={"description": "oldest first"})
 
