@@ -35,7 +35,7 @@ from ._fields import (
     ZField,
     parse_id,
 )
-from ._jsonschema import json_schema
+from ._jsonschema import EMPTY_OBJECT, json_schema
 from ._results import AnyOf, EmptyArray, GetResult, strings_object
 from .acknowledgement import AcknowledgedUntil
 
@@ -223,8 +223,7 @@ class TagFilters(ZField):
 
     def json_type(self) -> dict[str, Any]:
         one = json_schema(TagFilterParams)
-        no_tags = {"type": "object", "maxProperties": 0, "description": "{}: as an empty array"}
-        return {"anyOf": [{"type": "array", "items": one}, one, no_tags]}
+        return {"anyOf": [{"type": "array", "items": one}, one, EMPTY_OBJECT]}
 
 
 def id_filters() -> dict[str, Ids]:
