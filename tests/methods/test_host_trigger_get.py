@@ -3,12 +3,18 @@ triggers set up with SQL, as event.create would leave them)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import pytest
 
 from ..conftest import error_of
-from .test_hostgroup import World, world  # noqa: F401  (the fixture)
+from .test_hostgroup import World, build_world
+
+
+@pytest.fixture
+async def world(client: Any, login: Callable[..., Awaitable[str]]) -> World:
+    """hostgroup.*'s world: the same groups, hosts, triggers and users."""
+    return await build_world(client, login)
 
 
 def hosts_of(objects: list[dict[str, Any]]) -> list[str]:

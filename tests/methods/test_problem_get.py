@@ -10,7 +10,13 @@ from methods.problem import OK_PERIOD
 from rpcserver.storage.events import resolve_problem
 
 from ..conftest import FakeClock, error_of, storage_of
-from .test_event_get import ADMIN_USERID, NOW, T0, World, add_acknowledges, sql, world  # noqa: F401  (the fixture)
+from .test_event_get import ADMIN_USERID, NOW, T0, World, add_acknowledges, build_world, sql
+
+
+@pytest.fixture
+async def world(call: Any, login: Any, admin: str) -> World:
+    """event.get's world: the same hosts, rights and events."""
+    return await build_world(call, login, admin)
 
 
 @pytest.fixture
