@@ -83,7 +83,7 @@ def _params(method: ApiMethod) -> tuple[str, list[dict[str, Any]], dict[str, Any
 
 def _method(name: str, method: ApiMethod) -> dict[str, Any]:
     structure, params, extra = _params(method)
-    described: dict[str, Any] = {
+    return {
         "name": name,
         **_summary_and_description(method),
         "tags": [{"name": family(name)}],
@@ -94,7 +94,6 @@ def _method(name: str, method: ApiMethod) -> dict[str, Any]:
         "x-credentials": "none" if method.open else "required",
         **extra,
     }
-    return described
 
 
 def describe(table: Mapping[str, ApiMethod]) -> dict[str, Any]:
