@@ -313,7 +313,11 @@ class Filter(ZField):
 
     def json_type(self) -> dict[str, Any]:
         value = {"type": ["string", "integer", "number"]}
-        values = {"anyOf": [value, {"type": "array", "items": value}, {"type": "null"}]}
+        values = {
+            "title": "filter value",
+            "description": "a string or number, or an array of them (any one matches); null: no filter",
+            "anyOf": [value, {"type": "array", "items": value}, {"type": "null"}],
+        }
         return {"type": "object", "properties": {name: values for name in self.field_names}, "additionalProperties": False}
 
 

@@ -41,7 +41,7 @@ def _field(field: fields.Field) -> dict[str, Any]:
     if "describe_as" in field.metadata:
         return {**_field(field.metadata["describe_as"]), **_description(field)}
     schema = _type_of(field)
-    if field.allow_none and schema:
+    if field.allow_none and any(key in schema for key in ("type", "anyOf", "enum")):  # else null is in already
         schema = {"anyOf": [schema, {"type": "null"}]}
     default = field.load_default
     if default is not missing and not callable(default) and default is not None:

@@ -39,6 +39,8 @@ class GetResult(fields.Field):
     def json_type(self) -> dict[str, Any]:
         one = json_schema(self.schema)
         return {
+            "title": "get result",
+            "description": "the objects; with countOutput, how many (a string); with preservekeys, keyed by id",
             "anyOf": [
                 {"type": "array", "items": one},
                 {"type": "string", "pattern": "^[0-9]+$", "description": "with countOutput: how many"},
