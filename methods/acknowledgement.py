@@ -146,8 +146,14 @@ async def delete(ctx: Context, params: Any) -> Any:
 _span = fields.Nested(AcknowledgementObject)
 
 METHODS = {
-    "acknowledgement.create": ApiMethod(create, params=ByName(AcknowledgementCreateParams), result=_span),
-    "acknowledgement.get": ApiMethod(get, params=ByName(AcknowledgementGetParams), result=fields.List(_span)),
+    "acknowledgement.create": ApiMethod(
+        create, params=ByName(AcknowledgementCreateParams), result=_span,
+        example={"eventid": "6", "acknowledged_until": "30m", "notes": "Waiting for the ISP."},
+    ),
+    "acknowledgement.get": ApiMethod(
+        get, params=ByName(AcknowledgementGetParams), result=fields.List(_span),
+        example={"active": True, "sortfield": "acknowledged_until"},
+    ),
     "acknowledgement.update": ApiMethod(update, params=ByName(AcknowledgementUpdateParams), result=_span),
     "acknowledgement.delete": ApiMethod(delete, result=fields.Raw(metadata={"description": "none: every call is refused"})),
 }

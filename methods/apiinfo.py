@@ -21,5 +21,8 @@ async def version(ctx: Context, params: Any) -> str:
 
 
 METHODS = {
-    "apiinfo.version": ApiMethod(version, open=True, result=fields.String(metadata={"description": '"7.0.0"'})),
+    "apiinfo.version": ApiMethod(
+        version, open=True, result=fields.String(metadata={"description": '"7.0.0"'}),
+        example={},
+    ),
 }

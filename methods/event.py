@@ -184,9 +184,28 @@ async def get(ctx: Context, params: Any) -> Any:
 
 
 METHODS = {
-    "event.acknowledge": ApiMethod(acknowledge, params=ByName(EventAcknowledgeParams), result=fields.Nested(
-        EventAcknowledgeResult)),
-    "event.create": ApiMethod(create, params=ByName(EventCreateParams, many=True), result=fields.Nested(
-        EventCreateResult)),
-    "event.get": ApiMethod(get, params=ByName(EventGetParams), result=EVENT_GET_RESULT),
+    "event.acknowledge": ApiMethod(
+        acknowledge, params=ByName(EventAcknowledgeParams), result=fields.Nested(EventAcknowledgeResult),
+        example={"eventids": ["1"], "action": 6, "message": "Looking into it."},
+    ),
+    "event.create": ApiMethod(
+        create, params=ByName(EventCreateParams, many=True), result=fields.Nested(EventCreateResult),
+        example={
+            "host": "web-03",
+            "name": "Load average is too high",
+            "severity": 3,
+            "groups": ["Linux servers"],
+            "tags": [{"tag": "service", "value": "web"}],
+        },
+    ),
+    "event.get": ApiMethod(
+        get, params=ByName(EventGetParams), result=EVENT_GET_RESULT,
+        example={
+            "output": ["eventid", "name", "severity", "acknowledged"],
+            "selectAcknowledges": ["clock", "action", "message", "username"],
+            "sortfield": "eventid",
+            "sortorder": "DESC",
+            "limit": 5,
+        },
+    ),
 }

@@ -36,5 +36,8 @@ async def get(ctx: Context, params: Any) -> Any:
 
 
 METHODS = {
-    "host.get": ApiMethod(get, params=ByName(HostGetParams), result=HOST_GET_RESULT),
+    "host.get": ApiMethod(
+        get, params=ByName(HostGetParams), result=HOST_GET_RESULT,
+        example={"output": ["hostid", "host"], "selectHostGroups": ["name"]},
+    ),
 }

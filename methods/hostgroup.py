@@ -70,7 +70,13 @@ async def delete(ctx: Context, params: Any) -> dict[str, list[str]]:
 _groupids = ids_result("groupids")
 
 METHODS = {
-    "hostgroup.create": ApiMethod(create, params=ByName(HostGroupCreate, many=True), result=_groupids),
-    "hostgroup.get": ApiMethod(get, params=ByName(HostGroupGetParams), result=HOSTGROUP_GET_RESULT),
-    "hostgroup.delete": ApiMethod(delete, params=ByPosition("groupid", Id()), result=_groupids),
+    "hostgroup.create": ApiMethod(
+        create, params=ByName(HostGroupCreate, many=True), result=_groupids,
+        example={"name": "Linux servers/Web"},
+    ),
+    "hostgroup.get": ApiMethod(
+        get, params=ByName(HostGroupGetParams), result=HOSTGROUP_GET_RESULT,
+        example={"output": ["groupid", "name"], "selectHosts": ["host"]},
+    ),
+    "hostgroup.delete": ApiMethod(delete, params=ByPosition("groupid", Id()), result=_groupids, example=["7"]),
 }

@@ -241,11 +241,32 @@ _incident = fields.Nested(IncidentObject)
 _mass_result = fields.Nested(IncidentMassResult)
 
 METHODS = {
-    "incident.get": ApiMethod(get, params=ByName(IncidentGetParams), result=fields.List(_incident)),
-    "incident.acknowledge": ApiMethod(acknowledge, params=ByName(IncidentAcknowledgeParams), result=_incident),
-    "incident.update": ApiMethod(update, params=ByName(IncidentUpdateParams), result=_incident),
-    "incident.resolve": ApiMethod(resolve, params=ByName(IncidentShorthandParams), result=_incident),
-    "incident.close": ApiMethod(close, params=ByName(IncidentShorthandParams), result=_incident),
-    "incident.massacknowledge": ApiMethod(mass_acknowledge, params=ByName(IncidentMassParams), result=_mass_result),
-    "incident.massresolve": ApiMethod(mass_resolve, params=ByName(IncidentMassParams), result=_mass_result),
+    "incident.get": ApiMethod(
+        get, params=ByName(IncidentGetParams), result=fields.List(_incident),
+        example={"status": ["open"], "severities": ["high", "disaster"], "limit": 3},
+    ),
+    "incident.acknowledge": ApiMethod(
+        acknowledge, params=ByName(IncidentAcknowledgeParams), result=_incident,
+        example={"incidentid": "4", "acknowledged_by": "Ticketing System", "comment": "Ticket OPS-1234"},
+    ),
+    "incident.update": ApiMethod(
+        update, params=ByName(IncidentUpdateParams), result=_incident,
+        example={"incidentid": "1", "status": "resolved", "note": "CPU back to normal after the rollback."},
+    ),
+    "incident.resolve": ApiMethod(
+        resolve, params=ByName(IncidentShorthandParams), result=_incident,
+        example={"incidentid": "3", "comment": "Old logs removed."},
+    ),
+    "incident.close": ApiMethod(
+        close, params=ByName(IncidentShorthandParams), result=_incident,
+        example={"incidentid": "8", "comment": "No action needed."},
+    ),
+    "incident.massacknowledge": ApiMethod(
+        mass_acknowledge, params=ByName(IncidentMassParams), result=_mass_result,
+        example={"paged_user": "operator", "comment": "Acknowledged from the phone."},
+    ),
+    "incident.massresolve": ApiMethod(
+        mass_resolve, params=ByName(IncidentMassParams), result=_mass_result,
+        example={"incidentids": ["1", "3"], "comment": "Fixed by the deploy."},
+    ),
 }

@@ -35,5 +35,14 @@ async def get(ctx: Context, params: Any) -> Any:
 
 
 METHODS = {
-    "problem.get": ApiMethod(get, params=ByName(ProblemGetParams), result=GetResult(ProblemObject)),
+    "problem.get": ApiMethod(
+        get, params=ByName(ProblemGetParams), result=GetResult(ProblemObject),
+        example={
+            "output": ["eventid", "name", "severity"],
+            "acknowledged": False,
+            "severities": [4, 5],
+            "sortfield": ["eventid"],
+            "sortorder": "DESC",
+        },
+    ),
 }

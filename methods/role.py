@@ -199,8 +199,17 @@ async def get(ctx: Context, params: Any) -> Any:
 _roleids = ids_result("roleids")
 
 METHODS = {
-    "role.create": ApiMethod(create, params=ByName(RoleCreateParams, many=True), result=_roleids),
-    "role.get": ApiMethod(get, params=ByName(RoleGetParams), result=ROLE_GET_RESULT),
-    "role.update": ApiMethod(update, params=ByName(RoleUpdateParams, many=True), result=_roleids),
-    "role.delete": ApiMethod(delete, params=ByPosition("roleid", Id()), result=_roleids),
+    "role.create": ApiMethod(
+        create, params=ByName(RoleCreateParams, many=True), result=_roleids,
+        example={"name": "Acknowledger", "type": 1, "rules": {"actions": [{"name": "close_problems", "status": 0}]}},
+    ),
+    "role.get": ApiMethod(
+        get, params=ByName(RoleGetParams), result=ROLE_GET_RESULT,
+        example={"output": ["roleid", "name", "type"], "selectRules": ["actions", "api"]},
+    ),
+    "role.update": ApiMethod(
+        update, params=ByName(RoleUpdateParams, many=True), result=_roleids,
+        example={"roleid": "4", "rules": {"api.access": 0}},
+    ),
+    "role.delete": ApiMethod(delete, params=ByPosition("roleid", Id()), result=_roleids, example=["4"]),
 }

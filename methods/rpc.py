@@ -41,6 +41,9 @@ Credentials, first found wins: `Authorization: Bearer <token or session id>`, `X
 `auth` member. Methods marked `x-credentials: none` refuse any credential."""
 
 
+DEMO = "A call that works on a new `rpcserver serve --demo`, as Admin (password zabbix) unless open."
+
+
 def family(name: str) -> str:
     return FAMILIES.get(name.split(".", 1)[0], ZABBIX)
 
@@ -81,6 +84,18 @@ def _params(method: ApiMethod) -> tuple[str, list[dict[str, Any]], dict[str, Any
     return "by-name", params, extra
 
 
+def _examples(method: ApiMethod) -> dict[str, Any]:
+    """The method's example as OpenRPC pairs it: one value per param (by name) or per position."""
+    if method.example is None:
+        return {}
+    if isinstance(method.example, dict):
+        values = [{"name": name, "value": value} for name, value in method.example.items()]
+    else:
+        name = method.params.name if isinstance(method.params, ByPosition) else "param"
+        values = [{"name": f"{name} {n}", "value": value} for n, value in enumerate(method.example, 1)]
+    return {"examples": [{"name": "on the demo data", "description": DEMO, "params": values}]}
+
+
 def _method(name: str, method: ApiMethod) -> dict[str, Any]:
     structure, params, extra = _params(method)
     return {
@@ -92,6 +107,7 @@ def _method(name: str, method: ApiMethod) -> dict[str, Any]:
         "result": {"name": "result", "schema": json_schema(method.result)},
         "errors": [{"$ref": f"#/components/errors/{error}"} for error in ERRORS],
         "x-credentials": "none" if method.open else "required",
+        **_examples(method),
         **extra,
     }
 
@@ -137,6 +153,7 @@ async def discover(ctx: Context, params: Any) -> dict[str, Any]:
 
 METHODS = {
     "rpc.discover": ApiMethod(
-        discover, open=True, result=fields.Dict(metadata={"description": "an OpenRPC 1.3 document"})
+        discover, open=True, result=fields.Dict(metadata={"description": "an OpenRPC 1.3 document"}),
+        example={},
     ),
 }

@@ -166,8 +166,14 @@ _tokenids = ids_result("tokenids")
 _tokenid = ByPosition("tokenid", Id())
 
 METHODS = {
-    "token.create": ApiMethod(create, params=ByName(TokenCreateParams, many=True), result=_tokenids),
+    "token.create": ApiMethod(
+        create, params=ByName(TokenCreateParams, many=True), result=_tokenids,
+        example={"name": "ticketing", "description": "the ticketing system's integration"},
+    ),
     "token.generate": ApiMethod(generate, params=_tokenid, result=list_of(GeneratedToken)),
-    "token.get": ApiMethod(get, params=ByName(TokenGetParams), result=TOKEN_GET_RESULT),
+    "token.get": ApiMethod(
+        get, params=ByName(TokenGetParams), result=TOKEN_GET_RESULT,
+        example={"output": ["tokenid", "name", "userid", "expires_at"]},
+    ),
     "token.delete": ApiMethod(delete, params=_tokenid, result=_tokenids),
 }

@@ -29,5 +29,8 @@ async def get(ctx: Context, params: Any) -> Any:
 
 
 METHODS = {
-    "trigger.get": ApiMethod(get, params=ByName(TriggerGetParams), result=TRIGGER_GET_RESULT),
+    "trigger.get": ApiMethod(
+        get, params=ByName(TriggerGetParams), result=TRIGGER_GET_RESULT,
+        example={"output": ["triggerid", "description", "priority", "manual_close"], "selectHosts": ["host"]},
+    ),
 }

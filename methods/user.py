@@ -258,13 +258,31 @@ async def delete(ctx: Context, params: Any) -> dict[str, list[str]]:
 _userids = ids_result("userids")
 
 METHODS = {
-    "user.login": ApiMethod(login, open=True, params=ByName(LoginParamsDescribed), result=LOGIN_RESULT),
-    "user.logout": ApiMethod(logout, result=fields.Boolean(metadata={"description": "true"})),
+    "user.login": ApiMethod(
+        login, open=True, params=ByName(LoginParamsDescribed), result=LOGIN_RESULT,
+        example={"username": "operator", "password": "operator"},
+    ),
+    "user.logout": ApiMethod(logout, result=fields.Boolean(metadata={"description": "true"}), example={}),
     "user.checkAuthentication": ApiMethod(
         check_authentication, open=True, params=ByName(CheckAuthenticationParams), result=fields.Nested(UserData)
     ),
-    "user.create": ApiMethod(create, params=ByName(UserCreateParams, many=True), result=_userids),
-    "user.get": ApiMethod(get, params=ByName(UserGetParams), result=USER_GET_RESULT),
-    "user.update": ApiMethod(update, params=ByName(UserUpdateParams, many=True), result=_userids),
-    "user.delete": ApiMethod(delete, params=ByPosition("userid", Id()), result=_userids),
+    "user.create": ApiMethod(
+        create, params=ByName(UserCreateParams, many=True), result=_userids,
+        example={
+            "username": "oncall",
+            "name": "On-call",
+            "passwd": "correct-horse-9",
+            "roleid": "1",
+            "usrgrps": [{"usrgrpid": "10"}],
+        },
+    ),
+    "user.get": ApiMethod(
+        get, params=ByName(UserGetParams), result=USER_GET_RESULT,
+        example={"output": ["userid", "username", "name"], "selectUsrgrps": ["name"]},
+    ),
+    "user.update": ApiMethod(
+        update, params=ByName(UserUpdateParams, many=True), result=_userids,
+        example={"userid": "3", "name": "Dashboard viewer"},
+    ),
+    "user.delete": ApiMethod(delete, params=ByPosition("userid", Id()), result=_userids, example=["3"]),
 }

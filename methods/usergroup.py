@@ -229,8 +229,17 @@ async def get(ctx: Context, params: Any) -> Any:
 _usrgrpids = ids_result("usrgrpids")
 
 METHODS = {
-    "usergroup.create": ApiMethod(create, params=ByName(UserGroupCreateParams, many=True), result=_usrgrpids),
-    "usergroup.get": ApiMethod(get, params=ByName(UserGroupGetParams), result=USERGROUP_GET_RESULT),
-    "usergroup.update": ApiMethod(update, params=ByName(UserGroupUpdateParams, many=True), result=_usrgrpids),
-    "usergroup.delete": ApiMethod(delete, params=ByPosition("usrgrpid", Id()), result=_usrgrpids),
+    "usergroup.create": ApiMethod(
+        create, params=ByName(UserGroupCreateParams, many=True), result=_usrgrpids,
+        example={"name": "Night shift", "hostgroup_rights": [{"id": "6", "permission": 3}], "users": [{"userid": "2"}]},
+    ),
+    "usergroup.get": ApiMethod(
+        get, params=ByName(UserGroupGetParams), result=USERGROUP_GET_RESULT,
+        example={"output": ["usrgrpid", "name"], "selectUsers": ["username"], "selectHostGroupRights": "extend"},
+    ),
+    "usergroup.update": ApiMethod(
+        update, params=ByName(UserGroupUpdateParams, many=True), result=_usrgrpids,
+        example={"usrgrpid": "11", "hostgroup_rights": [{"id": "6", "permission": 2}]},
+    ),
+    "usergroup.delete": ApiMethod(delete, params=ByPosition("usrgrpid", Id()), result=_usrgrpids, example=["8"]),
 }

@@ -80,6 +80,8 @@ class ApiMethod:
     params: ByName | ByPosition | None = None
     """None: the method takes no params."""
     result: Any = None
+    example: Any = None
+    """Params of a call that succeeds on a new `rpcserver serve --demo`, as Admin (tested so)."""
 
     @property
     def one_or_many(self) -> bool:

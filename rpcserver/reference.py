@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
@@ -148,8 +149,29 @@ def _method(method: dict[str, Any], glossary: dict[str, str]) -> list[str]:
     if "description" in method:
         lines += [method["description"], ""]
     lines += [f"Credentials: {credentials}.", ""]
-    lines += _params(method, glossary) + [""] + _result(method, glossary) + [""]
+    lines += _params(method, glossary) + [""] + _result(method, glossary) + [""] + _example(method)
     return lines
+
+
+def _example(method: dict[str, Any]) -> list[str]:
+    """The method's example as the whole request to send, ready to copy."""
+    if "examples" not in method:
+        return []
+    values = method["examples"][0]["params"]
+    by_name = method["paramStructure"] != "by-position"
+    params = {value["name"]: value["value"] for value in values} if by_name else [value["value"] for value in values]
+    body = {"jsonrpc": "2.0", "method": method["name"], "params": params, "id": 1}
+    credential = "" if method.get("x-credentials") == "none" else ", with `Authorization: Bearer <Admin's session id>`"
+    return [f"Example, on a new `rpcserver serve --demo`{credential}:", "", "```json", _compact(body), "```", ""]
+
+
+def _compact(body: dict[str, Any]) -> str:
+    """The request on one line, or one member a line when that is too long to read."""
+    line = json.dumps(body, ensure_ascii=False)
+    if len(line) <= 110:
+        return line
+    members = [f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}" for key, value in body.items()]
+    return "{\n" + ",\n".join(members) + "\n}"
 
 
 def _named_types(document: dict[str, Any]) -> dict[str, str]:

@@ -23,7 +23,8 @@ from methods.rpc import document
 from rpcserver.dispatch import ByName
 from rpcserver.reference import markdown, method_tables
 
-from .conftest import error_of, result_of
+from . import openrpc_conformance
+from .conftest import ADMIN_PASSWORD, error_of, post, request, result_of
 
 OPENRPC_META_SCHEMA = (
     "https://registry.npmjs.org/@open-rpc/meta-schema/-/meta-schema-1.14.9.tgz",
@@ -147,3 +148,36 @@ def test_the_readme_lists_every_method_as_the_document_does() -> None:
     start = readme.index("-->\n", readme.index("<!-- methods:")) + len("-->\n")
     listed = readme[start: readme.index("<!-- end of methods -->")]
     assert listed == method_tables(document()), "put the output of `rpcserver reference --methods` in README.md's Methods"
+
+
+WITHOUT_EXAMPLE = {
+    "user.checkAuthentication": "needs the session id or token of its reader",
+    "token.generate": "needs a token that token.create made",
+    "token.delete": "needs a token that token.create made",
+    "acknowledgement.update": "needs an acknowledgement that acknowledgement.create made",
+    "acknowledgement.delete": "always refused",
+}
+
+
+EMPTY_ON_A_NEW_DEMO = {"token.get", "acknowledgement.get"}
+"""The demo has no tokens and no acknowledgements yet: their examples rightly find nothing."""
+
+
+def test_every_method_has_an_example_or_a_reason() -> None:
+    assert {name for name, method in METHODS.items() if method.example is None} == set(WITHOUT_EXAMPLE)
+
+
+@pytest.mark.parametrize("name", sorted(name for name, method in METHODS.items() if method.example is not None))
+async def test_the_example_works_on_a_new_demo(make_client: Any, name: str) -> None:
+    """As docs/api.md shows it: on a new `rpcserver serve --demo`, as Admin unless the method is open."""
+    client = await make_client(demo=True)
+    method = METHODS[name]
+    headers = {}
+    if not method.open:
+        login = await post(client, request("user.login", {"username": "Admin", "password": ADMIN_PASSWORD}))
+        headers = {"Authorization": f"Bearer {result_of(orjson.loads(await login.read()))}"}
+    answer = orjson.loads(await (await post(client, request(name, method.example), headers=headers)).read())
+    assert "result" in answer, answer
+    openrpc_conformance.check(name, method.example, answer)
+    if name.endswith(".get") and name not in EMPTY_ON_A_NEW_DEMO:
+        assert answer["result"], f"{name}'s example finds nothing on the demo data"
