@@ -16,7 +16,7 @@ MAX_DEPTH = 3
 
 
 def type_of(schema: dict[str, Any]) -> str:
-    """A JSON Schema as a short phrase: `id`, `string (≤ 255)`, `0, 1 or 2`, `array of id`, ..."""
+    """A JSON Schema as a short phrase: `id`, `string (≤ 255 characters)`, `0, 1 or 2`, `array of id`, ..."""
     if "title" in schema:
         return schema["title"]
     if "anyOf" in schema:
@@ -52,11 +52,9 @@ def _string_limits(schema: dict[str, Any]) -> str:
 
 def _alternatives(options: list[dict[str, Any]]) -> str:
     """`anyOf` as a phrase. Zabbix's numbers also come as strings of digits: an integer and a string of
-    its digits read as one `integer`; one value or an array of them as `X or array of X`."""
+    digits read as the integer alone; one value or an array of them as `X, or an array of them`."""
     kinds = [option.get("type") for option in options]
     if kinds == ["integer", "string"] and "pattern" in options[1]:
-        return type_of(options[0])
-    if kinds == ["integer", "string"] and "enum" in options[0]:
         return type_of(options[0])
     if len(options) == 2 and options[1].get("type") == "array" and options[1].get("items") == options[0]:
         return f"{type_of(options[0])}, or an array of them"
