@@ -13,7 +13,7 @@ from .context import Clock
 from .dispatch import ApiMethod, Dispatcher
 from .expiry import Expiry
 from .storage import Storage
-from .transport import ENDPOINT_KEY, Endpoint, add_cors_headers, handle_jsonrpc, last_resort
+from .transport import CORS_HEADERS, ENDPOINT_KEY, Endpoint, handle_jsonrpc, last_resort
 
 JSONRPC_PATHS = ("/api_jsonrpc", "/api_jsonrpc.php", "/zabbix/api_jsonrpc.php")
 
@@ -64,7 +64,6 @@ def create_app(
     for path in JSONRPC_PATHS:
         app.router.add_route("*", path, handle_jsonrpc)
     app.router.add_get("/healthz", healthz)
-    app.on_response_prepare.append(add_cors_headers)
     return app
 
 
@@ -73,5 +72,5 @@ async def healthz(request: web.Request) -> web.Response:
     try:
         await request.app[STORAGE_KEY].read(lambda conn: conn.execute("SELECT 1").fetchone())
     except Exception:
-        return web.json_response({"status": "unavailable"}, status=503)
-    return web.json_response({"status": "ok"})
+        return web.json_response({"status": "unavailable"}, status=503, headers=CORS_HEADERS)
+    return web.json_response({"status": "ok"}, headers=CORS_HEADERS)

@@ -33,6 +33,7 @@ from .limits import depth_refusal, too_deep
 log = logging.getLogger("rpcserver")
 
 ACCEPTED_CONTENT_TYPES = frozenset({"application/json-rpc", "application/json", "application/jsonrequest"})
+# On every response, put there by each handler (prebuilt: an on_response_prepare signal cost ~6 µs a request).
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Headers": "Content-Type, Authorization, X-API-Key",
@@ -142,14 +143,14 @@ ENDPOINT_KEY = web.AppKey("endpoint", Endpoint)
 
 async def handle_jsonrpc(request: web.Request) -> web.StreamResponse:
     if request.method == "OPTIONS":
-        return web.Response()
+        return web.Response(headers=CORS_HEADERS)
     # Like Zabbix, no other HTTP method is refused: the content type and the body decide.
     started = time.perf_counter()
     request_id = secrets.token_hex(4)
     content_type = request.headers.get("Content-Type", "").split(";", 1)[0]
     if content_type not in ACCEPTED_CONTENT_TYPES:
         log.info("req=%s %s refused: content type %r -> 412", request_id, request.path, content_type[:64])
-        return web.Response(status=412)
+        return web.Response(status=412, headers=CORS_HEADERS)
     endpoint = request.app[ENDPOINT_KEY]
     try:
         body = await request.read()
@@ -158,6 +159,7 @@ async def handle_jsonrpc(request: web.Request) -> web.StreamResponse:
         return web.Response(
             status=413,
             text=f"Request body larger than the limit of {endpoint.config.body_limit} bytes.\n",
+            headers=CORS_HEADERS,
         )
     outcome = Outcome()
     scope = RequestScope(header_credential(request.headers), request_id, request.remote or "")
@@ -170,23 +172,24 @@ async def handle_jsonrpc(request: web.Request) -> web.StreamResponse:
         ",".join(outcome.results) or "-",
         (time.perf_counter() - started) * 1000,
     )
-    return web.Response(body=answer, content_type="application/json", headers={"X-Request-Id": request_id})
-
-
-async def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
-    response.headers.update(CORS_HEADERS)
+    return web.Response(
+        body=answer, content_type="application/json", headers={**CORS_HEADERS, "X-Request-Id": request_id}
+    )
 
 
 @web.middleware
 async def last_resort(request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
-    """Anything that escaped every other boundary: a JSON-RPC internal error, never a trace."""
+    """Anything that escaped every other boundary: a JSON-RPC internal error, never a trace. Also gives
+    aiohttp's own answers (404, 405) the CORS headers every handler's response carries."""
     try:
         return await handler(request)
-    except web.HTTPException:
+    except web.HTTPException as exc:
+        exc.headers.update(CORS_HEADERS)
         raise
     except Exception:
         log.exception("unexpected failure serving %s", request.path)
         return web.Response(
             body=orjson.dumps({"jsonrpc": "2.0", "error": INTERNAL_ERROR_OBJECT, "id": None}),
             content_type="application/json",
+            headers=CORS_HEADERS,
         )
