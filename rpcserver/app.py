@@ -7,13 +7,14 @@ from typing import AsyncIterator, Mapping
 
 from aiohttp import web
 
+from .accesslog import AccessLog
 from .bootstrap import bootstrap
 from .config import Config
 from .context import Clock
 from .dispatch import ApiMethod, Dispatcher
 from .expiry import Expiry
 from .storage import Storage
-from .transport import ENDPOINT_KEY, Endpoint, add_cors_headers, handle_jsonrpc, last_resort
+from .transport import ACCESS_LOG_KEY, CORS_HEADERS, ENDPOINT_KEY, Endpoint, handle_jsonrpc, last_resort
 
 JSONRPC_PATHS = ("/api_jsonrpc", "/api_jsonrpc.php", "/zabbix/api_jsonrpc.php")
 
@@ -41,6 +42,7 @@ def create_app(
         methods = METHODS
 
     app = web.Application(client_max_size=config.body_limit, middlewares=[last_resort])
+    access_log = app[ACCESS_LOG_KEY] = AccessLog()
 
     async def storage_lifecycle(app: web.Application) -> AsyncIterator[None]:
         storage = await Storage.open(config.db, synchronous=config.synchronous, readers=config.readers)
@@ -56,6 +58,7 @@ def create_app(
         dispatcher = Dispatcher(methods, storage, clock, config)
         app[ENDPOINT_KEY] = Endpoint(dispatcher, config)
         yield
+        access_log.flush()  # the lines of the last calls, before the database closes and "stopped"
         dispatcher.close()
         await expiry.stop()
         await storage.close()
@@ -64,7 +67,6 @@ def create_app(
     for path in JSONRPC_PATHS:
         app.router.add_route("*", path, handle_jsonrpc)
     app.router.add_get("/healthz", healthz)
-    app.on_response_prepare.append(add_cors_headers)
     return app
 
 
@@ -73,5 +75,5 @@ async def healthz(request: web.Request) -> web.Response:
     try:
         await request.app[STORAGE_KEY].read(lambda conn: conn.execute("SELECT 1").fetchone())
     except Exception:
-        return web.json_response({"status": "unavailable"}, status=503)
-    return web.json_response({"status": "ok"})
+        return web.json_response({"status": "unavailable"}, status=503, headers=CORS_HEADERS)
+    return web.json_response({"status": "ok"}, headers=CORS_HEADERS)

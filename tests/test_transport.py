@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 from typing import Any
 
 import orjson
 import pytest
 
+from rpcserver.accesslog import AccessLog
+from rpcserver.cli import LOG_FORMAT
 from rpcserver.dispatch import ApiMethod
 
 from .conftest import OMIT, error_of, post, request
@@ -75,7 +79,11 @@ async def test_a_body_over_the_limit_gets_413(make_client: Any) -> None:
 
 
 async def test_every_answer_carries_cors_headers(client: Any) -> None:
-    for response in (await post(client, VERSION), await post(client, b"{"), await client.get("/healthz")):
+    # 404 and 405 are aiohttp's own answers, not a handler's
+    for response in (
+        await post(client, VERSION), await post(client, b"{"), await client.get("/healthz"),
+        await client.get("/nowhere"), await client.post("/healthz"),
+    ):
         for name, value in CORS.items():
             assert response.headers[name] == value
 
@@ -313,10 +321,33 @@ async def test_results_that_cannot_be_sent_become_internal_errors(make_client: A
 # --- logging ---
 
 
-async def test_one_log_line_per_request_without_params(client: Any, caplog: Any) -> None:
+async def test_one_log_line_per_request_without_params(client: Any, caplog: Any, capsys: Any) -> None:
     with caplog.at_level(logging.INFO, logger="rpcserver"):
-        await post(client, [request("apiinfo.version", {"password": "hunter2"}, id=1), request("apiinfo.version", {}, id=2)])
-    lines = [r.getMessage() for r in caplog.records if r.name == "rpcserver"]
+        response = await post(client, [request("apiinfo.version", {"password": "hunter2"}, id=1), request("apiinfo.version", {}, id=2)])
+        await asyncio.sleep(0)  # the line is written once this event-loop iteration is over
+    logged = capsys.readouterr().err
+    lines = [line for line in logged.splitlines() if " req=" in line]
     assert len(lines) == 1
-    assert "apiinfo.version,apiinfo.version -> -32602,ok" in lines[0]
-    assert "hunter2" not in caplog.text
+    assert re.fullmatch(
+        rf"\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d,\d{{3}} INFO req={response.headers['X-Request-Id']} /api_jsonrpc "
+        r"apiinfo.version,apiinfo.version -> -32602,ok \d+\.\dms",
+        lines[0],
+    )
+    assert "hunter2" not in logged
+
+
+async def test_no_request_lines_above_info(client: Any, caplog: Any, capsys: Any) -> None:
+    with caplog.at_level(logging.WARNING, logger="rpcserver"):
+        await post(client, VERSION)
+        await asyncio.sleep(0)
+    assert " req=" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("now", [1_700_000_000.0, 1_700_000_000.9996, 1_700_003_599.25, 1_700_003_599.0009])
+def test_request_lines_read_as_logging_would_write_them(now: float) -> None:
+    record = logging.LogRecord("rpcserver", logging.INFO, __file__, 1, "req=ab12cd34 /api_jsonrpc - -> -32700 0.1ms", None, None)
+    record.created, record.msecs = now, (now - int(now)) * 1000
+    expected = logging.Formatter(LOG_FORMAT).format(record) + "\n"
+    access_log = AccessLog()
+    assert access_log.line(now, record.getMessage()) == expected
+    assert access_log.line(now, record.getMessage()) == expected  # from the cached second
