@@ -14,7 +14,7 @@ from .context import Clock
 from .dispatch import ApiMethod, Dispatcher
 from .expiry import Expiry
 from .storage import Storage
-from .transport import ACCESS_LOG_KEY, CORS_HEADERS, ENDPOINT_KEY, Endpoint, handle_jsonrpc, last_resort
+from .transport import ACCESS_LOG_KEY, ENDPOINT_KEY, Endpoint, handle_jsonrpc, outermost
 
 JSONRPC_PATHS = ("/api_jsonrpc", "/api_jsonrpc.php", "/zabbix/api_jsonrpc.php")
 
@@ -41,7 +41,7 @@ def create_app(
 
         methods = METHODS
 
-    app = web.Application(client_max_size=config.body_limit, middlewares=[last_resort])
+    app = web.Application(client_max_size=config.body_limit, middlewares=[outermost])
     access_log = app[ACCESS_LOG_KEY] = AccessLog()
 
     async def storage_lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -75,5 +75,5 @@ async def healthz(request: web.Request) -> web.Response:
     try:
         await request.app[STORAGE_KEY].read(lambda conn: conn.execute("SELECT 1").fetchone())
     except Exception:
-        return web.json_response({"status": "unavailable"}, status=503, headers=CORS_HEADERS)
-    return web.json_response({"status": "ok"}, headers=CORS_HEADERS)
+        return web.json_response({"status": "unavailable"}, status=503)
+    return web.json_response({"status": "ok"})

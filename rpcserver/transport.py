@@ -34,7 +34,7 @@ from .limits import depth_refusal, too_deep
 log = logging.getLogger("rpcserver")
 
 ACCEPTED_CONTENT_TYPES = frozenset({"application/json-rpc", "application/json", "application/jsonrequest"})
-# On every response, put there by each handler (prebuilt: an on_response_prepare signal cost ~6 µs a request).
+# On every response (the `outermost` middleware; an on_response_prepare signal cost ~6 µs more a request).
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Headers": "Content-Type, Authorization, X-API-Key",
@@ -145,7 +145,7 @@ ACCESS_LOG_KEY = web.AppKey("access_log", AccessLog)
 
 async def handle_jsonrpc(request: web.Request) -> web.StreamResponse:
     if request.method == "OPTIONS":
-        return web.Response(headers=CORS_HEADERS)
+        return web.Response()
     # Like Zabbix, no other HTTP method is refused: the content type and the body decide.
     started = time.perf_counter()
     endpoint = request.app[ENDPOINT_KEY]
@@ -155,7 +155,7 @@ async def handle_jsonrpc(request: web.Request) -> web.StreamResponse:
     if content_type not in ACCEPTED_CONTENT_TYPES:
         if access_log.enabled():
             access_log.add(f"req={request_id} {request.path} refused: content type {content_type[:64]!r} -> 412")
-        return web.Response(status=412, headers=CORS_HEADERS)
+        return web.Response(status=412)
     try:
         body = await request.read()
     except web.HTTPRequestEntityTooLarge:
@@ -164,7 +164,6 @@ async def handle_jsonrpc(request: web.Request) -> web.StreamResponse:
         return web.Response(
             status=413,
             text=f"Request body larger than the limit of {endpoint.config.body_limit} bytes.\n",
-            headers=CORS_HEADERS,
         )
     outcome = Outcome()
     scope = RequestScope(header_credential(request.headers), request_id, request.remote or "")
@@ -172,24 +171,23 @@ async def handle_jsonrpc(request: web.Request) -> web.StreamResponse:
     if access_log.enabled():
         methods, results = ",".join(outcome.methods) or "-", ",".join(outcome.results) or "-"
         access_log.add(f"req={request_id} {request.path} {methods} -> {results} {(time.perf_counter() - started) * 1000:.1f}ms")
-    return web.Response(
-        body=answer, content_type="application/json", headers={**CORS_HEADERS, "X-Request-Id": request_id}
-    )
+    return web.Response(body=answer, content_type="application/json", headers={"X-Request-Id": request_id})
 
 
 @web.middleware
-async def last_resort(request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
-    """Anything that escaped every other boundary: a JSON-RPC internal error, never a trace. Also gives
-    aiohttp's own answers (404, 405) the CORS headers every handler's response carries."""
+async def outermost(request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
+    """Every answer's CORS headers (aiohttp's own 404 and 405 too), and the last-resort boundary:
+    anything that escaped every other one is a JSON-RPC internal error, never a trace."""
     try:
-        return await handler(request)
+        response = await handler(request)
     except web.HTTPException as exc:
         exc.headers.update(CORS_HEADERS)
         raise
     except Exception:
         log.exception("unexpected failure serving %s", request.path)
-        return web.Response(
+        response = web.Response(
             body=orjson.dumps({"jsonrpc": "2.0", "error": INTERNAL_ERROR_OBJECT, "id": None}),
             content_type="application/json",
-            headers=CORS_HEADERS,
         )
+    response.headers.update(CORS_HEADERS)
+    return response
