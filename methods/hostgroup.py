@@ -14,7 +14,7 @@ from rpcserver.context import Context
 from rpcserver.dispatch import ApiMethod, ByName, ByPosition
 from rpcserver.errors import ApplicationError
 from rpcserver.storage import hosts
-from schemas._fields import Id
+from schemas._fields import Id, load_id_array
 from schemas._get import selected
 from schemas._results import ids_result
 from schemas.hostgroup import (
@@ -22,7 +22,6 @@ from schemas.hostgroup import (
     HostGroupCreate,
     HostGroupGetParams,
     load_create_params,
-    load_delete_params,
 )
 
 from ._get import get_query, shape
@@ -62,7 +61,7 @@ async def delete(ctx: Context, params: Any) -> dict[str, list[str]]:
     """
     if ctx.caller.type == USER:
         raise ApplicationError('No permissions to call "hostgroup.delete".')
-    groupids = load_delete_params(params)
+    groupids = load_id_array(params)
     await ctx.storage.write(hosts.delete_host_groups, groupids, ctx.caller)
     return {"groupids": [str(groupid) for groupid in groupids]}
 

@@ -19,7 +19,7 @@ from rpcserver.dispatch import ApiMethod, ByName, ByPosition
 from rpcserver.errors import NO_PERMISSIONS, ApplicationError, InvalidParams
 from rpcserver.storage import identity, roles
 from rpcserver.storage.query import GetQuery
-from schemas._fields import Id
+from schemas._fields import Id, load_id_array
 from schemas._get import selected
 from schemas._results import ids_result
 from schemas.role import (
@@ -30,7 +30,6 @@ from schemas.role import (
     RoleGetParams,
     RoleUpdateParams,
     load_create,
-    load_delete,
     load_update,
 )
 
@@ -135,7 +134,7 @@ def _delete(conn: sqlite3.Connection, roleids: list[int]) -> None:
 async def delete(ctx: Context, params: Any) -> dict[str, list[str]]:
     """Delete roles (super admins only): not the read-only one, nor a role a user has."""
     _require_super_admin(ctx.caller, "role.delete")
-    roleids = load_delete(params)
+    roleids = load_id_array(params, object_values=True)
     await ctx.storage.write(_delete, roleids)
     return {"roleids": [str(roleid) for roleid in roleids]}
 

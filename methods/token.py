@@ -20,9 +20,9 @@ from rpcserver.errors import NO_PERMISSION_FOR_OPERATION, NO_PERMISSIONS, Applic
 from rpcserver.storage import tokens as token_sql
 from rpcserver.storage.tokens import NewToken, TokenFilter
 from schemas._base import refuse_repeats
-from schemas._fields import Id
+from schemas._fields import Id, load_id_array
 from schemas._results import ids_result, list_of
-from schemas.token import TOKEN_GET_RESULT, GeneratedToken, TokenCreateParams, TokenGetParams, load_tokenids
+from schemas.token import TOKEN_GET_RESULT, GeneratedToken, TokenCreateParams, TokenGetParams
 
 from ._get import get_query, shape
 
@@ -125,7 +125,7 @@ async def generate(ctx: Context, params: Any) -> list[dict[str, str]]:
     Whoever generates the secret becomes the token's creator.
     """
     caller = _token_manager(ctx)
-    tokenids = load_tokenids(params)
+    tokenids = load_id_array(params)
     secrets_by_id = {tokenid: secrets.token_hex(SECRET_BYTES) for tokenid in tokenids}
     hashes = {tokenid: hash_token(secret) for tokenid, secret in secrets_by_id.items()}
     await ctx.storage.write(_set_hashes, hashes, caller)
@@ -157,7 +157,7 @@ def _delete(conn: sqlite3.Connection, tokenids: Sequence[int], caller: Caller) -
 async def delete(ctx: Context, params: Any) -> dict[str, list[str]]:
     """Delete API tokens: a super admin anyone's, everyone else their own."""
     caller = _token_manager(ctx)
-    tokenids = load_tokenids(params)
+    tokenids = load_id_array(params)
     await ctx.storage.write(_delete, tokenids, caller)
     return {"tokenids": [str(tokenid) for tokenid in tokenids]}
 

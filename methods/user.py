@@ -22,7 +22,7 @@ from rpcserver.errors import NO_PERMISSIONS, ApplicationError, InvalidParams
 from rpcserver.passwords import hash_password, verify_password
 from rpcserver.storage import identity, users
 from schemas._base import invalid, require_empty
-from schemas._fields import Id
+from schemas._fields import Id, load_id_array
 from schemas._get import selected
 from schemas._results import ids_result
 from schemas.user import (
@@ -38,7 +38,6 @@ from schemas.user import (
     UserUpdateParams,
     load_create,
     load_update,
-    load_userids,
 )
 
 from ._get import as_text, get_query, shape
@@ -249,7 +248,7 @@ async def delete(ctx: Context, params: Any) -> dict[str, list[str]]:
     """
     _super_admin_only(ctx, "user.delete")
     caller: Caller = ctx.caller
-    userids = load_userids(params)
+    userids = load_id_array(params)
     actor = users.Actor(caller.userid, caller.is_super_admin, caller.sessionid)
     await ctx.storage.write(users.delete_users, userids, actor)
     return {"userids": [str(userid) for userid in userids]}

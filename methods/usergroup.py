@@ -19,7 +19,7 @@ from rpcserver.errors import NO_PERMISSIONS, ApplicationError, InvalidParams
 from rpcserver.storage import usergroups, users
 from rpcserver.storage.query import GetQuery
 from rpcserver.storage.usergroups import UserGroupRow
-from schemas._fields import Id
+from schemas._fields import Id, load_id_array
 from schemas._get import selected
 from schemas._results import ids_result
 from schemas.usergroup import (
@@ -32,7 +32,6 @@ from schemas.usergroup import (
     UserGroupGetParams,
     UserGroupUpdateParams,
     load_create,
-    load_delete,
     load_update,
 )
 
@@ -179,7 +178,7 @@ async def update(ctx: Context, params: Any) -> dict[str, list[str]]:
 async def delete(ctx: Context, params: Any) -> dict[str, list[str]]:
     """Delete user groups (super admins only); not the only group of a user."""
     _require_super_admin(ctx, "delete")
-    usrgrpids = load_delete(params)
+    usrgrpids = load_id_array(params, object_values=True)
     await ctx.storage.write(_delete, usrgrpids)
     return {"usrgrpids": [str(usrgrpid) for usrgrpid in usrgrpids]}
 

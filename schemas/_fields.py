@@ -10,7 +10,7 @@ from typing import Any, Iterable, Sequence
 
 from marshmallow import ValidationError, fields
 
-from ._base import MISSING
+from ._base import MISSING, first_error
 
 MAX_ID = 2**63 - 1
 MAX_INT32 = 2**31 - 1
@@ -338,3 +338,24 @@ class Timestamp(ZField):
 
     def json_type(self) -> dict[str, Any]:
         return TIMESTAMP_SCHEMA
+
+
+_ID_ARRAY = Ids(not_empty=True, unique=True)
+
+
+def load_id_array(params: Any, *, object_values: bool = False) -> list[int]:
+    """Params that are an array of ids themselves (the deletes, token.generate): not empty, each once.
+
+    PHP decodes `{}` as `[]`. An object with keys is, with `object_values`, read as PHP reads it, its
+    values the ids (so `{"roleids": [5]}` is refused at `/1`, as Zabbix refuses it); otherwise it is
+    refused as not an array.
+
+    Raises:
+        InvalidParams: e.g. `Invalid parameter "/": cannot be empty.`, `Invalid parameter "/2": value (1) already exists.`
+    """
+    if isinstance(params, dict):
+        params = list(params.values()) if object_values else params or []
+    try:
+        return _ID_ARRAY.deserialize(params)
+    except ValidationError as exc:
+        raise first_error(exc.messages) from None

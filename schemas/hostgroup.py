@@ -8,8 +8,8 @@ from marshmallow import ValidationError, fields
 
 from rpcserver.storage.hosts import HOST_GROUPS, HOSTS
 
-from ._base import ZabbixSchema, first_error, refuse_repeats
-from ._fields import Flag, Ids, Output, String
+from ._base import ZabbixSchema, refuse_repeats
+from ._fields import Flag, Output, String
 from ._get import get_params_schema
 from ._results import AnyOf, GetResult, list_of, strings_object
 from .host import HostObject
@@ -36,7 +36,6 @@ class HostGroupCreate(ZabbixSchema):
 
 
 _create_params = HostGroupCreate()
-_groupids = Ids(not_empty=True, unique=True)
 
 
 def load_create_params(params: Any) -> list[str]:
@@ -46,14 +45,6 @@ def load_create_params(params: Any) -> list[str]:
     groups = _create_params.load_many([] if params == {} else params)
     refuse_repeats(groups, ("name",))
     return [group["name"] for group in groups]
-
-
-def load_delete_params(params: Any) -> list[int]:
-    """hostgroup.delete: a non-empty array of distinct group ids."""
-    try:
-        return _groupids.deserialize([] if params == {} else params)
-    except ValidationError as exc:
-        raise first_error(exc.messages) from None
 
 
 HostGroupGetParams = get_params_schema(

@@ -15,8 +15,8 @@ from marshmallow import Schema, ValidationError, fields
 
 from rpcserver.caller import ACTIONS, ADMIN, API_MODE_ALLOW, API_MODE_DENY, SUPER_ADMIN, USER
 
-from ._base import ZabbixSchema, field_messages, first_error, nocase, refuse_repeats
-from ._fields import Id, Ids, Int32, Output, String, Strings
+from ._base import ZabbixSchema, field_messages, nocase, refuse_repeats
+from ._fields import Id, Int32, Output, String, Strings
 from ._get import get_params_schema
 from ._results import AnyOf, GetResult, list_of, strings_object
 
@@ -94,7 +94,6 @@ RoleGetParams = get_params_schema(
 
 _create_params = RoleCreateParams()
 _update_params = RoleUpdateParams()
-_roleids = Ids(not_empty=True, unique=True)
 
 
 def _check_unique_actions(roles: list[dict[str, Any]]) -> None:
@@ -117,16 +116,6 @@ def load_update(params: Any) -> list[dict[str, Any]]:
     refuse_repeats(roles, ("name",), fold=nocase)
     _check_unique_actions(roles)
     return roles
-
-
-def load_delete(params: Any) -> list[int]:
-    """role.delete takes an array of ids. PHP sees a JSON object as an array too: its values
-    are the ids, so `{"roleids": [5]}` is refused at `/1` as Zabbix refuses it."""
-    values = list(params.values()) if isinstance(params, dict) else params
-    try:
-        return _roleids.deserialize(values)
-    except ValidationError as exc:
-        raise first_error(exc.messages) from None
 
 
 class ActionRule(Schema):

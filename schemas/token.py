@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from marshmallow import Schema, fields
 
-from marshmallow import Schema, ValidationError, fields
-
-from ._base import ZabbixSchema, first_error, invalid
-from ._fields import Id, Ids, Int32, String, Timestamp
+from ._base import ZabbixSchema
+from ._fields import Id, Int32, String, Timestamp
 from ._get import get_params_schema
 from ._results import GetResult, strings_object
 
@@ -42,26 +40,6 @@ TokenGetParams = get_params_schema(
         "expired_at": Timestamp(allow_null=True, load_default=None),
     },
 )
-
-_tokenids = Ids(not_empty=True, unique=True)
-
-
-def load_tokenids(params: Any) -> list[int]:
-    """token.generate / token.delete: the params are the array of token ids itself.
-
-    Raises:
-        InvalidParams: `Invalid parameter "/": cannot be empty.`, `Invalid parameter "/2": a number
-            is expected.`, `Invalid parameter "/2": value (1) already exists.`, ...
-    """
-    if params == {}:
-        params = []  # PHP cannot tell `{}` from `[]`; an omitted params is `{}`
-    if isinstance(params, dict):
-        # Zabbix would take the object's values as ids; an object is a mistake, say so.
-        raise invalid("/", "an array is expected")
-    try:
-        return _tokenids.deserialize(params)
-    except ValidationError as exc:
-        raise first_error(exc.messages) from None
 
 
 class GeneratedToken(Schema):

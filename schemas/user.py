@@ -9,8 +9,8 @@ from marshmallow import Schema, ValidationError, fields
 from rpcserver.errors import InvalidParams
 from rpcserver.timeunits import seconds_of
 
-from ._base import ZabbixSchema, field_messages, first_error, invalid, nocase, refuse_repeats
-from ._fields import Boolean, Flag, Id, Ids, Output, String, ZField
+from ._base import ZabbixSchema, field_messages, invalid, nocase, refuse_repeats
+from ._fields import Boolean, Flag, Id, Output, String, ZField
 from ._get import get_params_schema
 from ._results import AnyOf, EmptyArray, GetResult, list_of, strings_object
 
@@ -157,7 +157,6 @@ UserGetParams = get_params_schema(
 
 _create_params = UserCreateParams()
 _update_params = UserUpdateParams()
-_userids = Ids(not_empty=True, unique=True)
 
 
 def load_create(params: Any) -> list[dict[str, Any]]:
@@ -172,16 +171,6 @@ def load_update(params: Any) -> list[dict[str, Any]]:
     refuse_repeats(objects, ("userid",))
     refuse_repeats(objects, ("username",), fold=nocase)
     return objects
-
-
-def load_userids(params: Any) -> list[int]:
-    """user.delete's params: an array of user ids, not empty, each once."""
-    if params == {}:
-        params = []  # PHP decodes `{}` and `[]` alike
-    try:
-        return _userids.deserialize(params)
-    except ValidationError as exc:
-        raise first_error(exc.messages) from None
 
 
 USER_DATA_STRINGS = (

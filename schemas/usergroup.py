@@ -14,8 +14,8 @@ from marshmallow import ValidationError, fields
 
 from rpcserver.storage.permissions import DENY, READ, READ_WRITE
 
-from ._base import UNEXPECTED, ZabbixSchema, field_messages, first_error, nocase, refuse_repeats
-from ._fields import Id, Ids, Int32, Output, String
+from ._base import UNEXPECTED, ZabbixSchema, field_messages, nocase, refuse_repeats
+from ._fields import Id, Int32, Output, String
 from ._get import get_params_schema
 from ._jsonschema import EMPTY_OBJECT, json_schema
 from ._results import GetResult, list_of, strings_object
@@ -104,7 +104,6 @@ UserGroupGetParams = get_params_schema(
 
 _create_params = UserGroupCreateParams()
 _update_params = UserGroupUpdateParams()
-_usrgrpids = Ids(not_empty=True, unique=True)
 
 
 def _load_many(schema: ZabbixSchema, params: Any) -> list[dict[str, Any]]:
@@ -131,16 +130,6 @@ def load_update(params: Any) -> list[dict[str, Any]]:
     refuse_repeats(groups, ("name",), fold=nocase)
     _check_unique_members(groups)
     return groups
-
-
-def load_delete(params: Any) -> list[int]:
-    """usergroup.delete takes an array of ids. PHP sees a JSON object as an array too: its
-    values are the ids, so `{"usrgrpids": [7]}` is refused at `/1`, as Zabbix refuses it."""
-    values = list(params.values()) if isinstance(params, dict) else params
-    try:
-        return _usrgrpids.deserialize(values)
-    except ValidationError as exc:
-        raise first_error(exc.messages) from None
 
 
 UserGroupObject = strings_object(
