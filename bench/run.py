@@ -285,12 +285,16 @@ RAW_PERMITTED = (
 
 def raw_problem_get(conn: sqlite3.Connection, userid: int | None) -> list[Any]:
     """The newest 100 unresolved problems with what problem.get's `extend` shows (the trigger's
-    opdata, whether suppressed now) and their acknowledgements, as one would write it by hand."""
+    opdata, whether suppressed now, whether acknowledged now: an acknowledgement span without an end or
+    ending later, the server's one rule, written out here so the yardstick stays independent of it) and
+    their acknowledgements, as one would write it by hand."""
     permitted = RAW_PERMITTED if userid is not None else ""
     problems = conn.execute(
         "SELECT p.*, coalesce((SELECT t.opdata FROM triggers t WHERE t.triggerid = p.objectid), ''),"
         " EXISTS (SELECT 1 FROM event_suppress es WHERE es.eventid = p.eventid"
-        "  AND (es.suppress_until = 0 OR es.suppress_until > :now))"
+        "  AND (es.suppress_until = 0 OR es.suppress_until > :now)),"
+        " EXISTS (SELECT 1 FROM acknowledgement ak WHERE ak.eventid = p.eventid"
+        "  AND (ak.acknowledged_until IS NULL OR ak.acknowledged_until > :now))"
         " FROM problem p WHERE p.source = 0 AND p.object = 0 AND p.r_eventid IS NULL"
         f"{permitted} ORDER BY p.eventid DESC LIMIT 100", {"userid": userid, "now": int(time.time())}
     ).fetchall()
@@ -358,9 +362,12 @@ def measure_problem_get(api: Api, raw: sqlite3.Connection, results: Results, use
     """Each caller's problem.get, each call followed by the raw SQL; then apiinfo.version the same way."""
     for who, token, raw_userid in (("super admin", make_db.ADMIN_TOKEN, None), ("permission-checked user", make_db.BENCH_TOKEN, userid)):
         answer = api.call(token, "problem.get", PROBLEM_GET)
-        expected = raw_problem_get(raw, raw_userid)
-        if [int(row["eventid"]) for row in answer] != [row[0] for row in expected[0]]:
-            results.checks.append(f"problem.get as {who}: not the problems the raw SQL finds")
+        problems, _ = raw_problem_get(raw, raw_userid)
+        # eventid first and acknowledged last in the raw rows; the answer has both as strings
+        found = [(row["eventid"], row["acknowledged"]) for row in answer]
+        if found != [(str(row[0]), str(row[-1])) for row in problems]:
+            results.checks.append(f"problem.get as {who}: not the problems, or not their acknowledged, "
+                                  "the raw SQL finds")
         results.problem_get[who] = next_to_raw(api, raw, token, "problem.get", PROBLEM_GET, raw_userid, reps)
     results.get_floor = next_to_raw(api, raw, None, "apiinfo.version", {}, None, reps)
 
@@ -500,7 +507,7 @@ def report(results: Results, args: argparse.Namespace, db_mib: float) -> str:
     targets += [f"  peak RSS:             {peak_mb:.0f} MB = {peak_mb * 1e6 / 2**20:.1f} MiB   (target <= {TARGETS['rss_mb']} MB: "
                 f"{verdict(peak_mb, TARGETS['rss_mb'], False)})",
                 "  checks: " + ("all passed (no socket errors or non-2xx, one stored acknowledgement per answered call, "
-                                "problem.get finds what the raw SQL finds)"
+                                "problem.get finds the problems, and their acknowledged, the raw SQL finds)"
                                 if not results.checks else "; ".join(results.checks))]
     return "\n".join(out + targets)
 
