@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import orjson
+
 from rpcserver.storage.query import GetQuery
 
 
@@ -38,11 +40,7 @@ def shape(rows: list[dict[str, Any]] | int, params: dict[str, Any], key: str) ->
     the id itself is only in the objects when `output` asks for it (or is "extend")."""
     if isinstance(rows, int):
         return str(rows)
-    return arrange([{name: as_text(value) for name, value in row.items()} for row in rows], params, key)
-
-
-def arrange(objects: list[dict[str, Any]], params: dict[str, Any], key: str) -> Any:
-    """`shape` for objects whose values are strings already (reads that make them in SQL)."""
+    objects = [{name: as_text(value) for name, value in row.items()} for row in rows]
     keys = [obj[key] for obj in objects]
     output = params.get("output", "extend")
     if isinstance(output, list) and key not in output:
@@ -51,3 +49,11 @@ def arrange(objects: list[dict[str, Any]], params: dict[str, Any], key: str) -> 
     if params.get("preservekeys"):
         return dict(zip(keys, objects))
     return objects
+
+
+def json_result(rows: list[tuple[str, str]], preservekeys: bool) -> orjson.Fragment:
+    """The answer from objects SQLite wrote as JSON, as (id, object) rows: an array, or keyed by id
+    with `preservekeys`; the JSON is sent as it is, never decoded here."""
+    if preservekeys:
+        return orjson.Fragment("{" + ",".join(f'"{key}":{obj}' for key, obj in rows) + "}")  # ids: digits only
+    return orjson.Fragment("[" + ",".join(obj for _, obj in rows) + "]")

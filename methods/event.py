@@ -30,7 +30,7 @@ from schemas.event import (
     EventGetParams,
 )
 
-from ._get import arrange, as_text, get_query
+from ._get import as_text, get_query, json_result
 
 _create_params = EventCreateParams()
 _acknowledge_params = EventAcknowledgeParams()
@@ -132,24 +132,22 @@ def filters_of(p: dict[str, Any]) -> EventFilters:
 
 
 def selects_of(p: dict[str, Any], acknowledge_users: bool) -> Selects:
-    """The sub-selects both methods take; event.get adds its own."""
+    """The sub-selects both methods take (and `urls`); event.get adds its own."""
     return Selects(
         acknowledges=first_given(p, "selectAcknowledges", "select_acknowledges"),
         acknowledge_users=acknowledge_users,
         suppression_data=p["selectSuppressionData"],
         tags=p["selectTags"],
+        urls=p["output"] == "extend" or URLS in p["output"],
     )
 
 
-def finish(rows: list[dict[str, Any]] | int, p: dict[str, Any]) -> Any:
-    """The result as Zabbix gives it from the reads' rows (strings already): `urls`, keyed by
-    event id with `preservekeys`, the count as a string."""
+def finish(rows: event_reads.Rows | int, p: dict[str, Any]) -> Any:
+    """The result as Zabbix gives it from the reads' rows (JSON already): keyed by event id with
+    `preservekeys`, the count as a string."""
     if isinstance(rows, int):
         return str(rows)
-    if p["output"] == "extend" or URLS in p["output"]:
-        for row in rows:
-            row[URLS] = []
-    return arrange(rows, p, "eventid")
+    return json_result(rows, p["preservekeys"])
 
 
 async def get(ctx: Context, params: Any) -> Any:
@@ -180,7 +178,7 @@ async def get(ctx: Context, params: Any) -> Any:
     rows = await ctx.storage.read(event_reads.read_events, read, ctx.caller, ctx.now)
     if read.group_by:
         return [{name: as_text(value) for name, value in row.items()} for row in cast(list[dict[str, Any]], rows)]
-    return finish(rows, p)
+    return finish(cast(event_reads.Rows | int, rows), p)
 
 
 METHODS = {

@@ -9,8 +9,10 @@ indefinite, or still ahead of the call's clock). Every query here binds that clo
 A caller other than a super admin reads an event only when its trigger's host is readable
 (read-write with `editable`); nothing says which events were left out.
 
-Rows come back as Zabbix shows them: every value text, NULL as "0" (`query.as_text`, made by
-SQLite), sub-selects included; only the rows of `groupBy` carry SQLite's own values.
+Objects come back as Zabbix shows them, written as JSON by SQLite (`query.select_json`): every value
+text, NULL as "0" (`query.as_text`), sub-selects included, each row `(id, object JSON)` for the
+caller to put in an array (or an object keyed by id). Only the rows of `groupBy` are dicts of
+SQLite's own values.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from ..caller import Caller
 from ._sql import id_list
 from .hosts import HOSTS, TRIGGERS
 from .permissions import READ, READ_WRITE, permitted_hostids
-from .query import GetQuery, ObjectTable, as_text, select_objects
+from .query import GetQuery, ObjectTable, as_text, json_object, select_json, select_objects
 from .spans import acknowledged_sql
 
 Output = str | Sequence[str]
@@ -132,7 +134,6 @@ _VISIBLE_USER = (
     "SELECT mate.userid FROM users_groups mate JOIN users_groups mine ON mine.usrgrpid = mate.usrgrpid"
     " WHERE mine.userid = :perm_userid))"
 )
-_IN_IDS = "IN (SELECT value FROM json_each(:ids))"
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,12 @@ class Selects:
     hosts: Output | None = None
     related_object: Output | None = None
     alerts: bool = False
+    urls: bool = False
+    """Whether objects carry `urls` (always empty: no actions run here to make them)."""
+
+
+Rows = list[tuple[str, str]]
+"""Objects as (id, JSON text), in answer order."""
 
 
 @dataclass
@@ -348,8 +355,8 @@ def _problem_time(value: int) -> str:
     )
 
 
-def read_events(conn: sqlite3.Connection, read: EventRead, caller: Caller, now: int) -> list[dict[str, Any]] | int:
-    """event.get: the rows (with their sub-selects), their number for `count`, or with
+def read_events(conn: sqlite3.Connection, read: EventRead, caller: Caller, now: int) -> Rows | list[dict[str, Any]] | int:
+    """event.get: the objects (with their sub-selects), their number for `count`, or with
     `group_by` one row per trigger (`objectid`, and `rowscount` for `count`)."""
     where, params = _event_conditions(read.filters, caller)
     params.update(problem_time_from=read.filters.problem_time_from, problem_time_till=read.filters.problem_time_till)
@@ -360,39 +367,24 @@ def read_events(conn: sqlite3.Connection, read: EventRead, caller: Caller, now: 
     query = _without_rowscount(query)
     if query.count:
         return sum(cast(int, select_objects(conn, EVENTS, _also(query, part))) for part in parts)
-    rows = _merged(conn, query, parts)
-    if rows:
-        _attach_selects(conn, rows, read.selects, caller, now, tag_table="event_tag")
-    return rows
+    members = _sub_selects(read.selects, "e", "event_tag", caller, query.params)
+    if len(parts) == 1:
+        return cast(Rows, select_json(conn, EVENTS, _also(query, parts[0]), members))
+    return _merged(conn, query, parts, members)
 
 
 def _also(query: GetQuery, condition: str) -> GetQuery:
     return dataclasses.replace(query, where=[*query.where, condition])
 
 
-def _event_rows(conn: sqlite3.Connection, query: GetQuery, text: bool = True) -> list[dict[str, Any]]:
-    return cast(list[dict[str, Any]], select_objects(conn, EVENTS, query, text=text))
-
-
-def _merged(conn: sqlite3.Connection, query: GetQuery, parts: list[str]) -> list[dict[str, Any]]:
+def _merged(conn: sqlite3.Connection, query: GetQuery, parts: list[str], members: dict[str, str]) -> Rows:
     """Each part's rows (each sorted and limited in SQL), concatenated, sorted again, cut to the limit."""
-    if len(parts) == 1:
-        return _event_rows(conn, _also(query, parts[0]))
-    hidden: list[str] = []
-    if isinstance(query.output, list):
-        # the sort needs its fields even when the caller did not ask for them
-        hidden = [name for name in query.sortfield if name not in query.output and name != EVENTS.key]
-        query = dataclasses.replace(query, output=[*query.output, *hidden])
-    rows = [row for part in parts for row in _event_rows(conn, _also(query, part))]
+    # the sort values ride along with each row; every field event.get sorts by is an integer column
+    sort_values = [EVENTS.columns[name] for name in query.sortfield]
+    rows = [row for part in parts for row in select_json(conn, EVENTS, _also(query, part), members, also=sort_values)]
     for index in reversed(range(len(query.sortfield))):  # stable sorts, last key first
-        descending = _order(query, index) == "DESC"
-        # the values are text; every field event.get sorts by (eventid, objectid, clock) is an integer
-        rows.sort(key=lambda row, name=query.sortfield[index]: int(row[name]), reverse=descending)
-    rows = rows[: query.limit] if query.limit else rows
-    for row in rows:
-        for name in hidden:
-            del row[name]
-    return rows
+        rows.sort(key=lambda row, at=2 + index: row[at], reverse=_order(query, index) == "DESC")
+    return [(key, obj) for key, obj, *_ in (rows[: query.limit] if query.limit else rows)]
 
 
 def _without_rowscount(query: GetQuery) -> GetQuery:
@@ -417,7 +409,7 @@ def _grouped(conn: sqlite3.Connection, query: GetQuery, parts: list[str]) -> lis
     ids_only = dataclasses.replace(query, output=["objectid"], count=False, limit=None, sortfield=[], sortorder=[])
     counts: Counter[int] = Counter()
     for part in parts:
-        counts.update(row["objectid"] for row in _event_rows(conn, _also(ids_only, part), text=False))
+        counts.update(row["objectid"] for row in cast(list[dict[str, Any]], select_objects(conn, EVENTS, _also(ids_only, part))))
     rows = [{"objectid": objectid, "rowscount": n} for objectid, n in sorted(counts.items())]
     for index in reversed(range(len(query.sortfield))):
         name = query.sortfield[index]
@@ -433,7 +425,7 @@ def _grouped(conn: sqlite3.Connection, query: GetQuery, parts: list[str]) -> lis
 # --- problem.get --------------------------------------------------------------------------------
 
 
-def read_problems(conn: sqlite3.Connection, read: EventRead, caller: Caller, now: int) -> list[dict[str, Any]] | int:
+def read_problems(conn: sqlite3.Connection, read: EventRead, caller: Caller, now: int) -> Rows | int:
     """problem.get: unresolved problems (and, with `recent_since`, those resolved after it)."""
     where, params = _conditions(read.filters, "p", "problem_tag", caller)
     if read.filters.symptom is not None:
@@ -444,106 +436,69 @@ def read_problems(conn: sqlite3.Connection, read: EventRead, caller: Caller, now
         # +: not through the r_clock index, or SQLite unions two full reads of (source, object)
         where.append("(p.r_eventid IS NULL OR +p.r_clock > :recent_since)")
         params["recent_since"] = read.filters.recent_since
-    rows = select_objects(conn, PROBLEMS, _restricted(read.query, where, params, now), text=True)
-    if isinstance(rows, list) and rows:
-        _attach_selects(conn, rows, read.selects, caller, now, tag_table="problem_tag")
-    return rows
+    query = _restricted(read.query, where, params, now)
+    if query.count:
+        return cast(int, select_objects(conn, PROBLEMS, query))
+    return cast(Rows, select_json(conn, PROBLEMS, query, _sub_selects(read.selects, "p", "problem_tag", caller, query.params)))
 
 
-# --- sub-selects --------------------------------------------------------------------------------
+# --- sub-selects: each a JSON member of the object, made by one correlated subquery -------------
 
 
-def _attach_selects(
-    conn: sqlite3.Connection, rows: list[dict[str, Any]], selects: Selects, caller: Caller, now: int, tag_table: str
-) -> None:
-    """Add the asked sub-selects to every row: one query per sub-select for all rows at once."""
-    eventids = "[" + ",".join(row["eventid"] for row in rows) + "]"  # integers' text: joined, a JSON array
+def _sub_selects(selects: Selects, alias: str, tag_table: str, caller: Caller, params: dict[str, Any]) -> dict[str, str]:
+    """Name -> SQL of the JSON value of each sub-select asked for, for the event under `alias`;
+    binds what they need in `params`."""
+    eventid = f"{alias}.eventid"
+    members: dict[str, str] = {}
     if selects.acknowledges == "count":
-        _spread(rows, "acknowledges", acknowledge_counts(conn, eventids), "0")
+        members["acknowledges"] = f"json_quote((SELECT {as_text('COUNT(*)')} FROM acknowledges a WHERE a.eventid = {eventid}))"
     elif selects.acknowledges is not None:
-        _spread(rows, "acknowledges", acknowledges(conn, eventids, selects.acknowledges, selects.acknowledge_users, caller), [])
+        members["acknowledges"] = _acknowledges(eventid, selects.acknowledges, selects.acknowledge_users, caller, params)
     if selects.alerts:
-        _spread(rows, "alerts", {}, [])  # no actions run here, so no alerts are ever sent
+        members["alerts"] = "json_array()"  # no actions run here, so no alerts are ever sent
     if selects.hosts is not None:
-        hosts = _children(conn, eventids, HOSTS.columns, selects.hosts,
-                          "events e JOIN triggers t ON t.triggerid = e.objectid JOIN hosts h ON h.hostid = t.hostid",
-                          "e.eventid", "h.hostid")
-        _spread(rows, "hosts", hosts, [])
+        members["hosts"] = _json_array(_object_of(HOSTS.columns, selects.hosts), "triggers t JOIN hosts h ON h.hostid = t.hostid",
+                                       f"t.triggerid = {alias}.objectid", "h.hostid")
     if selects.related_object is not None:
-        triggers = _children(conn, eventids, TRIGGERS.columns, selects.related_object,
-                             "events e JOIN triggers t ON t.triggerid = e.objectid", "e.eventid", "t.triggerid")
-        _spread(rows, "relatedObject", {eventid: found[0] for eventid, found in triggers.items()}, [])
+        trigger = _object_of(TRIGGERS.columns, selects.related_object)
+        members["relatedObject"] = f"json(coalesce((SELECT {trigger} FROM triggers t WHERE t.triggerid = {alias}.objectid), '[]'))"
     if selects.suppression_data is not None:
-        suppressions = _children(conn, eventids, SUPPRESSION_COLUMNS, selects.suppression_data, "event_suppress es",
-                                 "es.eventid", "es.event_suppressid", condition=_ACTIVE_SUPPRESSION, now=now)
-        _spread(rows, "suppression_data", suppressions, [])
+        members["suppression_data"] = _json_array(_object_of(SUPPRESSION_COLUMNS, selects.suppression_data), "event_suppress es",
+                                                  f"es.eventid = {eventid} AND {_ACTIVE_SUPPRESSION}", "es.event_suppressid")
     if selects.tags is not None:
-        _spread(rows, "tags", _children(conn, eventids, TAG_COLUMNS, selects.tags, f"{tag_table} tg", "tg.eventid", "tg.rowid"), [])
-
-
-def _spread(rows: list[dict[str, Any]], name: str, found: dict[str, Any], empty: Any) -> None:
-    """Give each row its found value under `name`, or `empty` (events with nothing linked)."""
-    for row in rows:
-        row[name] = found.get(row["eventid"], empty)
+        members["tags"] = _json_array(_object_of(TAG_COLUMNS, selects.tags), f"{tag_table} tg", f"tg.eventid = {eventid}", "tg.rowid")
+    if selects.urls:
+        members["urls"] = "json_array()"
+    return members
 
 
 def _names(columns: dict[str, str], output: Output) -> list[str]:
-    return list(columns) if output == "extend" else [name for name in output if name in columns]
+    return list(columns) if output == "extend" else [name for name in dict.fromkeys(output) if name in columns]
 
 
-def _children(
-    conn: sqlite3.Connection,
-    eventids: str,
-    columns: dict[str, str],
-    output: Output,
-    source: str,
-    link: str,
-    order: str,
-    condition: str = "",
-    now: int = 0,
-) -> dict[str, list[dict[str, Any]]]:
-    """The objects linked to each event (`link` is the SQL of the event id in `source`), by event id."""
-    names = _names(columns, output)
-    select = "".join(f", {as_text(columns[name])} AS {name}" for name in names)
-    where = f"{link} {_IN_IDS}" + (f" AND {condition}" if condition else "")
-    found: dict[str, list[dict[str, Any]]] = {}
-    for eventid, *values in conn.execute(f"SELECT {as_text(link)}{select} FROM {source} WHERE {where} ORDER BY {order}",
-                                         {"ids": eventids, "now": now}):
-        found.setdefault(eventid, []).append(dict(zip(names, values)))
-    return found
+def _object_of(columns: dict[str, str], output: Output) -> str:
+    """SQL of one linked object as JSON: the `output` fields of `columns`, as text."""
+    return json_object({name: as_text(columns[name]) for name in _names(columns, output)})
 
 
-def acknowledge_counts(conn: sqlite3.Connection, eventids: str) -> dict[str, str]:
-    """How many history rows each event has, by event id (events without any are left out)."""
-    return dict(conn.execute(f"SELECT {as_text('a.eventid')}, {as_text('COUNT(*)')} FROM acknowledges a"
-                             f" WHERE a.eventid {_IN_IDS} GROUP BY a.eventid", {"ids": eventids}))
+def _json_array(obj: str, source: str, where: str, order: str) -> str:
+    """SQL of the JSON array of `obj` for each row of `source` that meets `where`, in `order`."""
+    # The ORDER BY of a FROM subquery holds for an aggregate over it: SQLite never flattens one into
+    # the other. json() makes a value JSON again after a subquery (which may lose that it was).
+    return f"json((SELECT json_group_array(json(o)) FROM (SELECT {obj} AS o FROM {source} WHERE {where} ORDER BY {order})))"
 
 
-def acknowledges(
-    conn: sqlite3.Connection, eventids: str, output: Output, with_users: bool, caller: Caller
-) -> dict[str, list[dict[str, Any]]]:
-    """Each event's history rows, newest first, by event id. `with_users`: also the author's
-    username, name and surname (when asked for), where the caller may see the author; missing otherwise."""
-    names = _names(ACKNOWLEDGE_COLUMNS, output)
+def _acknowledges(eventid: str, output: Output, with_users: bool, caller: Caller, params: dict[str, Any]) -> str:
+    """The event's history rows, newest first. `with_users`: also the author's username, name and
+    surname (when asked for), where the caller may see the author; missing otherwise."""
+    own = {name: as_text(ACKNOWLEDGE_COLUMNS[name]) for name in _names(ACKNOWLEDGE_COLUMNS, output)}
     user_names = _names(ACKNOWLEDGE_USER_COLUMNS, output) if with_users else []
-    select = "".join(f", {as_text(ACKNOWLEDGE_COLUMNS[name])}" for name in names)
-    params: dict[str, Any] = {"ids": eventids}
-    users = join = ""
-    if user_names:
-        visible = "1"
-        if not caller.is_super_admin:
-            visible, params["perm_userid"] = _VISIBLE_USER, caller.userid
-        users = ", u.userid IS NOT NULL" + "".join(f", {as_text(ACKNOWLEDGE_USER_COLUMNS[name])}" for name in user_names)
-        join = f" LEFT JOIN users u ON u.userid = a.userid AND {visible}"
-    cursor = conn.execute(
-        f"SELECT {as_text('a.eventid')}{select}{users} FROM acknowledges a{join} WHERE a.eventid {_IN_IDS}"
-        " ORDER BY a.clock DESC, a.acknowledgeid DESC",
-        params,
-    )
-    found: dict[str, list[dict[str, Any]]] = {}
-    for eventid, *values in cursor:
-        row = dict(zip(names, values[: len(names)]))
-        if user_names and values[len(names)]:
-            row.update(zip(user_names, values[len(names) + 1 :]))
-        found.setdefault(eventid, []).append(row)
-    return found
+    order = "a.clock DESC, a.acknowledgeid DESC"
+    if not user_names:
+        return _json_array(json_object(own), "acknowledges a", f"a.eventid = {eventid}", order)
+    visible = "1"
+    if not caller.is_super_admin:
+        visible, params["perm_userid"] = _VISIBLE_USER, caller.userid
+    with_user = json_object({**own, **{name: as_text(ACKNOWLEDGE_USER_COLUMNS[name]) for name in user_names}})
+    return _json_array(f"CASE WHEN u.userid IS NULL THEN {json_object(own)} ELSE {with_user} END",
+                       f"acknowledges a LEFT JOIN users u ON u.userid = a.userid AND {visible}", f"a.eventid = {eventid}", order)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ._sql import id_list
 
@@ -75,23 +75,48 @@ def as_text(sql: str) -> str:
     return f"ifnull(CAST({sql} AS TEXT), '0')"
 
 
-def select_objects(
-    conn: sqlite3.Connection, table: ObjectTable, query: GetQuery, text: bool = False
-) -> list[dict[str, Any]] | int:
+def select_objects(conn: sqlite3.Connection, table: ObjectTable, query: GetQuery) -> list[dict[str, Any]] | int:
     """Rows as dicts of the requested fields (all of them for "extend") plus the key, or the
-    number of rows for `count`. Values are as SQLite returns them, or with `text` as `as_text`
-    makes them; shaping is the caller's."""
-    where, params = _conditions(table, query)
-    where_sql = f" WHERE {' AND '.join(where)}" if where else ""
+    number of rows for `count`. Values are as SQLite returns them; shaping is the caller's."""
+    where_sql, params = _where(table, query)
     if query.count:
         return conn.execute(f"SELECT COUNT(*) FROM {table.source}{where_sql}", params).fetchone()[0]
     names = list(table.columns) if query.output == "extend" else [table.key, *(n for n in query.output if n != table.key)]
-    select = ", ".join(f"{as_text(table.columns[n]) if text else table.columns[n]} AS {n}" for n in names)
+    select = ", ".join(f"{table.columns[n]} AS {n}" for n in names)
+    cursor = conn.execute(f"SELECT {select} FROM {table.source}{where_sql}{_order_and_limit(table, query)}", params)
+    return [dict(zip(names, row)) for row in cursor]
+
+
+def select_json(
+    conn: sqlite3.Connection, table: ObjectTable, query: GetQuery, members: Mapping[str, str], also: Sequence[str] = ()
+) -> list[tuple[Any, ...]]:
+    """Rows as (key as text, the object as JSON text, *the `also` expressions' values), the object made
+    by SQLite: the requested fields as `as_text` makes them (the key only when `output` names it or is
+    "extend"), then `members` (name -> SQL of a JSON value). Not for `count`."""
+    names = list(table.columns) if query.output == "extend" else [n for n in dict.fromkeys(query.output) if n in table.columns]
+    obj = json_object({name: as_text(table.columns[name]) for name in names}, members)
+    where_sql, params = _where(table, query)
+    select = ", ".join([as_text(table.columns[table.key]), obj, *also])
+    return conn.execute(f"SELECT {select} FROM {table.source}{where_sql}{_order_and_limit(table, query)}", params).fetchall()
+
+
+def json_object(texts: Mapping[str, str], members: Mapping[str, str] = {}) -> str:
+    """SQL of a JSON object: `texts` (name -> SQL of a text value) as strings, then `members` (name ->
+    SQL of a JSON value: a JSON function's own result, e.g. json() around a subquery, as SQLite takes
+    any other text for a string), in that order."""
+    pairs = [*(f"'{name}', {sql}" for name, sql in texts.items()), *(f"'{name}', {sql}" for name, sql in members.items())]
+    return f"json_object({', '.join(pairs)})"
+
+
+def _where(table: ObjectTable, query: GetQuery) -> tuple[str, dict[str, Any]]:
+    where, params = _conditions(table, query)
+    return (f" WHERE {' AND '.join(where)}" if where else ""), params
+
+
+def _order_and_limit(table: ObjectTable, query: GetQuery) -> str:
     orders = [
         f"{table.columns[name]} {(query.sortorder[i] if i < len(query.sortorder) else (query.sortorder or ['ASC'])[0])}"
         for i, name in enumerate(query.sortfield)
     ]
-    order_sql = " ORDER BY " + ", ".join([*orders, table.columns[table.key]])
     limit_sql = f" LIMIT {int(query.limit)}" if query.limit else ""
-    cursor = conn.execute(f"SELECT {select} FROM {table.source}{where_sql}{order_sql}{limit_sql}", params)
-    return [dict(zip(names, row)) for row in cursor]
+    return " ORDER BY " + ", ".join([*orders, table.columns[table.key]]) + limit_sql
