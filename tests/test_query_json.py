@@ -57,6 +57,8 @@ def test_output_names_the_fields_once_and_the_key_only_when_asked(conn: sqlite3.
     rows = select_json(conn, ITEMS, GetQuery(output=["name", "size", "name"], ids={"itemids": [1]}), {})
     assert rows[0][0] == "1"
     assert rows[0][1] == '{"name":"first","size":"10"}'  # no duplicate member, no itemid
+    # asked for, the key comes first, as Zabbix selects it
+    assert select_json(conn, ITEMS, GetQuery(output=["size", "itemid"], ids={"itemids": [1]}), {})[0][1] == '{"itemid":"1","size":"10"}'
 
 
 def test_members_are_json_values_in_the_order_the_subquery_gives(conn: sqlite3.Connection) -> None:

@@ -81,7 +81,7 @@ def select_objects(conn: sqlite3.Connection, table: ObjectTable, query: GetQuery
     where_sql, params = _where(table, query)
     if query.count:
         return conn.execute(f"SELECT COUNT(*) FROM {table.source}{where_sql}", params).fetchone()[0]
-    names = list(table.columns) if query.output == "extend" else [table.key, *(n for n in query.output if n != table.key)]
+    names = _output_names(table, query)
     select = ", ".join(f"{table.columns[n]} AS {n}" for n in names)
     cursor = conn.execute(f"SELECT {select} FROM {table.source}{where_sql}{_order_and_limit(table, query)}", params)
     return [dict(zip(names, row)) for row in cursor]
@@ -93,7 +93,9 @@ def select_json(
     """Rows as (key as text, the object as JSON text, *the `also` expressions' values), the object made
     by SQLite: the requested fields as `as_text` makes them (the key only when `output` names it or is
     "extend"), then `members` (name -> SQL of a JSON value). Not for `count`."""
-    names = list(table.columns) if query.output == "extend" else [n for n in dict.fromkeys(query.output) if n in table.columns]
+    names = _output_names(table, query)
+    if query.output != "extend" and table.key not in query.output:
+        names.remove(table.key)
     obj = json_object({name: as_text(table.columns[name]) for name in names}, members)
     where_sql, params = _where(table, query)
     select = ", ".join([as_text(table.columns[table.key]), obj, *also])
@@ -106,6 +108,13 @@ def json_object(texts: Mapping[str, str], members: Mapping[str, str] = {}) -> st
     any other text for a string), in that order."""
     pairs = [*(f"'{name}', {sql}" for name, sql in texts.items()), *(f"'{name}', {sql}" for name, sql in members.items())]
     return f"json_object({', '.join(pairs)})"
+
+
+def _output_names(table: ObjectTable, query: GetQuery) -> list[str]:
+    """The fields `output` asks for, each once, the key first (and always)."""
+    if query.output == "extend":
+        return list(table.columns)
+    return [table.key, *(name for name in dict.fromkeys(query.output) if name != table.key and name in table.columns)]
 
 
 def _where(table: ObjectTable, query: GetQuery) -> tuple[str, dict[str, Any]]:
