@@ -1,0 +1,98 @@
+"""How far the single acknowledge can go on this stack: run.py's part 1 at 64 connections for three
+servers, interleaved: the bare endpoint (bare.py), the floor (floor.py: aiohttp + rpcserver's acknowledge
+unit through its group-commit writer, nothing else of ours) and rpcserver.
+
+    python bench/ack_floor.py         # from the clone's root, with the venv's Python; about 2 minutes
+
+If the floor's ratio to bare is under run.py's 0.40 target, no work on our JSON-RPC, credential, schema
+or logging layers can reach it: those layers are all the floor leaves out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+import make_db  # noqa: E402
+from run import CLIENT_CPU, PINNING, TARGETS, count_acknowledges, drained, drive, load_generator, server  # noqa: E402
+
+CONNECTIONS = 64
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per point (default 10)")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions, interleaved (default 3)")
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/rpcserver-bench"))
+    args = parser.parse_args()
+    if PINNING:
+        os.sched_setaffinity(0, {int(CLIENT_CPU)})
+    loadgen, command = load_generator(forced_python=False)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    template = args.workdir / "template.db"
+    make_db.build(template, args.events)
+    problems = args.events * 4 // 5
+    dbs = {name: args.workdir / f"{name}-floor.db" for name in ("floor", "rpc")}
+    for db in dbs.values():
+        for suffix in ("-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(template, db)
+    load = os.getloadavg()
+    python = sys.executable
+    commands = {
+        "bare": [python, str(BENCH / "bare.py")],
+        "floor": [python, str(BENCH / "floor.py"), "--db", str(dbs["floor"])],
+        "rpc": [python, "-m", "rpcserver", "serve", "--db", str(dbs["rpc"]), "--port", "0", "--synchronous", "FULL"],
+    }
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in commands}
+    with ExitStack() as stack:
+        servers = {name: stack.enter_context(server(f"{name}-floor", cmd, args.workdir)) for name, cmd in commands.items()}
+        for target in servers.values():  # warm-up, discarded
+            drive(command(target.url, 16, 2), make_db.BENCH_TOKEN, problems)
+        for rep in range(args.reps):
+            for name, target in servers.items():
+                before_cpu = target.cpu_seconds()
+                before_rows = count_acknowledges(dbs[name]) if name in dbs else 0
+                result = drive(command(target.url, CONNECTIONS, args.duration), make_db.BENCH_TOKEN, problems)
+                result["cpu_us"] = (target.cpu_seconds() - before_cpu) / result["requests"] * 1e6
+                if name in dbs:
+                    result["stored"] = drained(dbs[name], target) - before_rows
+                results[name].append(result)
+                print(f"  {name:5} rep {rep + 1}: {result['rps']:8.0f} req/s", file=sys.stderr)
+    report(results, loadgen, load, os.getloadavg())
+
+
+def report(results: dict[str, list[dict[str, Any]]], loadgen: str, load_before: tuple[float, ...], load: tuple[float, ...]) -> None:
+    names = {"bare": "bare aiohttp+orjson", "floor": "floor: aiohttp + the acknowledge unit, durable",
+             "rpc": "rpcserver (everything)"}
+    bare = statistics.median(r["rps"] for r in results["bare"])
+    print(f"{loadgen}; {CONNECTIONS} connections; load average {load_before[0]:.2f} before, {load[0]:.2f} after\n")
+    print("| server | req/s (each rep) | req/s median | server CPU µs/req | ratio to bare | errors |")
+    print("|---|---|---:|---:|---:|---:|")
+    for name, runs in results.items():
+        rps = statistics.median(r["rps"] for r in runs)
+        cpu = statistics.median(r["cpu_us"] for r in runs)
+        errors = sum(r["errors"] + r["non2xx"] for r in runs)
+        each = " / ".join(f"{r['rps']:.0f}" for r in runs)
+        print(f"| {names[name]} | {each} | {rps:.0f} | {cpu:.0f} | {rps / bare:.2f} | {errors} |")
+    unstored = [f"{name} rep {i + 1}" for name in ("floor", "rpc") for i, r in enumerate(results[name])
+                if not r["requests"] <= r["stored"] <= r["requests"] + CONNECTIONS + r["errors"]]
+    print(f"\ntarget (run.py): >= {TARGETS['single']} of bare. Checks: "
+          + ("every answered acknowledge stored" if not unstored else "answers and stored rows differ: " + ", ".join(unstored)))
+
+
+if __name__ == "__main__":
+    started = time.monotonic()
+    main()
+    print(f"(took {time.monotonic() - started:.0f} s)")

@@ -1,0 +1,70 @@
+"""The durable acknowledge with nothing of ours around it: aiohttp + orjson, as bench/bare.py, whose
+handler runs rpcserver's acknowledge unit (storage/acknowledge.py, permission checks included) through
+its group-commit writer (synchronous=FULL) and answers when the write is committed.
+
+No JSON-RPC envelope or dispatch, no credentials (the user is fixed: `bench`), no params schema, no log
+line: what an acknowledge costs on this stack before any of those. ack_floor.py drives it next to the
+bare endpoint and rpcserver. Prints `listening on http://127.0.0.1:<port>/` once it accepts connections,
+and stops on SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+import orjson
+from aiohttp import web
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rpcserver.domain.acknowledge import Request  # noqa: E402
+from rpcserver.server import stop_on_signals  # noqa: E402
+from rpcserver.storage import Storage  # noqa: E402
+from rpcserver.storage.acknowledge import acknowledge as acknowledge_unit  # noqa: E402
+
+STORAGE_KEY = web.AppKey("storage", Storage)
+USERID_KEY = web.AppKey("userid", int)
+ACTION_6 = Request(6, "Problem resolved.")
+"""What ack.lua sends: acknowledge (2) with a message (4)."""
+
+
+async def acknowledge(request: web.Request) -> web.Response:
+    call = orjson.loads(await request.read())
+    eventids = [int(eventid) for eventid in call["params"]["eventids"]]
+    await request.app[STORAGE_KEY].write(acknowledge_unit, ACTION_6, eventids, request.app[USERID_KEY], False, int(time.time()))
+    answer = {"jsonrpc": "2.0", "result": {"eventids": eventids}, "id": call["id"]}
+    return web.Response(body=orjson.dumps(answer), content_type="application/json")
+
+
+async def serve(db: Path, port: int) -> None:
+    storage = await Storage.open(db, synchronous="FULL")
+    userid = await storage.read(lambda conn: conn.execute("SELECT userid FROM users WHERE username = 'bench'").fetchone()[0])
+    app = web.Application()
+    app[STORAGE_KEY], app[USERID_KEY] = storage, userid
+    app.router.add_post("/api_jsonrpc", acknowledge)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    print(f"listening on http://127.0.0.1:{runner.addresses[0][1]}/", flush=True)
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    await stop.wait()
+    await runner.cleanup()
+    await storage.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", type=Path, required=True, help="a database bench/make_db.py built")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    asyncio.run(serve(args.db, args.port))
+
+
+if __name__ == "__main__":
+    main()
