@@ -457,16 +457,19 @@ def _sub_selects(selects: Selects, alias: str, tag_table: str, caller: Caller, p
     if selects.alerts:
         members["alerts"] = "json_array()"  # no actions run here, so no alerts are ever sent
     if selects.hosts is not None:
-        members["hosts"] = _json_array(_object_of(HOSTS.columns, selects.hosts), "triggers t JOIN hosts h ON h.hostid = t.hostid",
-                                       f"t.triggerid = {alias}.objectid", "h.hostid")
+        host = json_object(_texts(HOSTS.columns, selects.hosts))
+        members["hosts"] = _json_array(host, "triggers t JOIN hosts h ON h.hostid = t.hostid", f"t.triggerid = {alias}.objectid",
+                                       "h.hostid")
     if selects.related_object is not None:
-        trigger = _object_of(TRIGGERS.columns, selects.related_object)
+        trigger = json_object(_texts(TRIGGERS.columns, selects.related_object))
         members["relatedObject"] = f"json(coalesce((SELECT {trigger} FROM triggers t WHERE t.triggerid = {alias}.objectid), '[]'))"
     if selects.suppression_data is not None:
-        members["suppression_data"] = _json_array(_object_of(SUPPRESSION_COLUMNS, selects.suppression_data), "event_suppress es",
-                                                  f"es.eventid = {eventid} AND {_ACTIVE_SUPPRESSION}", "es.event_suppressid")
+        suppression = json_object(_texts(SUPPRESSION_COLUMNS, selects.suppression_data))
+        members["suppression_data"] = _json_array(suppression, "event_suppress es", f"es.eventid = {eventid} AND {_ACTIVE_SUPPRESSION}",
+                                                  "es.event_suppressid")
     if selects.tags is not None:
-        members["tags"] = _json_array(_object_of(TAG_COLUMNS, selects.tags), f"{tag_table} tg", f"tg.eventid = {eventid}", "tg.rowid")
+        tag = json_object(_texts(TAG_COLUMNS, selects.tags))
+        members["tags"] = _json_array(tag, f"{tag_table} tg", f"tg.eventid = {eventid}", "tg.rowid")
     if selects.urls:
         members["urls"] = "json_array()"
     return members
@@ -476,9 +479,9 @@ def _names(columns: dict[str, str], output: Output) -> list[str]:
     return list(columns) if output == "extend" else [name for name in dict.fromkeys(output) if name in columns]
 
 
-def _object_of(columns: dict[str, str], output: Output) -> str:
-    """SQL of one linked object as JSON: the `output` fields of `columns`, as text."""
-    return json_object({name: as_text(columns[name]) for name in _names(columns, output)})
+def _texts(columns: dict[str, str], output: Output) -> dict[str, str]:
+    """The `output` fields of `columns`, each as the SQL of its text (for `json_object`)."""
+    return {name: as_text(columns[name]) for name in _names(columns, output)}
 
 
 def _json_array(obj: str, source: str, where: str, order: str) -> str:
@@ -491,14 +494,13 @@ def _json_array(obj: str, source: str, where: str, order: str) -> str:
 def _acknowledges(eventid: str, output: Output, with_users: bool, caller: Caller, params: dict[str, Any]) -> str:
     """The event's history rows, newest first. `with_users`: also the author's username, name and
     surname (when asked for), where the caller may see the author; missing otherwise."""
-    own = {name: as_text(ACKNOWLEDGE_COLUMNS[name]) for name in _names(ACKNOWLEDGE_COLUMNS, output)}
-    user_names = _names(ACKNOWLEDGE_USER_COLUMNS, output) if with_users else []
+    own = _texts(ACKNOWLEDGE_COLUMNS, output)
+    author = _texts(ACKNOWLEDGE_USER_COLUMNS, output) if with_users else {}
     order = "a.clock DESC, a.acknowledgeid DESC"
-    if not user_names:
+    if not author:
         return _json_array(json_object(own), "acknowledges a", f"a.eventid = {eventid}", order)
     visible = "1"
     if not caller.is_super_admin:
         visible, params["perm_userid"] = _VISIBLE_USER, caller.userid
-    with_user = json_object({**own, **{name: as_text(ACKNOWLEDGE_USER_COLUMNS[name]) for name in user_names}})
-    return _json_array(f"CASE WHEN u.userid IS NULL THEN {json_object(own)} ELSE {with_user} END",
+    return _json_array(f"CASE WHEN u.userid IS NULL THEN {json_object(own)} ELSE {json_object({**own, **author})} END",
                        f"acknowledges a LEFT JOIN users u ON u.userid = a.userid AND {visible}", f"a.eventid = {eventid}", order)
