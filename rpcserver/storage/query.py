@@ -1,5 +1,6 @@
 """The SQL behind every `*.get`: one builder for output, id filters, `filter`, `search`,
-sorting, `limit` and `countOutput`, over a table described by `ObjectTable`."""
+sorting, `limit` and `countOutput`, over a table described by `ObjectTable`; rows come as dicts
+(`select_objects`) or as objects SQLite writes in JSON (`select_json`)."""
 
 from __future__ import annotations
 
@@ -106,8 +107,7 @@ def json_object(texts: Mapping[str, str], members: Mapping[str, str] = {}) -> st
     """SQL of a JSON object: `texts` (name -> SQL of a text value) as strings, then `members` (name ->
     SQL of a JSON value: a JSON function's own result, e.g. json() around a subquery, as SQLite takes
     any other text for a string), in that order."""
-    pairs = [*(f"'{name}', {sql}" for name, sql in texts.items()), *(f"'{name}', {sql}" for name, sql in members.items())]
-    return f"json_object({', '.join(pairs)})"
+    return "json_object(" + ", ".join(f"'{name}', {sql}" for name, sql in (*texts.items(), *members.items())) + ")"
 
 
 def _output_names(table: ObjectTable, query: GetQuery) -> list[str]:
