@@ -29,6 +29,11 @@ async def acknowledge(request: web.Request) -> web.Response:
 async def serve(port: int) -> None:
     app = web.Application()
     app.router.add_post("/api_jsonrpc", acknowledge)
+    await run_until_stopped(app, port)
+
+
+async def run_until_stopped(app: web.Application, port: int) -> None:
+    """Serve `app` on 127.0.0.1 as rpcserver serves (floor.py's app too): announce the port, stop on a signal."""
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)

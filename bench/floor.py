@@ -19,10 +19,13 @@ from pathlib import Path
 import orjson
 from aiohttp import web
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(BENCH.parent))
+
+from bare import run_until_stopped  # noqa: E402
 
 from rpcserver.domain.acknowledge import Request  # noqa: E402
-from rpcserver.server import stop_on_signals  # noqa: E402
 from rpcserver.storage import Storage  # noqa: E402
 from rpcserver.storage.acknowledge import acknowledge as acknowledge_unit  # noqa: E402
 
@@ -46,16 +49,10 @@ async def serve(db: Path, port: int) -> None:
     app = web.Application()
     app[STORAGE_KEY], app[USERID_KEY] = storage, userid
     app.router.add_post("/api_jsonrpc", acknowledge)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    print(f"listening on http://127.0.0.1:{runner.addresses[0][1]}/", flush=True)
-    stop = asyncio.Event()
-    stop_on_signals(stop)
-    await stop.wait()
-    await runner.cleanup()
-    await storage.close()
+    try:
+        await run_until_stopped(app, port)
+    finally:
+        await storage.close()
 
 
 def main() -> None:
