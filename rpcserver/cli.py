@@ -17,7 +17,7 @@ from .config import Config, ConfigError, env_name, load_config
 from .errors import ApiError
 from .passwords import hash_password
 from .server import ListenError, serve, stop_on_signals
-from .storage import Storage, StorageOpenError
+from .storage import Storage, StorageOpenError, describe
 
 USAGE_ERROR = 2
 DEFAULTS = Config()
@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     flag("--host", "address to listen on; keep 127.0.0.1 unless clients on other machines need it", metavar="ADDR")
     flag("--port", "TCP port to listen on; 0 picks a free one", type=int, metavar="N")
-    flag("--db", "SQLite database file, created with its schema if it does not exist", metavar="PATH")
+    flag("--db", "SQLite database file, created with its schema if it does not exist; or a PostgreSQL database "
+         "as postgresql://[user[:password]@]host[:port]/dbname, its schema created if it is empty", metavar="PATH|URL")
     flag("--demo", "load demo data into an empty database", action="store_const", const=True)
     flag("--body-limit", "largest request body accepted, in bytes (larger: HTTP 413)", type=int, metavar="BYTES")
     flag("--batch-limit", "most requests accepted in one JSON-RPC batch", type=int, metavar="N")
@@ -75,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
         "open, and end the user's sessions. Example: echo 'n3w-pass' | rpcserver passwd Admin",
     )
     passwd_parser.add_argument("username", metavar="USER", help="the user's name (as for user.login)")
-    passwd_parser.add_argument("--db", dest="db", default=None, metavar="PATH",
-                               help=f"SQLite database file (default: {DEFAULTS.db}; {env_name('db')})")
+    passwd_parser.add_argument("--db", dest="db", default=None, metavar="PATH|URL",
+                               help=f"SQLite database file or postgresql:// URL (default: {DEFAULTS.db}; {env_name('db')})")
     reference_parser = commands.add_parser(
         "reference",
         help="print the API reference (Markdown), or the OpenRPC document",
@@ -109,7 +110,7 @@ def run_serve(config: Config) -> None:
     except (StorageOpenError, ListenError) as exc:
         fail(str(exc))
     except (ApiError, sqlite3.Error) as exc:  # a fault while preparing a new database: still one line
-        fail(f"cannot start with database {config.db}: {exc.data if isinstance(exc, ApiError) else exc}")
+        fail(f"cannot start with database {describe(config.db)}: {exc.data if isinstance(exc, ApiError) else exc}")
 
 
 def _set_password(conn: sqlite3.Connection, username: str, passwd: str) -> bool:
@@ -138,7 +139,7 @@ def run_passwd(config: Config, username: str) -> None:
     except StorageOpenError as exc:
         fail(str(exc))
     if not changed:
-        fail(f'no user "{username}" in {config.db}')
+        fail(f'no user "{username}" in {describe(config.db)}')
     print(f'Password of "{username}" changed; their sessions have ended.', file=sys.stderr)
 
 

@@ -21,7 +21,8 @@ class ConfigError(ValueError):
 class Config:
     host: str = "127.0.0.1"
     port: int = 8080
-    db: Path = Path("rpcserver.db")
+    db: str | Path = field(default=Path("rpcserver.db"), repr=False)
+    """A SQLite file, or a `postgresql://` URL (whose password must never be shown: hence no repr)."""
     demo: bool = False
     body_limit: int = 16 * 1024 * 1024
     batch_limit: int = 1000
@@ -89,8 +90,8 @@ def _convert(name: str, kind: Any, raw: Any) -> Any:
             return int(raw)
         if kind in (float, "float"):
             return float(raw)
-        if kind in (Path, "Path"):
-            return Path(raw)
+        if name == "db":
+            return raw if raw.startswith(("postgresql://", "postgres://")) else Path(raw)
         if name in ("synchronous", "log_level"):
             return raw.strip().upper()
         return raw

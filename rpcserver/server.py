@@ -10,6 +10,7 @@ from typing import Callable
 from aiohttp import web
 
 from .config import Config
+from .storage import describe
 
 log = logging.getLogger("rpcserver")
 
@@ -40,7 +41,7 @@ async def serve(
         except OSError as exc:
             raise ListenError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from None
         port = runner.addresses[0][1]
-        log.info("rpcserver listening on http://%s:%d/api_jsonrpc (database %s)", config.host, port, config.db)
+        log.info("rpcserver listening on http://%s:%d/api_jsonrpc (database %s)", config.host, port, describe(config.db))
         if on_ready is not None:
             on_ready(port)
         await stop.wait()

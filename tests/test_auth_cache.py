@@ -43,7 +43,7 @@ async def token(call: Any, admin: str) -> str:
 
 def behind_the_servers_back(client: Any, sql: str, *args: Any) -> None:
     """A change committed by another connection, as another process (`rpcserver passwd`) makes them."""
-    conn = sqlite3.connect(storage_of(client).path)
+    conn = sqlite3.connect(storage_of(client).description)
     try:
         with conn:
             conn.execute(sql, args)

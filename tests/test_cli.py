@@ -14,7 +14,7 @@ import requests
 
 from methods.rpc import document
 from rpcserver.reference import markdown, method_tables
-from rpcserver.storage.migrations import APPLICATION_ID
+from rpcserver.storage.sqlite.migrations import APPLICATION_ID
 
 from .server_process import run_cli, running_server
 

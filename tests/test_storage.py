@@ -11,7 +11,7 @@ import pytest
 
 from rpcserver.errors import ApplicationError, InvalidParams
 from rpcserver.storage import Storage, StorageOpenError
-from rpcserver.storage.migrations import APPLICATION_ID, MIGRATIONS, Migration, sql_migration
+from rpcserver.storage.sqlite.migrations import APPLICATION_ID, MIGRATIONS, Migration, sql_migration
 
 NOTES = [sql_migration("notes", "CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE)")]
 

@@ -1,199 +1,137 @@
-"""Storage: the only place that talks to SQLite.
+"""Storage: the only place that talks to a database.
 
-One writer connection behind a group-commit writer (see `_writer`), a small pool of read-only
-connections that never wait for it (WAL), and the schema migrations. Units of work and read
-functions are plain functions of a `sqlite3.Connection`; they run on the connection's thread.
+Two backends behind one interface: SQLite (`sqlite/`, a file: the embedded default) and PostgreSQL
+(`postgresql/`, a `postgresql://` URL: one database shared by several servers). Units of work and
+read functions are plain functions of a `engine.Db` connection, written once in SQL both understand;
+they run on the connection's thread. Writes go through one group-commit writer (`_writer`), reads
+through a small pool of connections, each read in one snapshot.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import sqlite3
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Protocol, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
-import aiosqlite
+from ._writer import GroupCommitWriter, Outcomes, Unit, WriterStats
+from .credentials import InlineReader
+from .engine import Engine
 
-from ..errors import ApplicationError
-from ._writer import FAULT_CODES, GroupCommitWriter, WriterStats, is_fault
-from .migrations import MIGRATIONS, Migration, SchemaError, migrate
-
-__all__ = ["Storage", "StorageOpenError", "WriterStats"]
+__all__ = ["Storage", "StorageOpenError", "WriterStats", "describe", "is_postgresql_url"]
 
 T = TypeVar("T")
-
-log = logging.getLogger("rpcserver.storage")
-
-SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
-BUSY_TIMEOUT_MS = 5000
-READ_FAILED = "The database could not be read; try again later. If it persists, the server log says why."
-READ_FAULT_CODES = FAULT_CODES - {sqlite3.SQLITE_READONLY}
-"""Readers are query-only: SQLITE_READONLY there is a read function that tried to write, a bug."""
 
 
 class StorageOpenError(Exception):
     """The database cannot be opened or used; the message says why, for a person."""
 
 
-def _configure(conn: sqlite3.Connection, synchronous: str, query_only: bool) -> None:
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute(f"PRAGMA synchronous = {synchronous}")
-    if query_only:
-        conn.execute("PRAGMA query_only = ON")
+def is_postgresql_url(db: str | Path) -> bool:
+    return str(db).startswith(("postgresql://", "postgres://"))
 
 
-CORRUPT = "the file is not an SQLite database, or it is corrupt"
+def describe(db: str | Path) -> str:
+    """The database as it may be shown or logged: a path, or a URL without its password."""
+    if not is_postgresql_url(db):
+        return str(db)
+    parts = urlsplit(str(db))
+    if parts.password is None:
+        return str(db)
+    user, host = parts.netloc.rsplit("@", 1)
+    return urlunsplit(parts._replace(netloc=f"{user.split(':', 1)[0]}:***@{host}"))
 
 
-def _check_integrity(conn: sqlite3.Connection) -> None:
-    # Before anything is written: a damaged page found later would fail start-up half way (or a
-    # call much later). quick_check reads every page once, without the slower index checks.
-    verdict = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
-    if verdict != "ok":
-        raise StorageOpenError(CORRUPT)
+class Backend(Protocol):
+    engine: Engine
+    schema_version: int
+    description: str
+    """How the database is named to people: a path, or a URL without its password."""
 
+    async def run_batch(self, units: list[Unit]) -> tuple[bool, Outcomes]: ...
 
-def _check_writable(conn: sqlite3.Connection) -> None:
-    # Start-up writes next (the first Admin, expiry): find a lock held by another program or a
-    # read-only file here, where it is refused with one clear line.
-    conn.execute("BEGIN IMMEDIATE")
-    conn.execute("ROLLBACK")
+    async def read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T: ...
 
+    def inline_reader(self) -> InlineReader | None: ...
 
-def _use_wal(conn: sqlite3.Connection) -> None:
-    # Only once `migrate` has found the file to be ours: the switch rewrites the file's header.
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-    if mode.lower() != "wal":
-        raise StorageOpenError(f"it refused WAL mode (journal_mode is {mode})")
-
-
-def _read_snapshot(conn: sqlite3.Connection, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-    # One read transaction, so every query of `fn` sees the same committed state.
-    conn.execute("BEGIN")
-    try:
-        return fn(conn, *args)
-    finally:
-        conn.execute("COMMIT")
-
-
-async def _connect(path: str) -> aiosqlite.Connection:
-    # isolation_level=None: no implicit transactions; the writer and readers issue their own.
-    conn = aiosqlite.connect(path, isolation_level=None)
-    try:
-        return await conn
-    except BaseException:
-        # aiosqlite stops its thread after a failed connect but does not wait for it; wait here,
-        # while the event loop can still take the thread's last message.
-        await asyncio.to_thread(conn._thread.join, 5)
-        raise
+    async def close(self) -> None: ...
 
 
 class Storage:
-    def __init__(
-        self, path: str, writer_conn: aiosqlite.Connection, readers: list[aiosqlite.Connection]
-    ) -> None:
-        self.path = path
-        self._writer_conn = writer_conn
-        self._writer = GroupCommitWriter(writer_conn)
-        self._readers = readers
-        self._idle: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
-        for reader in readers:
-            self._idle.put_nowait(reader)
-        self.schema_version = 0
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+        self._writer = GroupCommitWriter(backend.run_batch)
 
     @property
     def stats(self) -> WriterStats:
         return self._writer.stats
 
+    @property
+    def engine(self) -> Engine:
+        return self._backend.engine
+
+    @property
+    def schema_version(self) -> int:
+        return self._backend.schema_version
+
+    @property
+    def description(self) -> str:
+        return self._backend.description
+
     @classmethod
     async def open(
-        cls,
-        path: str | Path,
-        *,
-        synchronous: str = "FULL",
-        readers: int = 2,
-        migrations: Sequence[Migration] = MIGRATIONS,
+        cls, db: str | Path, *, synchronous: str = "FULL", readers: int = 2, migrations: Sequence[Any] | None = None
     ) -> Storage:
-        """Open (creating if needed) and migrate the database at `path`.
+        """Open (creating the schema if needed) and migrate the database `db`: a file path, or a
+        `postgresql://` URL. `migrations` replaces SQLite's list (tests of the migration machinery).
 
         Raises:
-            StorageOpenError: the file cannot be opened or written, is not ours, is corrupt, is
-                newer than this code, or another program holds it locked.
+            StorageOpenError: the database cannot be opened or written, is not ours, is corrupt, is
+                newer than this code, or is held by another program; the text says which.
         """
-        path = str(path)
-        if synchronous.upper() not in SYNCHRONOUS_MODES:
-            raise StorageOpenError(f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}")
-        opened: list[aiosqlite.Connection] = []
-        try:
-            writer = await _connect(path)
-            opened.append(writer)
-            await writer._execute(_configure, writer._conn, synchronous.upper(), False)
-            await writer._execute(_check_integrity, writer._conn)
-            version = await writer._execute(migrate, writer._conn, migrations)
-            await writer._execute(_use_wal, writer._conn)
-            await writer._execute(_check_writable, writer._conn)
-            for _ in range(readers):
-                reader = await _connect(path)
-                opened.append(reader)
-                await reader._execute(_configure, reader._conn, synchronous.upper(), True)
-        except (SchemaError, StorageOpenError, sqlite3.DatabaseError) as exc:
-            await _close_all(opened)
-            reason = _explain(exc) if isinstance(exc, sqlite3.DatabaseError) else str(exc)
-            raise StorageOpenError(f"cannot use database {path}: {reason}") from None
-        storage = cls(path, writer, opened[1:])
-        storage.schema_version = version
-        return storage
+        backend: Backend
+        if is_postgresql_url(db):
+            from .postgresql import PostgresBackend
+            from .postgresql.schema import SchemaError as PgSchemaError
+
+            try:
+                backend = await PostgresBackend.open(str(db), readers=readers)
+            except PgSchemaError as exc:
+                raise StorageOpenError(f"cannot use database {describe(db)}: {exc}") from None
+        else:
+            from .sqlite import SqliteBackend
+            from .sqlite.migrations import SchemaError
+
+            try:
+                extra = {} if migrations is None else {"migrations": migrations}
+                backend = await SqliteBackend.open(str(db), synchronous=synchronous, readers=readers, **extra)
+            except SchemaError as exc:
+                raise StorageOpenError(f"cannot use database {db}: {exc}") from None
+        return cls(backend)
 
     async def write(self, unit: Callable[..., T], *args: Any) -> T:
-        """Run `unit(conn, *args)` in the next group-committed transaction, atomically.
+        """Run `unit(db, *args)` in the next group-committed transaction, atomically.
 
         Returns only after the transaction has committed. If `unit` raises, its changes are
         rolled back (alone) and the exception is raised here.
         """
         if args:
-            return await self._writer.submit(lambda conn: unit(conn, *args))
+            return await self._writer.submit(lambda db: unit(db, *args))
         return await self._writer.submit(unit)
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(conn, *args)` on a read-only connection, in one snapshot of committed data.
+        """Run `fn(db, *args)` on a reader connection, in one snapshot of committed data.
 
         Raises:
-            ApplicationError: the database cannot be read (locked, failing or corrupt).
+            ApplicationError: the database cannot be read (locked, failing, corrupt or unreachable).
         """
-        reader = await self._idle.get()
-        try:
-            return await reader._execute(_read_snapshot, reader._conn, fn, args)
-        except sqlite3.Error as exc:
-            if not is_fault(exc, READ_FAULT_CODES):
-                raise
-            log.exception("a read met a database fault")
-            raise ApplicationError(READ_FAILED) from None
-        finally:
-            self._idle.put_nowait(reader)
+        return await self._backend.read(fn, args)
+
+    def inline_reader(self) -> InlineReader | None:
+        """A reader for tiny indexed queries on the event loop's own thread, where the backend has one."""
+        return self._backend.inline_reader()
 
     async def close(self) -> None:
-        """Finish queued writes, then close every connection (which checkpoints the WAL)."""
+        """Finish queued writes, then close every connection."""
         await self._writer.close()
-        await _close_all([*self._readers, self._writer_conn])
-
-
-async def _close_all(connections: list[aiosqlite.Connection]) -> None:
-    for conn in connections:
-        await conn.close()
-
-
-def _explain(exc: sqlite3.DatabaseError) -> str:
-    text = str(exc)
-    if "unable to open" in text:
-        return "unable to open the file (does its folder exist, and may this user write there?)"
-    if "not a database" in text or "malformed" in text:
-        return CORRUPT
-    if "readonly" in text:
-        return "the file is read-only for this user"
-    if "locked" in text:
-        return "another program holds a lock on it (is another rpcserver using it?); try again once it lets go"
-    if "full" in text:
-        return "the disk is full"
-    return text
+        await self._backend.close()

@@ -1,47 +1,33 @@
 """Group commit: one writer connection, every queued unit of work in one transaction.
 
-Callers submit a unit (a plain function of the sqlite3 connection) and await its result. The
-writer takes everything queued, runs it on the connection's thread as
-`BEGIN IMMEDIATE; SAVEPOINT; unit; RELEASE; ... COMMIT`, and only then answers each caller:
+Callers submit a unit (a plain function of the connection, see `engine.Db`) and await its result.
+The writer takes everything queued and has its backend run it on the connection's thread as
+`BEGIN; SAVEPOINT; unit; RELEASE; ... COMMIT` (`run_units`), and only then answers each caller:
 an answered write is a committed write. A unit that raises is rolled back to its savepoint
-alone; the others commit. If the transaction itself fails (BEGIN or COMMIT: a locked, read-only
-or full database), every unit of the batch fails and nothing of it is kept. A unit that meets such
-a fault itself fails with the same clear -32500, never with SQLite's text.
+alone; the others commit. If the transaction itself fails (BEGIN or COMMIT: a locked, read-only,
+full or unreachable database), every unit of the batch fails and nothing of it is kept. A unit that
+meets such a fault itself fails with the same clear -32500, never with the database's text.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Callable
-
-import aiosqlite
+from typing import Any
 
 from ..errors import ApplicationError
+from .engine import Db
 
 log = logging.getLogger("rpcserver.storage")
 
-Unit = Callable[[sqlite3.Connection], Any]
+Unit = Callable[[Db], Any]
 
 STORAGE_FAILED = (
     "The database could not store the change, so nothing was changed; try again later. "
     "If it persists, the server log says why."
 )
-
-FAULT_CODES = frozenset({
-    sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR,
-    sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL, sqlite3.SQLITE_NOTADB,
-})
-"""SQLite's primary result codes for a database the server cannot use right now (locked, read-only,
-full, failing or corrupt), as opposed to a mistake in a unit's SQL or a violated constraint."""
-
-
-def is_fault(exc: BaseException, codes: frozenset[int] = FAULT_CODES) -> bool:
-    """Whether `exc` is SQLite reporting a fault of the database (one of `codes`) rather than of the statement."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    return isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF in codes
 
 
 @dataclass
@@ -53,48 +39,75 @@ class WriterStats:
     failed_batches: int = 0
 
 
-class _Failed:
+class Failed:
+    """A unit's outcome that is an exception, to be raised to the unit's caller."""
+
     __slots__ = ("exc",)
 
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
 
 
-def run_batch(conn: sqlite3.Connection, units: list[Unit]) -> tuple[bool, list[Any]]:
-    """Apply `units` in one transaction; return whether it committed, and each unit's result
-    or `_Failed`. Runs on the writer connection's thread.
+Outcomes = list[Any]
+"""Per unit, its result or `Failed`."""
+
+
+def run_units(
+    conn: Any,
+    units: list[Unit],
+    *,
+    begin: str,
+    is_fault: Callable[[BaseException], bool],
+    transaction_error: type[Exception] | tuple[type[Exception], ...],
+    retry: Callable[[BaseException], bool] = lambda exc: False,
+) -> tuple[bool, Outcomes]:
+    """Apply `units` in one transaction; return whether it committed, and each unit's outcome.
+
+    `is_fault` tells a fault of the database from a unit's own error; `transaction_error` is what the
+    driver raises when the transaction as a whole fails; a unit whose error `retry` accepts (a
+    deadlock, say) is rolled back to its savepoint and run once more. Runs on the writer's thread.
     """
-    outcomes: list[Any] = []
+    outcomes: Outcomes = []
     try:
-        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(begin)
         for unit in units:
-            conn.execute("SAVEPOINT unit")
-            try:
-                outcome = unit(conn)
-            except Exception as exc:
-                conn.execute("ROLLBACK TO unit")
-                outcome = _Failed(_fault_as_error(exc))
-            conn.execute("RELEASE unit")
+            for attempt in range(3):
+                conn.execute("SAVEPOINT unit")
+                try:
+                    outcome = unit(conn)
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO SAVEPOINT unit")
+                    if attempt < 2 and retry(exc):
+                        conn.execute("RELEASE SAVEPOINT unit")
+                        continue
+                    outcome = Failed(_fault_as_error(exc, is_fault))
+                conn.execute("RELEASE SAVEPOINT unit")
+                break
             outcomes.append(outcome)
         conn.execute("COMMIT")
-    except sqlite3.Error:
+    except transaction_error:
         log.exception("write transaction of %d units failed; all were rolled back", len(units))
-        if conn.in_transaction:
+        try:
             conn.execute("ROLLBACK")
-        return False, [_Failed(ApplicationError(STORAGE_FAILED)) for _ in units]
+        except transaction_error:
+            pass  # no transaction left to end, or the connection is gone: nothing was kept either way
+        return False, [Failed(ApplicationError(STORAGE_FAILED)) for _ in units]
     return True, outcomes
 
 
-def _fault_as_error(exc: Exception) -> Exception:
+def _fault_as_error(exc: Exception, is_fault: Callable[[BaseException], bool]) -> Exception:
     if not is_fault(exc):
         return exc
     log.error("a unit of work met a database fault and was rolled back: %s", exc, exc_info=exc)
     return ApplicationError(STORAGE_FAILED)
 
 
+BatchRunner = Callable[[list[Unit]], Awaitable[tuple[bool, Outcomes]]]
+
+
 class GroupCommitWriter:
-    def __init__(self, conn: aiosqlite.Connection, max_batch: int = 512) -> None:
-        self._conn = conn
+    def __init__(self, run_batch: BatchRunner, max_batch: int = 512) -> None:
+        self._run_batch = run_batch
         self._max_batch = max_batch
         self._queue: list[tuple[Unit, asyncio.Future[Any]]] = []
         self._wakeup = asyncio.Event()
@@ -130,13 +143,7 @@ class GroupCommitWriter:
 
     async def _commit(self, batch: list[tuple[Unit, asyncio.Future[Any]]]) -> None:
         units = [unit for unit, _ in batch]
-        try:
-            # aiosqlite runs everything on the connection's own thread; `_execute` hands it one
-            # function, so a whole batch costs one thread hop instead of one per statement.
-            committed, outcomes = await self._conn._execute(run_batch, self._conn._conn, units)
-        except Exception:
-            log.exception("writer thread failed")
-            committed, outcomes = False, [_Failed(ApplicationError(STORAGE_FAILED)) for _ in units]
+        committed, outcomes = await self._run_batch(units)
         self.stats.units += len(units)
         if committed:
             self.stats.commits += 1
@@ -145,7 +152,7 @@ class GroupCommitWriter:
         for (_, future), outcome in zip(batch, outcomes):
             if future.done():
                 continue
-            if isinstance(outcome, _Failed):
+            if isinstance(outcome, Failed):
                 future.set_exception(outcome.exc)
             else:
                 future.set_result(outcome)

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator
 import pytest
 import requests
 
-import rpcserver.storage as storage_module
+import rpcserver.storage.sqlite as sqlite_backend
 from rpcserver.storage import Storage, StorageOpenError, _writer
 
 from ..conftest import error_of, result_of, storage_of
@@ -47,7 +47,7 @@ class Fault:
 @pytest.fixture
 def fault(monkeypatch: pytest.MonkeyPatch) -> Fault:
     fault = Fault()
-    real_run_batch = _writer.run_batch
+    real_run_batch = sqlite_backend.run_batch
 
     def run_batch(conn: sqlite3.Connection, units: list[_writer.Unit]) -> Any:
         conn.execute(f"PRAGMA query_only = {'ON' if fault.read_only else 'OFF'}")
@@ -57,7 +57,7 @@ def fault(monkeypatch: pytest.MonkeyPatch) -> Fault:
             units = [read_only_from_now(unit) for unit in units]
         return real_run_batch(conn, units)
 
-    monkeypatch.setattr(_writer, "run_batch", run_batch)
+    monkeypatch.setattr(sqlite_backend, "run_batch", run_batch)
     return fault
 
 
@@ -129,7 +129,7 @@ async def test_a_full_disk_refuses_writes_clearly_and_recovers(rpc: Any, client:
 @pytest.fixture
 def short_busy_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     """The writer waits 0.2 s for a lock instead of 5 s: the test need not take long."""
-    monkeypatch.setattr(storage_module, "BUSY_TIMEOUT_MS", 200)
+    monkeypatch.setattr(sqlite_backend, "BUSY_TIMEOUT_MS", 200)
 
 
 async def test_a_lock_held_by_another_connection(short_busy_timeout: None, rpc: Any, client: Any, config: Any, world: dict[str, Any]) -> None:
@@ -177,7 +177,7 @@ async def test_a_corrupt_page_found_while_serving(rpc: Any, config: Any, admin: 
     headers = {"Authorization": f"Bearer {admin}"}
     response = await rpc("hostgroup.get", {}, headers=headers)
     check_response(response, "")
-    assert error_of(response) == (-32500, "Application error.", storage_module.READ_FAILED)
+    assert error_of(response) == (-32500, "Application error.", sqlite_backend.READ_FAILED)
     assert result_of(await rpc("user.get", {"output": ["username"]}, headers=headers)) == [{"username": "Admin"}]
 
 

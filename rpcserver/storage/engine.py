@@ -1,0 +1,87 @@
+"""What differs between the two databases, and nothing else.
+
+Every query is written once, in the SQL both SQLite and PostgreSQL understand: `?` and `:name`
+placeholders (the PostgreSQL connection translates them), `RETURNING` for new ids, `ON CONFLICT`,
+`coalesce`, `CASE`. Where the two really differ, the query asks its connection's `engine` for the
+fragment: an id list as rows, a case-insensitive LIKE, JSON built by the database. A unit of work
+or read function receives a `Db`; `db.engine` is how it tells the two apart, and only here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+Params = Sequence[Any] | Mapping[str, Any]
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Any: ...
+
+
+class Db(Protocol):
+    """The connection a unit of work or read function is given: sqlite3's, or ours over psycopg's."""
+
+    engine: Engine
+
+    def execute(self, sql: str, params: Params = ..., /) -> Any: ...
+
+    def executemany(self, sql: str, rows: Iterable[Params], /) -> Any: ...
+
+
+class Engine:
+    """SQLite's fragments; `PostgresEngine` overrides those PostgreSQL writes differently."""
+
+    name = "sqlite"
+
+    def ids(self, param: str) -> str:
+        """A FROM item of the ids in the JSON array bound as `:param`: rows (key = position, value = id)."""
+        return f"json_each(:{param})"
+
+    def like(self, expr: str, param: str, *, negate: bool = False) -> str:
+        """`expr` matches the pattern bound as `:param` (`!` escapes), ignoring ASCII case, as Zabbix's search does."""
+        return f"{expr} {'NOT LIKE' if negate else 'LIKE'} :{param} ESCAPE '!'"
+
+    def json_object(self, pairs: Iterable[tuple[str, str]]) -> str:
+        """SQL of a JSON object of (name, SQL of its value); a value is a string unless it is itself
+        made by a JSON function of this engine (`json_object`, `json_array`)."""
+        return "json_object(" + ", ".join(f"'{name}', {sql}" for name, sql in pairs) + ")"
+
+    def json_array(self, obj: str, source: str, where: str, order: str) -> str:
+        """SQL of a JSON array (never null) of `obj` over the rows of `source` that match `where`, in `order`."""
+        return (f"json((SELECT json_group_array(json(o)) FROM (SELECT {obj} AS o FROM {source} WHERE {where}"
+                f" ORDER BY {order})))")
+
+    def concat(self, expr: str) -> str:
+        """An aggregate: the texts of `expr` joined with commas, in the rows' order."""
+        return f"group_concat({expr})"
+
+
+class PostgresEngine(Engine):
+    name = "postgresql"
+
+    def ids(self, param: str) -> str:
+        return f"json_ids(:{param})"  # a set-returning function of the schema (postgresql/schema.py)
+
+    def like(self, expr: str, param: str, *, negate: bool = False) -> str:
+        # The columns are in the C collation (bytewise order, as SQLite's): fold the case of both sides.
+        return f"lower({expr}) {'NOT LIKE' if negate else 'LIKE'} lower(:{param}) ESCAPE '!'"
+
+    def json_object(self, pairs: Iterable[tuple[str, str]]) -> str:
+        return "json_build_object(" + ", ".join(f"'{name}', {sql}" for name, sql in pairs) + ")"
+
+    def json_array(self, obj: str, source: str, where: str, order: str) -> str:
+        return f"coalesce((SELECT json_agg({obj} ORDER BY {order}) FROM {source} WHERE {where}), '[]'::json)"
+
+    def concat(self, expr: str) -> str:
+        return f"string_agg({expr}, ',')"
+
+
+SQLITE = Engine()
+POSTGRESQL = PostgresEngine()

@@ -1,0 +1,224 @@
+"""The PostgreSQL backend: one database that several servers share (API.md §7).
+
+psycopg 3's synchronous connections, each on a thread of its own, so the units of work stay the
+plain synchronous functions SQLite runs, and a whole batch or read costs one thread hop: one writer
+connection behind the group-commit writer, a few reader connections, each read in one
+REPEATABLE READ snapshot. Every answer follows COMMIT with `synchronous_commit` on.
+
+The shared SQL is written with sqlite3's placeholders (`?`, `:name`); `PostgresDb` translates them
+to psycopg's once per statement text. A lost connection fails the calls it meets with
+`UNREACHABLE` and is opened again by the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import re
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from ...errors import ApplicationError
+from .. import describe
+from .._writer import Failed, Outcomes, Unit, run_units
+from ..engine import POSTGRESQL, Params
+from ..sqlite.schema_v1 import DEFAULT_ROWS
+from .schema import SchemaError, migrate
+
+T = TypeVar("T")
+
+log = logging.getLogger("rpcserver.storage")
+
+UNREACHABLE = "The database cannot be reached; try again later."
+READ_FAILED = "The database could not be read; try again later. If it persists, the server log says why."
+CONNECT_TIMEOUT = 5
+
+
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|::|\?|(?<![:\w]):([A-Za-z_]\w*)|%")
+
+
+@functools.lru_cache(maxsize=4096)
+def translate(sql: str) -> str:
+    """sqlite3's placeholders as psycopg's: `?` -> `%s`, `:name` -> `%(name)s`, a literal `%` -> `%%`.
+    Quoted texts and `::` casts are left as they are."""
+
+    def replace(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token == "?":
+            return "%s"
+        if token == "%":
+            return "%%"
+        if match.group(1):
+            return f"%({match.group(1)})s"
+        return token.replace("%", "%%") if token.startswith("'") else token
+
+    return _TOKENS.sub(replace, sql)
+
+
+class PostgresDb:
+    """A psycopg connection as the shared SQL expects it: sqlite3's `execute` and `executemany`."""
+
+    engine = POSTGRESQL
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Params = ()) -> psycopg.Cursor[Any]:
+        return self.conn.execute(translate(sql), params or None)  # type: ignore[arg-type]
+
+    def executemany(self, sql: str, rows: Iterable[Params]) -> psycopg.Cursor[Any]:
+        cursor = self.conn.cursor()
+        rows = list(rows)
+        if rows:
+            cursor.executemany(translate(sql), rows)  # type: ignore[arg-type]
+        return cursor
+
+
+def _is_fault(exc: BaseException) -> bool:
+    """A fault of the database (gone, shutting down, out of space), not of a statement."""
+    return isinstance(exc, psycopg.OperationalError) and not isinstance(exc, pg_errors.TransactionRollbackError)
+
+
+def _retry(exc: BaseException) -> bool:
+    """A deadlock or serialization failure: the unit is run again, never answered with it."""
+    return isinstance(exc, pg_errors.TransactionRollbackError)
+
+
+def _connect(url: str) -> PostgresDb:
+    conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, application_name="rpcserver")
+    conn.execute("SET synchronous_commit = on")
+    return PostgresDb(conn)
+
+
+class _Connection:
+    """One connection and the one thread it is used on; opened again after it was lost."""
+
+    def __init__(self, url: str, db: PostgresDb) -> None:
+        self._url = url
+        self.db: PostgresDb | None = db
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rpcserver-postgresql")
+
+    def usable(self) -> PostgresDb:
+        """The connection, opened again if it was lost. Raises psycopg.OperationalError if it cannot be."""
+        if self.db is None or self.db.conn.broken or self.db.conn.closed:
+            if self.db is not None:
+                self.db.conn.close()
+                self.db = None
+            self.db = _connect(self._url)
+        return self.db
+
+    def lost(self) -> bool:
+        return self.db is None or self.db.conn.broken or self.db.conn.closed
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+
+    async def close(self) -> None:
+        def close() -> None:
+            if self.db is not None:
+                self.db.conn.close()
+
+        await self.run(close)
+        self._thread.shutdown()
+
+
+def _run_batch(connection: _Connection, units: list[Unit]) -> tuple[bool, Outcomes]:
+    try:
+        db = connection.usable()
+    except psycopg.OperationalError as exc:
+        log.error("the database cannot be reached: %s", exc)
+        return False, [Failed(ApplicationError(UNREACHABLE)) for _ in units]
+    committed, outcomes = run_units(db, units, begin="BEGIN", is_fault=_is_fault, transaction_error=psycopg.Error,
+                                    retry=_retry)
+    if not committed and connection.lost():
+        return False, [Failed(ApplicationError(UNREACHABLE)) for _ in units]
+    return committed, outcomes
+
+
+def _read_snapshot(connection: _Connection, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    try:
+        db = connection.usable()
+    except psycopg.OperationalError as exc:
+        log.error("the database cannot be reached: %s", exc)
+        raise ApplicationError(UNREACHABLE) from None
+    try:
+        db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            return fn(db, *args)
+        finally:
+            if not connection.lost():
+                db.execute("COMMIT")
+    except psycopg.OperationalError:
+        if connection.lost():
+            log.exception("the database connection was lost during a read")
+            raise ApplicationError(UNREACHABLE) from None
+        log.exception("a read met a database fault")
+        raise ApplicationError(READ_FAILED) from None
+
+
+class PostgresBackend:
+    engine = POSTGRESQL
+
+    def __init__(self, url: str, writer: _Connection, readers: list[_Connection], version: int) -> None:
+        self.description = describe(url)
+        self.schema_version = version
+        self._writer = writer
+        self._readers = readers
+        self._idle: asyncio.Queue[_Connection] = asyncio.Queue()
+        for reader in readers:
+            self._idle.put_nowait(reader)
+
+    @classmethod
+    async def open(cls, url: str, *, readers: int) -> PostgresBackend:
+        """Connect, create or migrate the schema (and the built-in rows), open the readers.
+
+        Raises:
+            SchemaError: the database cannot be reached, is another program's, or is newer than this code.
+        """
+        opened: list[_Connection] = []
+        try:
+            for _ in range(1 + readers):
+                db = await asyncio.to_thread(_connect, url)
+                opened.append(_Connection(url, db))
+            writer = opened[0]
+            assert writer.db is not None
+            version = await writer.run(migrate, writer.db.conn, DEFAULT_ROWS)
+        except psycopg.Error as exc:
+            await _close_all(opened)
+            raise SchemaError(_explain(exc)) from None
+        except SchemaError:
+            await _close_all(opened)
+            raise
+        return cls(url, opened[0], opened[1:], version)
+
+    async def run_batch(self, units: list[Unit]) -> tuple[bool, Outcomes]:
+        return await self._writer.run(_run_batch, self._writer, units)
+
+    async def read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        reader = await self._idle.get()
+        try:
+            return await reader.run(_read_snapshot, reader, fn, args)
+        finally:
+            self._idle.put_nowait(reader)
+
+    def inline_reader(self) -> None:
+        return None  # every credential check takes the ordinary way: a reader connection
+
+    async def close(self) -> None:
+        await _close_all([self._writer, *self._readers])
+
+
+async def _close_all(connections: list[_Connection]) -> None:
+    for connection in connections:
+        await connection.close()
+
+
+def _explain(exc: psycopg.Error) -> str:
+    # psycopg's first line names the host and what went wrong, never the password.
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"cannot connect or set it up ({first_line})"

@@ -1,0 +1,197 @@
+"""The SQLite backend, the embedded default: one file, WAL, one writer connection, read-only readers.
+
+aiosqlite runs each connection on a thread of its own; the writer hands its thread a whole batch of
+units at once (`run_batch`), a reader a whole read function, so a call costs one thread hop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from ...errors import ApplicationError
+from .._writer import STORAGE_FAILED, Failed, Outcomes, Unit, run_units
+from ..credentials import InlineReader
+from ..engine import SQLITE, Engine
+from .migrations import MIGRATIONS, Migration, SchemaError, migrate
+
+T = TypeVar("T")
+
+log = logging.getLogger("rpcserver.storage")
+
+SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
+BUSY_TIMEOUT_MS = 5000
+READ_FAILED = "The database could not be read; try again later. If it persists, the server log says why."
+CORRUPT = "the file is not an SQLite database, or it is corrupt"
+
+FAULT_CODES = frozenset({
+    sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL, sqlite3.SQLITE_NOTADB,
+})
+"""SQLite's primary result codes for a database the server cannot use right now (locked, read-only,
+full, failing or corrupt), as opposed to a mistake in a unit's SQL or a violated constraint."""
+READ_FAULT_CODES = FAULT_CODES - {sqlite3.SQLITE_READONLY}
+"""Readers are query-only: SQLITE_READONLY there is a read function that tried to write, a bug."""
+
+
+def is_fault(exc: BaseException, codes: frozenset[int] = FAULT_CODES) -> bool:
+    """Whether `exc` is SQLite reporting a fault of the database (one of `codes`) rather than of the statement."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF in codes
+
+
+class SqliteDb(sqlite3.Connection):
+    """sqlite3's connection, as every unit and read function receives it, carrying its engine."""
+
+    engine: Engine = SQLITE
+
+
+def run_batch(conn: SqliteDb, units: list[Unit]) -> tuple[bool, Outcomes]:
+    """One `BEGIN IMMEDIATE` transaction of `units` (see `_writer.run_units`), on the writer's thread."""
+    return run_units(conn, units, begin="BEGIN IMMEDIATE", is_fault=is_fault, transaction_error=sqlite3.Error)
+
+
+def _configure(conn: sqlite3.Connection, synchronous: str, query_only: bool) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    if query_only:
+        conn.execute("PRAGMA query_only = ON")
+
+
+def _check_integrity(conn: sqlite3.Connection) -> None:
+    # Before anything is written: a damaged page found later would fail start-up half way (or a
+    # call much later). quick_check reads every page once, without the slower index checks.
+    verdict = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
+    if verdict != "ok":
+        raise SchemaError(CORRUPT)
+
+
+def _check_writable(conn: sqlite3.Connection) -> None:
+    # Start-up writes next (the first Admin, expiry): find a lock held by another program or a
+    # read-only file here, where it is refused with one clear line.
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("ROLLBACK")
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    # Only once `migrate` has found the file to be ours: the switch rewrites the file's header.
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if mode.lower() != "wal":
+        raise SchemaError(f"it refused WAL mode (journal_mode is {mode})")
+
+
+def _read_snapshot(conn: sqlite3.Connection, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    # One read transaction, so every query of `fn` sees the same committed state.
+    conn.execute("BEGIN")
+    try:
+        return fn(conn, *args)
+    finally:
+        conn.execute("COMMIT")
+
+
+async def _connect(path: str) -> aiosqlite.Connection:
+    # isolation_level=None: no implicit transactions; the writer and readers issue their own.
+    conn = aiosqlite.connect(path, isolation_level=None, factory=SqliteDb)
+    try:
+        return await conn
+    except BaseException:
+        # aiosqlite stops its thread after a failed connect but does not wait for it; wait here,
+        # while the event loop can still take the thread's last message.
+        await asyncio.to_thread(conn._thread.join, 5)
+        raise
+
+
+class SqliteBackend:
+    engine = SQLITE
+
+    def __init__(self, path: str, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection], version: int) -> None:
+        self.path = path
+        self.description = path
+        self.schema_version = version
+        self._writer = writer
+        self._readers = readers
+        self._idle: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        for reader in readers:
+            self._idle.put_nowait(reader)
+
+    @classmethod
+    async def open(cls, path: str, *, synchronous: str, readers: int,
+                   migrations: Sequence[Migration] = MIGRATIONS) -> SqliteBackend:
+        """Open (creating if needed) and migrate the database file at `path`.
+
+        Raises:
+            SchemaError: the file cannot be opened or written, is not ours, is corrupt, is newer
+                than this code, or another program holds it locked (the text says which).
+        """
+        if synchronous.upper() not in SYNCHRONOUS_MODES:
+            raise SchemaError(f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}")
+        opened: list[aiosqlite.Connection] = []
+        try:
+            writer = await _connect(path)
+            opened.append(writer)
+            await writer._execute(_configure, writer._conn, synchronous.upper(), False)
+            await writer._execute(_check_integrity, writer._conn)
+            version = await writer._execute(migrate, writer._conn, migrations)
+            await writer._execute(_use_wal, writer._conn)
+            await writer._execute(_check_writable, writer._conn)
+            for _ in range(readers):
+                reader = await _connect(path)
+                opened.append(reader)
+                await reader._execute(_configure, reader._conn, synchronous.upper(), True)
+        except (SchemaError, sqlite3.DatabaseError) as exc:
+            await _close_all(opened)
+            raise SchemaError(_explain(exc) if isinstance(exc, sqlite3.DatabaseError) else str(exc)) from None
+        return cls(path, writer, opened[1:], version)
+
+    async def run_batch(self, units: list[Unit]) -> tuple[bool, Outcomes]:
+        # Looked up at each call, so a test can put a faulty database under a running server.
+        try:
+            return await self._writer._execute(run_batch, self._writer._conn, units)
+        except Exception:
+            log.exception("writer thread failed")
+            return False, [Failed(ApplicationError(STORAGE_FAILED)) for _ in units]
+
+    async def read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        reader = await self._idle.get()
+        try:
+            return await reader._execute(_read_snapshot, reader._conn, fn, args)
+        except sqlite3.Error as exc:
+            if not is_fault(exc, READ_FAULT_CODES):
+                raise
+            log.exception("a read met a database fault")
+            raise ApplicationError(READ_FAILED) from None
+        finally:
+            self._idle.put_nowait(reader)
+
+    def inline_reader(self) -> InlineReader:
+        return InlineReader(self.path)
+
+    async def close(self) -> None:
+        await _close_all([*self._readers, self._writer])
+
+
+async def _close_all(connections: list[aiosqlite.Connection]) -> None:
+    for conn in connections:
+        await conn.close()
+
+
+def _explain(exc: sqlite3.DatabaseError) -> str:
+    text = str(exc)
+    if "unable to open" in text:
+        return "unable to open the file (does its folder exist, and may this user write there?)"
+    if "not a database" in text or "malformed" in text:
+        return CORRUPT
+    if "readonly" in text:
+        return "the file is read-only for this user"
+    if "locked" in text:
+        return "another program holds a lock on it (is another rpcserver using it?); try again once it lets go"
+    if "full" in text:
+        return "the disk is full"
+    return text

@@ -1,0 +1,98 @@
+"""The two stores the suite runs on: a new SQLite file, or a new PostgreSQL database per test.
+
+PostgreSQL databases are made on the server at `RPCSERVER_TEST_POSTGRES` (a maintenance URL; by
+default the local server that development and CI machines run) from a template migrated once per
+test process, and dropped after the test. Where no server answers, the PostgreSQL half is skipped
+with one line saying how to enable it; with `RPCSERVER_TEST_REQUIRE_POSTGRES=1` (CI) it fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+
+from rpcserver.storage.postgresql.schema import migrate
+from rpcserver.storage.sqlite.schema_v1 import DEFAULT_ROWS
+
+STORES = ("sqlite", "postgresql")
+MAINTENANCE_URL = os.environ.get("RPCSERVER_TEST_POSTGRES", "postgresql://root@127.0.0.1:5432/postgres")
+REQUIRED = os.environ.get("RPCSERVER_TEST_REQUIRE_POSTGRES") == "1"
+HOW_TO_ENABLE = (f"PostgreSQL half skipped: no server answers at {urlsplit(MAINTENANCE_URL).hostname}; set "
+                 "RPCSERVER_TEST_POSTGRES to a maintenance URL (postgresql://user@host:port/postgres) to run it")
+
+
+def url_of(database: str) -> str:
+    """The URL of `database` on the maintenance URL's server."""
+    return urlunsplit(urlsplit(MAINTENANCE_URL)._replace(path=f"/{database}"))
+
+
+def _admin(sql: str) -> None:
+    with psycopg.connect(MAINTENANCE_URL, autocommit=True, connect_timeout=3) as conn:
+        conn.execute(sql)
+
+
+class Postgres:
+    """Databases for tests on one server: each new one copied from a template made at first use."""
+
+    def __init__(self) -> None:
+        self._template: str | None = None
+        self._unavailable: str | None = None
+
+    def require(self) -> None:
+        """Skip (or, where PostgreSQL is required, fail) when no server answers."""
+        if self._unavailable is None and self._template is None:
+            try:
+                _admin("SELECT 1")
+            except psycopg.Error as exc:
+                self._unavailable = f"{HOW_TO_ENABLE} ({str(exc).strip().splitlines()[0]})"
+        if self._unavailable is not None:
+            if REQUIRED:
+                pytest.fail(self._unavailable)
+            pytest.skip(self._unavailable)
+
+    def _template_name(self) -> str:
+        if self._template is None:
+            name = f"rpcserver_test_template_{uuid.uuid4().hex[:12]}"
+            _admin(f"CREATE DATABASE {name}")
+            with psycopg.connect(url_of(name), autocommit=True) as conn:
+                migrate(conn, DEFAULT_ROWS)  # the schema and built-in rows; the first Admin comes at start-up
+            self._template = name
+        return self._template
+
+    def new_database(self) -> str:
+        """A new database holding the empty schema (no users yet); returns its name."""
+        self.require()
+        name = f"rpcserver_test_{uuid.uuid4().hex[:16]}"
+        _admin(f"CREATE DATABASE {name} TEMPLATE {self._template_name()}")
+        return name
+
+    def empty_database(self) -> str:
+        """A new database with nothing in it; returns its name."""
+        self.require()
+        name = f"rpcserver_test_{uuid.uuid4().hex[:16]}"
+        _admin(f"CREATE DATABASE {name}")
+        return name
+
+    @staticmethod
+    def drop(name: str) -> None:
+        _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    @contextmanager
+    def database(self, *, empty: bool = False) -> Iterator[str]:
+        """The URL of a new database, dropped afterwards."""
+        name = self.empty_database() if empty else self.new_database()
+        try:
+            yield url_of(name)
+        finally:
+            self.drop(name)
+
+    def close(self) -> None:
+        if self._template is not None:
+            self.drop(self._template)
+            self._template = None
