@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 
 from aiohttp import web
 

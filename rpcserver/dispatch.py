@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from jsonrpcserver import Error, Success
 from jsonrpcserver.async_dispatcher import dispatch_request

@@ -7,8 +7,9 @@ the other two to each call's params. Paths are Zabbix's, as schemas/_base.py pri
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from itertools import chain
-from typing import Any, Iterator
+from typing import Any
 
 from .errors import InvalidParams
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import functools
 import string
-from typing import Any, Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, missing
 

@@ -6,7 +6,8 @@ The reasons are CApiInputValidator's ("a number is expected", "value is too long
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from marshmallow import ValidationError, fields
 
@@ -124,7 +125,9 @@ class Ids(ZField):
 
 
 class String(ZField):
-    def __init__(self, *, max_length: int | None = None, not_empty: bool = False, choices: Sequence[str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *, max_length: int | None = None, not_empty: bool = False, choices: Sequence[str] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.max_length = max_length
         self.not_empty = not_empty

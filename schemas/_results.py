@@ -6,7 +6,8 @@ Zabbix-family objects carry every value as a string; a `*.get` answers a list of
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from marshmallow import Schema, fields
 

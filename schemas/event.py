@@ -4,7 +4,8 @@ strict schemas, fields in their order), and the field types event.get and proble
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validates_schema
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Iterable, Sized
+from collections.abc import Iterable, Sized
 
 
 def id_list(ids: Iterable[int]) -> str:

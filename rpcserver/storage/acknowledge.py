@@ -8,7 +8,7 @@ Set-based: a call on 10,000 events is a handful of statements over `json_each` o
 from __future__ import annotations
 
 import sqlite3
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..domain import acknowledge as ack
 from ..domain.acknowledge import (

@@ -20,8 +20,9 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence, cast
+from typing import Any, cast
 
 from ..caller import Caller
 from ._sql import id_list

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..caller import Caller
 from ..errors import NO_PERMISSIONS, ApplicationError, InvalidParams

@@ -5,8 +5,9 @@ sorting, `limit` and `countOutput`, over a table described by `ObjectTable`; row
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ._sql import id_list
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from ..domain.acknowledge import UNACKNOWLEDGE
 from ..domain.spans import Span, is_active, unacknowledging_ends

@@ -6,8 +6,9 @@ Only the sha512 hash of a secret is ever stored; authentication by token lives i
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from ._sql import marks
 from .query import GetQuery, ObjectTable, select_objects

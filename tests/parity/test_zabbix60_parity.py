@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import orjson
 import pytest
