@@ -46,7 +46,7 @@ def _child(path: str, key: Any) -> str:
 
 def _entries(container: list[Any] | dict[str, Any]) -> _Entries:
     """(key as a path shows it, value) pairs: array positions count from 1."""
-    return enumerate(container, 1) if type(container) is list else iter(container.items())
+    return enumerate(container, 1) if isinstance(container, list) else iter(container.items())
 
 
 def check_sizes(params: list[Any] | dict[str, Any], max_items: int, max_chars: int) -> None:

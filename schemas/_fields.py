@@ -38,7 +38,7 @@ def one_of_range(low: int, high: int) -> str:
     return f"value must be one of {low}-{high}"
 
 
-class ZField(fields.Field):
+class ZField(fields.Field[Any]):
     """Base: `required` gives Zabbix's "is missing", null is refused as a wrong type unless allowed."""
 
     type_reason = "a character string is expected"
@@ -359,6 +359,7 @@ def load_id_array(params: Any, *, object_values: bool = False) -> list[int]:
     if isinstance(params, dict):
         params = list(params.values()) if object_values else params or []
     try:
-        return _ID_ARRAY.deserialize(params)
+        ids: list[int] = _ID_ARRAY.deserialize(params)
+        return ids
     except ValidationError as exc:
         raise first_error(exc.messages) from None

@@ -19,10 +19,10 @@ def get_params_schema(
     filter_fields: Sequence[str],
     search_fields: Sequence[str],
     sort_fields: Sequence[str],
-    extra: Mapping[str, fields.Field] | None = None,
+    extra: Mapping[str, fields.Field[Any]] | None = None,
 ) -> type[ZabbixSchema]:
     """A params schema for a get method; `extra` adds the method's own params (selects, ...)."""
-    declared: dict[str, fields.Field] = {
+    declared: dict[str, fields.Field[Any]] = {
         **{param: Ids(allow_null=True) for param in id_params},
         **(extra or {}),
         "output": Output(output_fields, load_default="extend"),
@@ -38,7 +38,7 @@ def get_params_schema(
         "countOutput": Flag(load_default=False),
         "preservekeys": Flag(load_default=False),
     }
-    return ZabbixSchema.from_dict(declared, name=name)  # type: ignore[return-value]
+    return ZabbixSchema.from_dict(declared, name=name)
 
 
 def selected(value: Any) -> bool:

@@ -218,7 +218,8 @@ class TagFilters(ZField):
         if unknown:  # Zabbix names the first unknown key as sent, before anything else
             raise ValidationError({index: {unknown[0]: [UNEXPECTED]}})
         try:
-            return self._one.load(item)
+            loaded: dict[str, Any] = self._one.load(item)
+            return loaded
         except ValidationError as exc:
             raise ValidationError({index: exc.messages}) from None
 
@@ -321,7 +322,7 @@ def acknowledges_result(columns: Sequence[str], name: str) -> AnyOf:
     return AnyOf(COUNT, fields.List(fields.Nested(strings_object(name, columns))))
 
 
-def event_subselects(acknowledge_columns: Sequence[str], name: str) -> dict[str, fields.Field]:
+def event_subselects(acknowledge_columns: Sequence[str], name: str) -> dict[str, fields.Field[Any]]:
     """The keys both methods add to an object: `urls` and what the select* params ask for."""
     return {
         URLS: fields.List(fields.Nested(strings_object(f"{name}Url", ("name", "url"))), metadata={

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Sized
 
 
@@ -21,3 +22,10 @@ def json_ids(ids: Iterable[int]) -> str:
     """Ids as one JSON array parameter, for `IN (SELECT value FROM json_each(?))`: one statement
     and one bound value however many ids there are."""
     return json.dumps(list(ids))
+
+
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The rowid of the row an INSERT just wrote (sqlite3 types `lastrowid` optional: None before any INSERT)."""
+    rowid = cursor.lastrowid
+    assert rowid is not None, "inserted_id() after a statement that inserted nothing"
+    return rowid

@@ -20,8 +20,9 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, cast
 
 from ..caller import Caller
@@ -384,7 +385,7 @@ def _merged(conn: sqlite3.Connection, query: GetQuery, parts: list[str], members
     sort_values = [EVENTS.columns[name] for name in query.sortfield]
     rows = [row for part in parts for row in select_json(conn, EVENTS, _also(query, part), members, also=sort_values)]
     for index in reversed(range(len(query.sortfield))):  # stable sorts, last key first
-        rows.sort(key=lambda row, at=2 + index: row[at], reverse=_order(query, index) == "DESC")
+        rows.sort(key=itemgetter(2 + index), reverse=_order(query, index) == "DESC")
     return [(key, obj) for key, obj, *_ in (rows[: query.limit] if query.limit else rows)]
 
 
@@ -415,7 +416,7 @@ def _grouped(conn: sqlite3.Connection, query: GetQuery, parts: list[str]) -> lis
     for index in reversed(range(len(query.sortfield))):
         name = query.sortfield[index]
         if name in ("objectid", "rowscount"):
-            rows.sort(key=lambda row, name=name: row[name], reverse=_order(query, index) == "DESC")
+            rows.sort(key=itemgetter(name), reverse=_order(query, index) == "DESC")
     rows = rows[: query.limit] if query.limit else rows
     if not query.count:
         for row in rows:
@@ -476,11 +477,11 @@ def _sub_selects(selects: Selects, alias: str, tag_table: str, caller: Caller, p
     return members
 
 
-def _names(columns: dict[str, str], output: Output) -> list[str]:
+def _names(columns: Mapping[str, str], output: Output) -> list[str]:
     return list(columns) if output == "extend" else [name for name in dict.fromkeys(output) if name in columns]
 
 
-def _texts(columns: dict[str, str], output: Output) -> dict[str, str]:
+def _texts(columns: Mapping[str, str], output: Output) -> dict[str, str]:
     """The `output` fields of `columns`, each as the SQL of its text (for `json_object`)."""
     return {name: as_text(columns[name]) for name in _names(columns, output)}
 
