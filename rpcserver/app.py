@@ -8,19 +8,16 @@ from collections.abc import AsyncIterator, Mapping
 from aiohttp import web
 
 from .accesslog import AccessLog
+from .appkeys import ACCESS_LOG_KEY, ENDPOINT_KEY, EXPIRY_KEY, STORAGE_KEY
 from .bootstrap import bootstrap
 from .config import Config
 from .context import Clock
 from .dispatch import ApiMethod, Dispatcher
 from .expiry import Expiry
 from .storage import Storage
-from .transport import ACCESS_LOG_KEY, ENDPOINT_KEY, Endpoint, handle_jsonrpc, outermost
+from .transport import Endpoint, handle_jsonrpc, outermost
 
 JSONRPC_PATHS = ("/api_jsonrpc", "/api_jsonrpc.php", "/zabbix/api_jsonrpc.php")
-
-STORAGE_KEY = web.AppKey("storage", Storage)
-EXPIRY_KEY = web.AppKey("expiry", Expiry)
-
 
 def create_app(
     config: Config,

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from .accesslog import AccessLog
+from .appkeys import ACCESS_LOG_KEY, ENDPOINT_KEY
 from .auth import header_credential
 from .config import Config
 from .dispatch import Dispatcher, RequestScope
@@ -138,10 +138,6 @@ def encode(answer: Any, request_id: str) -> bytes:
             return b"[" + b",".join(encode(response, request_id) for response in answer) + b"]"
         log.exception("req=%s result of id %r cannot be encoded as JSON", request_id, answer.get("id"))
         return orjson.dumps({"jsonrpc": "2.0", "error": INTERNAL_ERROR_OBJECT, "id": answer.get("id")})
-
-
-ENDPOINT_KEY = web.AppKey("endpoint", Endpoint)
-ACCESS_LOG_KEY = web.AppKey("access_log", AccessLog)
 
 
 async def handle_jsonrpc(request: web.Request) -> web.StreamResponse:
