@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Mapping
 
 from aiohttp import web
 
-from .accesslog import AccessLog
-from .appkeys import ACCESS_LOG_KEY, ENDPOINT_KEY, EXPIRY_KEY, STORAGE_KEY
+from . import accesslog
+from .appkeys import ENDPOINT_KEY, EXPIRY_KEY, STORAGE_KEY
 from .bootstrap import bootstrap
 from .config import Config
 from .context import Clock
@@ -18,6 +18,7 @@ from .storage import Storage
 from .transport import Endpoint, handle_jsonrpc, outermost
 
 JSONRPC_PATHS = ("/api_jsonrpc", "/api_jsonrpc.php", "/zabbix/api_jsonrpc.php")
+
 
 def create_app(
     config: Config,
@@ -39,7 +40,7 @@ def create_app(
         methods = METHODS
 
     app = web.Application(client_max_size=config.body_limit, middlewares=[outermost])
-    access_log = app[ACCESS_LOG_KEY] = AccessLog()
+    accesslog.use_default_handler()
 
     async def storage_lifecycle(app: web.Application) -> AsyncIterator[None]:
         storage = await Storage.open(config.db, synchronous=config.synchronous, readers=config.readers)
@@ -55,7 +56,7 @@ def create_app(
         dispatcher = Dispatcher(methods, storage, clock, config)
         app[ENDPOINT_KEY] = Endpoint(dispatcher, config)
         yield
-        access_log.flush()  # the lines of the last calls, before the database closes and "stopped"
+        accesslog.flush()  # the lines of the last calls, before the database closes and "stopped"
         dispatcher.close()
         await expiry.stop()
         await storage.close()

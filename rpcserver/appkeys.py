@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from .accesslog import AccessLog
     from .expiry import Expiry
     from .storage import Storage
     from .transport import Endpoint
@@ -16,4 +15,3 @@ if TYPE_CHECKING:
 STORAGE_KEY: web.AppKey[Storage] = web.AppKey("storage")
 EXPIRY_KEY: web.AppKey[Expiry] = web.AppKey("expiry")
 ENDPOINT_KEY: web.AppKey[Endpoint] = web.AppKey("endpoint")
-ACCESS_LOG_KEY: web.AppKey[AccessLog] = web.AppKey("access_log")

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from rpcserver.accesslog import AccessLog
+from rpcserver.accesslog import BatchingHandler
 from rpcserver.cli import LOG_FORMAT
 from rpcserver.dispatch import ApiMethod
 
@@ -348,6 +348,6 @@ def test_request_lines_read_as_logging_would_write_them(now: float) -> None:
     record = logging.LogRecord("rpcserver", logging.INFO, __file__, 1, "req=ab12cd34 /api_jsonrpc - -> -32700 0.1ms", None, None)
     record.created, record.msecs = now, (now - int(now)) * 1000
     expected = logging.Formatter(LOG_FORMAT).format(record) + "\n"
-    access_log = AccessLog()
+    access_log = BatchingHandler()
     assert access_log.line(now, record.getMessage()) == expected
     assert access_log.line(now, record.getMessage()) == expected  # from the cached second
