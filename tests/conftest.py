@@ -73,6 +73,15 @@ async def post(client: Any, body: Any, *, path: str = "/api_jsonrpc", headers: M
     return await client.post(path, data=data, headers={"Content-Type": "application/json-rpc", **(headers or {})})
 
 
+async def answer(client: Any, body: Any, **kwargs: Any) -> Any:
+    """POST and decode; asserts the JSON-RPC transport rules (200, application/json)."""
+    response = await post(client, body, **kwargs)
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "application/json"
+    raw = await response.read()
+    return orjson.loads(raw) if raw else None
+
+
 def request(method: str, params: Any = OMIT, id: Any = 1, **members: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
     if params is not OMIT:
