@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sized
+from collections.abc import Iterable, Sequence, Sized
 
 
 def id_list(ids: Iterable[int]) -> str:
@@ -29,3 +29,16 @@ def inserted_id(cursor: sqlite3.Cursor) -> int:
     rowid = cursor.lastrowid
     assert rowid is not None, "inserted_id() after a statement that inserted nothing"
     return rowid
+
+
+def like_escaped(text: str) -> str:
+    """`text` for `LIKE ... ESCAPE '!'`: its `%`, `_` and `!` match only themselves."""
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+
+
+def order_at(sortorder: Sequence[str], index: int) -> str:
+    """The order of the `index`-th sort field as Zabbix reads `sortorder`: by position, else its first
+    value, else ascending."""
+    if index < len(sortorder):
+        return sortorder[index]
+    return sortorder[0] if sortorder else "ASC"

@@ -26,7 +26,7 @@ from operator import itemgetter
 from typing import Any, cast
 
 from ..caller import Caller
-from ._sql import id_list
+from ._sql import id_list, like_escaped, order_at
 from .hosts import HOSTS, TRIGGERS
 from .permissions import READ, READ_WRITE, permitted_hostids
 from .query import GetQuery, ObjectTable, as_text, json_object, select_json, select_objects
@@ -207,8 +207,7 @@ class EventRead:
 
 
 def _like(text: str) -> str:
-    escaped = text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
-    return f"%{escaped}%"
+    return f"%{like_escaped(text)}%"
 
 
 def _tag_groups(tags: Sequence[TagFilter]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -385,7 +384,7 @@ def _merged(conn: sqlite3.Connection, query: GetQuery, parts: list[str], members
     sort_values = [EVENTS.columns[name] for name in query.sortfield]
     rows = [row for part in parts for row in select_json(conn, EVENTS, _also(query, part), members, also=sort_values)]
     for index in reversed(range(len(query.sortfield))):  # stable sorts, last key first
-        rows.sort(key=itemgetter(2 + index), reverse=_order(query, index) == "DESC")
+        rows.sort(key=itemgetter(2 + index), reverse=order_at(query.sortorder, index) == "DESC")
     return [(key, obj) for key, obj, *_ in (rows[: query.limit] if query.limit else rows)]
 
 
@@ -395,15 +394,8 @@ def _without_rowscount(query: GetQuery) -> GetQuery:
         return query
     kept = [index for index, name in enumerate(query.sortfield) if name != "rowscount"]
     return dataclasses.replace(
-        query, sortfield=[query.sortfield[i] for i in kept], sortorder=[_order(query, i) for i in kept]
+        query, sortfield=[query.sortfield[i] for i in kept], sortorder=[order_at(query.sortorder, i) for i in kept]
     )
-
-
-def _order(query: GetQuery, index: int) -> str:
-    """As select_objects reads sortorder: by position, else the first, else ascending."""
-    if index < len(query.sortorder):
-        return query.sortorder[index]
-    return (query.sortorder or ["ASC"])[0]
 
 
 def _grouped(conn: sqlite3.Connection, query: GetQuery, parts: list[str]) -> list[dict[str, Any]]:
@@ -416,7 +408,7 @@ def _grouped(conn: sqlite3.Connection, query: GetQuery, parts: list[str]) -> lis
     for index in reversed(range(len(query.sortfield))):
         name = query.sortfield[index]
         if name in ("objectid", "rowscount"):
-            rows.sort(key=itemgetter(name), reverse=_order(query, index) == "DESC")
+            rows.sort(key=itemgetter(name), reverse=order_at(query.sortorder, index) == "DESC")
     rows = rows[: query.limit] if query.limit else rows
     if not query.count:
         for row in rows:

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..domain.acknowledge import UNACKNOWLEDGE
 from ..domain.spans import Span, is_active, unacknowledging_ends
-from ._sql import inserted_id, json_ids
+from ._sql import inserted_id, json_ids, order_at
 from .permissions import READ, permitted_hostids
 
 INDEFINITE = 2**63 - 1
@@ -198,7 +198,7 @@ def _conditions(query: SpanQuery, viewer: int | None, params: dict[str, Any]) ->
 def _order(query: SpanQuery) -> str:
     orders = []
     for index, name in enumerate(query.sortfield):
-        order = query.sortorder[index] if index < len(query.sortorder) else (query.sortorder or ["ASC"])[0]
+        order = order_at(query.sortorder, index)
         orders.append(f"{SORTABLE[name]} {order}")
     return ", ".join([*orders, "a.acknowledgementid"])
 
