@@ -28,13 +28,12 @@ class BatchingHandler(logging.Handler):
         self._stamp = ""
 
     def emit(self, record: logging.LogRecord) -> None:
-        try:
-            if not self._pending:
+        self._pending.append(self.line(record.created, record.getMessage(), record.levelname))
+        if len(self._pending) == 1:
+            try:
                 asyncio.get_running_loop().call_soon(self.flush)
-            self._pending.append(self.line(record.created, record.getMessage(), record.levelname))
-        except RuntimeError:  # no event loop runs: write it now
-            self._pending.append(self.line(record.created, record.getMessage(), record.levelname))
-            self.flush()
+            except RuntimeError:  # no event loop runs: write it now
+                self.flush()
 
     def line(self, now: float, message: str, level: str = "INFO") -> str:
         """As logging.Formatter("%(asctime)s %(levelname)s %(message)s") makes it of a record created at `now`."""
