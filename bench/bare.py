@@ -17,7 +17,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rpcserver.server import stop_on_signals  # noqa: E402
+from rpcserver.server import stop_on_signals
 
 
 async def acknowledge(request: web.Request) -> web.Response:

@@ -24,8 +24,8 @@ def ack_body(request_id: int, problems: int) -> bytes:
     n = random.randrange(problems)
     eventid = (n // 4) * 5 + n % 4 + 1
     return (
-        '{"jsonrpc":"2.0","method":"event.acknowledge","params":{"eventids":["%d"],"action":6,'
-        '"message":"Problem resolved."},"id":%d}' % (eventid, request_id)
+        f'{{"jsonrpc":"2.0","method":"event.acknowledge","params":{{"eventids":["{eventid}"],"action":6,'
+        f'"message":"Problem resolved."}},"id":{request_id}}}'
     ).encode()
 
 

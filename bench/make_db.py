@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rpcserver.bootstrap import bootstrap  # noqa: E402
-from rpcserver.config import Config  # noqa: E402
-from rpcserver.storage import Storage  # noqa: E402
+from rpcserver.bootstrap import bootstrap
+from rpcserver.config import Config
+from rpcserver.storage import Storage
 
 HOSTS, GROUPS, TRIGGERS_PER_HOST = 1000, 10, 10
 BENCH_TOKEN = "b" * 64

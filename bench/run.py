@@ -29,10 +29,12 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
@@ -347,14 +349,14 @@ def measure_bulk(api: Api, served: Path, raw: sqlite3.Connection, id_sets: dict[
             before = last_rowids(served)
             params = {"eventids": [str(e) for e in eventids], "action": 6, "message": "Problem resolved."}
             try:
-                results.bulk[shape]["rpc"].append(timed(lambda: api.call(make_db.BENCH_TOKEN, "event.acknowledge", params)))
+                results.bulk[shape]["rpc"].append(timed(partial(api.call, make_db.BENCH_TOKEN, "event.acknowledge", params)))
             except TimeoutError:
                 results.checks.append(f"bulk acknowledge ({shape} ids) did not answer within {api.timeout:g} s; "
                                       "the other bulk calls were skipped")
                 return
             changes = changes_since(served, before)
             with on_server_cpu():
-                results.bulk[shape]["raw"].append(timed(lambda: apply_raw(raw, changes)))
+                results.bulk[shape]["raw"].append(timed(partial(apply_raw, raw, changes)))
             results.bulk[shape]["rows"].append(sum(len(rows) for rows in changes.values()))
 
 
@@ -563,7 +565,8 @@ def main() -> None:
     raw.close()
     if "single" in args.only:
         # a fresh server, as a restarted one holds the database: its memory from the start
-        with server("rpc", rpc_command, args.workdir) as rpc, server("bare", [sys.executable, str(BENCH / "bare.py")], args.workdir) as bare:
+        bare_command = [sys.executable, str(BENCH / "bare.py")]
+        with server("rpc", rpc_command, args.workdir) as rpc, server("bare", bare_command, args.workdir) as bare:
             results.memory["second server, after start"] = rpc.memory_kib()
             print("single acknowledge ...", file=sys.stderr)
             measure_single(bare, rpc, served, command, results, args.reps, args.duration, problems)

@@ -152,7 +152,7 @@ def _rules_object(rules: RoleRules, keys: list[str]) -> dict[str, Any]:
 
 
 def _add_rules(conn: sqlite3.Connection, rows: list[dict[str, Any]], select: str | list[str]) -> None:
-    keys = list(RULE_KEYS) if select == "extend" else select
+    keys = select if isinstance(select, list) else list(RULE_KEYS)  # the one string it may be is "extend"
     rules = roles.rules_of(conn, [row["roleid"] for row in rows])
     for row in rows:
         row["rules"] = _rules_object(rules[row["roleid"]], keys)

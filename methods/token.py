@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from rpcserver.auth import hash_token
 from rpcserver.caller import Caller

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import secrets
 import sqlite3
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from marshmallow import fields
 

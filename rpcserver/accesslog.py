@@ -1,4 +1,6 @@
-"""The one line per request, formatted as `rpcserver serve` has logging format it, written once per event-loop iteration."""
+"""The one line per request: an INFO record of the "rpcserver.access" logger, so a program's own logging
+configuration can route, silence or reformat it; by default `BatchingHandler` writes it to standard error.
+"""
 
 from __future__ import annotations
 
@@ -7,40 +9,56 @@ import logging
 import sys
 import time
 
-log = logging.getLogger("rpcserver")
+access_log = logging.getLogger("rpcserver.access")
 
 
-class AccessLog:
-    """Lines `<asctime> INFO <message>` to standard error, while the "rpcserver" logger takes INFO.
+class BatchingHandler(logging.Handler):
+    """Writes records as `rpcserver serve`'s logging format does (`<asctime> <levelname> <message>`), the
+    lines of one event-loop iteration in one write as the next begins.
 
-    Through logging a line cost ~28 µs (a record, a formatter, the handler's lock, a flush each); here it
-    is one f-string with the timestamp's seconds cached, and the lines of one event-loop iteration go out
-    in one write as the next begins. `flush` writes what is pending at once (the app's cleanup calls it).
+    A StreamHandler with that format costs several times as much per line (bench/README.md, "the
+    per-request log line"): this one formats with the timestamp's seconds cached and writes once per
+    iteration. `flush` writes what is pending at once (the app's cleanup calls it).
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self._pending: list[str] = []
         self._second = -1
         self._stamp = ""
 
-    def enabled(self) -> bool:
-        return log.isEnabledFor(logging.INFO)
+    def emit(self, record: logging.LogRecord) -> None:
+        self._pending.append(self.line(record.created, record.getMessage(), record.levelname))
+        if len(self._pending) == 1:
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+            except RuntimeError:  # no event loop runs: write it now
+                self.flush()
 
-    def add(self, message: str) -> None:
-        if not self._pending:
-            asyncio.get_running_loop().call_soon(self.flush)
-        self._pending.append(self.line(time.time(), message))
-
-    def line(self, now: float, message: str) -> str:
-        """As logging.Formatter("%(asctime)s %(levelname)s %(message)s") makes it of an INFO record created at `now`."""
+    def line(self, now: float, message: str, level: str = "INFO") -> str:
+        """As logging.Formatter("%(asctime)s %(levelname)s %(message)s") makes it of a record created at `now`."""
         second = int(now)
         if second != self._second:
             self._second, self._stamp = second, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
-        return f"{self._stamp},{int((now - second) * 1000):03d} INFO {message}\n"
+        return f"{self._stamp},{int((now - second) * 1000):03d} {level} {message}\n"
 
     def flush(self) -> None:
         if self._pending:
             text = "".join(self._pending)
             self._pending.clear()
-            sys.stderr.write(text)
+            sys.stderr.write(text)  # looked up each time, as logging's lastResort does: tests swap stderr
             sys.stderr.flush()
+
+
+def use_default_handler() -> None:
+    """Unless the program configured "rpcserver.access" itself, write its lines with a BatchingHandler
+    only (not also through the root logger's handlers, which would write each line twice)."""
+    if not access_log.handlers:
+        access_log.addHandler(BatchingHandler())
+        access_log.propagate = False
+
+
+def flush() -> None:
+    """Write the pending lines now."""
+    for handler in access_log.handlers:
+        handler.flush()

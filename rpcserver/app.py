@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import time
-from typing import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 
 from aiohttp import web
 
-from .accesslog import AccessLog
+from . import accesslog
+from .appkeys import ENDPOINT_KEY, EXPIRY_KEY, STORAGE_KEY
 from .bootstrap import bootstrap
 from .config import Config
 from .context import Clock
 from .dispatch import ApiMethod, Dispatcher
 from .expiry import Expiry
 from .storage import Storage
-from .transport import ACCESS_LOG_KEY, ENDPOINT_KEY, Endpoint, handle_jsonrpc, outermost
+from .transport import Endpoint, handle_jsonrpc, outermost
 
 JSONRPC_PATHS = ("/api_jsonrpc", "/api_jsonrpc.php", "/zabbix/api_jsonrpc.php")
-
-STORAGE_KEY = web.AppKey("storage", Storage)
-EXPIRY_KEY = web.AppKey("expiry", Expiry)
 
 
 def create_app(
@@ -42,7 +40,7 @@ def create_app(
         methods = METHODS
 
     app = web.Application(client_max_size=config.body_limit, middlewares=[outermost])
-    access_log = app[ACCESS_LOG_KEY] = AccessLog()
+    accesslog.use_default_handler()
 
     async def storage_lifecycle(app: web.Application) -> AsyncIterator[None]:
         storage = await Storage.open(config.db, synchronous=config.synchronous, readers=config.readers)
@@ -58,7 +56,7 @@ def create_app(
         dispatcher = Dispatcher(methods, storage, clock, config)
         app[ENDPOINT_KEY] = Endpoint(dispatcher, config)
         yield
-        access_log.flush()  # the lines of the last calls, before the database closes and "stopped"
+        accesslog.flush()  # the lines of the last calls, before the database closes and "stopped"
         dispatcher.close()
         await expiry.stop()
         await storage.close()

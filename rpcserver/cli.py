@@ -7,7 +7,8 @@ import asyncio
 import logging
 import sqlite3
 import sys
-from typing import NoReturn, Sequence
+from collections.abc import Sequence
+from typing import NoReturn
 
 import orjson
 

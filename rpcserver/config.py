@@ -4,9 +4,10 @@ and defaults (in that order of precedence)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 ENV_PREFIX = "RPCSERVER_"
 MAX_DEPTH_LIMIT = 1000
@@ -58,7 +59,9 @@ class Config:
             # 2: a call with an object in its params; the JSON parser refuses more than 1024 levels itself.
             raise ConfigError(f"depth-limit must be between 2 and {MAX_DEPTH_LIMIT}, not {self.depth_limit}")
         if self.string_limit < MIN_STRING_LIMIT:
-            raise ConfigError(f"string-limit must be at least {MIN_STRING_LIMIT}, the length of an API token (user.checkAuthentication takes one)")
+            raise ConfigError(
+                f"string-limit must be at least {MIN_STRING_LIMIT}, the length of an API token (user.checkAuthentication takes one)"
+            )
         if self.synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise ConfigError("synchronous must be one of OFF, NORMAL, FULL, EXTRA")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):

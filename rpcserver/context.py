@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .caller import Caller
     from .config import Config
     from .storage import Storage
 
@@ -14,8 +16,8 @@ Clock = Callable[[], float]
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    caller: Any
-    """The authenticated caller, or None for the methods that need no credentials."""
+    authenticated: Caller | None
+    """The caller the credentials resolved to, or None for the methods that need no credentials."""
     storage: Storage
     clock: Clock
     settings: Config
@@ -23,3 +25,10 @@ class Context:
     now: int
     """The call's one clock reading (epoch seconds): every row a call writes carries it."""
     client_ip: str = ""
+
+    @property
+    def caller(self) -> Caller:
+        """The caller of a method that needs credentials: dispatch calls those only with one."""
+        if self.authenticated is None:
+            raise RuntimeError("a method that needs no credentials asked for its caller")
+        return self.authenticated

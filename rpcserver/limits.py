@@ -7,8 +7,9 @@ the other two to each call's params. Paths are Zabbix's, as schemas/_base.py pri
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from itertools import chain
-from typing import Any, Iterator
+from typing import Any
 
 from .errors import InvalidParams
 
@@ -45,7 +46,7 @@ def _child(path: str, key: Any) -> str:
 
 def _entries(container: list[Any] | dict[str, Any]) -> _Entries:
     """(key as a path shows it, value) pairs: array positions count from 1."""
-    return enumerate(container, 1) if type(container) is list else iter(container.items())
+    return enumerate(container, 1) if isinstance(container, list) else iter(container.items())
 
 
 def check_sizes(params: list[Any] | dict[str, Any], max_items: int, max_chars: int) -> None:

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import functools
 import string
-from typing import Any, Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, cast
 
 from marshmallow import RAISE, Schema, ValidationError, missing
+from marshmallow.fields import Field
+from marshmallow.types import ErrorMessages
 
 from rpcserver.errors import InvalidParams
 
@@ -61,6 +64,11 @@ class ZabbixSchema(Schema):
     # A JSON object is what PHP calls an array: Zabbix says "an array is expected" for both.
     error_messages = {"unknown": UNEXPECTED, "type": "an array is expected"}
 
+    @classmethod
+    def from_dict(cls, fields: dict[str, Field[Any]], *, name: str = "GeneratedSchema") -> type[ZabbixSchema]:
+        """marshmallow's, typed as what it makes: a subclass of this class."""
+        return cast("type[ZabbixSchema]", super().from_dict(fields, name=name))
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._known = frozenset(field.data_key or name for name, field in self.load_fields.items())
@@ -98,7 +106,8 @@ class ZabbixSchema(Schema):
                 raise invalid(path, f'unexpected parameter "{key}"')
         try:
             if not self._defaulted:
-                return self.load(params)
+                loaded_all: dict[str, Any] = self.load(params)
+                return loaded_all
             loaded = self._needed_by(frozenset(params)).load(params)
         except ValidationError as exc:
             raise first_error(exc.messages, path) from None
@@ -149,6 +158,6 @@ def refuse_repeats(
         seen.add(folded)
 
 
-def field_messages(**overrides: str) -> Mapping[str, str]:
+def field_messages(**overrides: str) -> ErrorMessages:
     """Error messages for a marshmallow field: Zabbix's `required`, plus the given ones."""
     return {"required": MISSING, **overrides}

@@ -6,11 +6,14 @@ The reasons are CApiInputValidator's ("a number is expected", "value is too long
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from marshmallow import ValidationError, fields
 
-from ._base import MISSING, first_error
+from ._base import MISSING, UNEXPECTED, ZabbixSchema, first_error
+from ._jsonschema import EMPTY_OBJECT, json_schema
 
 MAX_ID = 2**63 - 1
 MAX_INT32 = 2**31 - 1
@@ -37,7 +40,7 @@ def one_of_range(low: int, high: int) -> str:
     return f"value must be one of {low}-{high}"
 
 
-class ZField(fields.Field):
+class ZField(fields.Field[Any]):
     """Base: `required` gives Zabbix's "is missing", null is refused as a wrong type unless allowed."""
 
     type_reason = "a character string is expected"
@@ -69,11 +72,6 @@ def parse_id(value: Any) -> int:
     if number > MAX_ID:
         raise ValidationError("a number is too large")
     return number
-
-    def json_type(self) -> dict[str, Any]:
-        """What the field accepts, as JSON Schema (nullability, default and description are
-        added by `schemas._jsonschema`)."""
-        raise NotImplementedError(f"{type(self).__name__} does not describe itself")
 
 
 class Id(ZField):
@@ -124,7 +122,9 @@ class Ids(ZField):
 
 
 class String(ZField):
-    def __init__(self, *, max_length: int | None = None, not_empty: bool = False, choices: Sequence[str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *, max_length: int | None = None, not_empty: bool = False, choices: Sequence[str] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.max_length = max_length
         self.not_empty = not_empty
@@ -356,6 +356,100 @@ def load_id_array(params: Any, *, object_values: bool = False) -> list[int]:
     if isinstance(params, dict):
         params = list(params.values()) if object_values else params or []
     try:
-        return _ID_ARRAY.deserialize(params)
+        ids: list[int] = _ID_ARRAY.deserialize(params)
+        return ids
     except ValidationError as exc:
         raise first_error(exc.messages) from None
+
+
+HOST_NAME = re.compile(r"^[A-Za-z0-9 ._-]{1,128}$")
+HOST_NAME_RULE = 'a host name may contain only ASCII letters, digits, spaces, ".", "-" and "_", 1 to 128 of them'
+
+
+class HostName(ZField):
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str):
+            raise ValidationError(self.type_reason)
+        if not HOST_NAME.match(value):
+            raise ValidationError(HOST_NAME_RULE)
+        return value
+
+    def json_type(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": HOST_NAME.pattern}
+
+
+_ANY_INT32 = Int32()
+
+
+class Int32s(ZField):
+    """One integer or an array of them (API_INTS32 with NORMALIZE), each one of `choices`, no repeats."""
+
+    type_reason = "an array is expected"
+
+    def __init__(self, *, choices: Sequence[int] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.item = Int32(choices=choices)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[int]:
+        try:
+            _ANY_INT32._deserialize(value, attr, data)
+            value = [value]  # any one integer stands for an array of it, even one out of range
+        except ValidationError:
+            pass
+        if not isinstance(value, list):
+            raise ValidationError(self.type_reason)
+        loaded: list[int] = []
+        for index, item in enumerate(value):
+            try:
+                number = self.item._deserialize(item, attr, data)
+            except ValidationError as exc:
+                raise ValidationError({index: exc.messages}) from None
+            if number in loaded:
+                raise ValidationError({index: [f"value ({item}) already exists"]})
+            loaded.append(number)
+        return loaded
+
+    def json_type(self) -> dict[str, Any]:
+        one = self.item.json_type()
+        return {"anyOf": [one, {"type": "array", "items": one, "uniqueItems": True}]}
+
+
+TAG_OPERATORS = (0, 1, 2, 3, 4, 5)
+
+
+class TagFilterParams(ZabbixSchema):
+    tag = String(required=True)
+    operator = Int32(choices=TAG_OPERATORS, load_default=0)
+    value = String(load_default="")
+
+
+class TagFilters(ZField):
+    """`tags` (API_OBJECTS with NORMALIZE): an array of {tag, operator, value}, or one of them."""
+
+    type_reason = "an array is expected"
+    _one = TagFilterParams()
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        if isinstance(value, dict):
+            value = [value] if value else []  # PHP reads {} as an empty array
+        if not isinstance(value, list):
+            raise ValidationError(self.type_reason)
+        return [self._load_one(index, item) for index, item in enumerate(value)]
+
+    def _load_one(self, index: int, item: Any) -> dict[str, Any]:
+        if isinstance(item, list):
+            item = {str(i): one for i, one in enumerate(item)}  # PHP: an array keyed 0, 1, ...
+        if not isinstance(item, dict):
+            raise ValidationError({index: [self.type_reason]})
+        unknown = [key for key in item if key not in self._one.load_fields]
+        if unknown:  # Zabbix names the first unknown key as sent, before anything else
+            raise ValidationError({index: {unknown[0]: [UNEXPECTED]}})
+        try:
+            loaded: dict[str, Any] = self._one.load(item)
+            return loaded
+        except ValidationError as exc:
+            raise ValidationError({index: exc.messages}) from None
+
+    def json_type(self) -> dict[str, Any]:
+        one = json_schema(TagFilterParams)
+        return {"anyOf": [{"type": "array", "items": one}, one, EMPTY_OBJECT]}

@@ -14,7 +14,7 @@ from marshmallow import Schema, fields, missing
 
 EMPTY_OBJECT = {"type": "object", "maxProperties": 0, "description": "{}: none (PHP reads it as an empty array)"}
 
-_STANDARD: dict[type[fields.Field], dict[str, Any]] = {
+_STANDARD: dict[type[fields.Field[Any]], dict[str, Any]] = {
     fields.String: {"type": "string"},
     fields.Integer: {"type": "integer"},
     fields.Float: {"type": "number"},
@@ -23,7 +23,7 @@ _STANDARD: dict[type[fields.Field], dict[str, Any]] = {
 }
 
 
-def json_schema(described: Schema | type[Schema] | fields.Field) -> dict[str, Any]:
+def json_schema(described: Schema | type[Schema] | fields.Field[Any]) -> dict[str, Any]:
     """JSON Schema of a marshmallow schema (an object with exactly its fields) or of one field."""
     if isinstance(described, fields.Field):
         return _field(described)
@@ -37,7 +37,7 @@ def json_schema(described: Schema | type[Schema] | fields.Field) -> dict[str, An
     return result
 
 
-def _field(field: fields.Field) -> dict[str, Any]:
+def _field(field: fields.Field[Any]) -> dict[str, Any]:
     if "describe_as" in field.metadata:
         return {**_field(field.metadata["describe_as"]), **_description(field)}
     schema = _type_of(field)
@@ -49,11 +49,11 @@ def _field(field: fields.Field) -> dict[str, Any]:
     return {**schema, **_description(field)}
 
 
-def _description(field: fields.Field) -> dict[str, Any]:
+def _description(field: fields.Field[Any]) -> dict[str, Any]:
     return {"description": field.metadata["description"]} if "description" in field.metadata else {}
 
 
-def _type_of(field: fields.Field) -> dict[str, Any]:
+def _type_of(field: fields.Field[Any]) -> dict[str, Any]:
     if hasattr(field, "json_type"):
         return dict(field.json_type())
     if isinstance(field, fields.Nested):

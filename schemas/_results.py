@@ -6,7 +6,8 @@ Zabbix-family objects carry every value as a string; a `*.get` answers a list of
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from marshmallow import Schema, fields
 
@@ -23,13 +24,13 @@ def ids_result(key: str) -> fields.Nested:
     return fields.Nested(Schema.from_dict({key: fields.List(fields.String(), required=True)}, name=f"{key}Result")())
 
 
-def strings_object(name: str, columns: Iterable[str], **extra: fields.Field) -> type[Schema]:
+def strings_object(name: str, columns: Iterable[str], **extra: fields.Field[Any]) -> type[Schema]:
     """A Zabbix object: `columns` as strings, plus `extra` (selected lists and objects)."""
-    declared: dict[str, fields.Field] = {column: fields.String() for column in columns}
+    declared: dict[str, fields.Field[Any]] = {column: fields.String() for column in columns}
     return Schema.from_dict({**declared, **extra}, name=name)
 
 
-class GetResult(fields.Field):
+class GetResult(fields.Field[Any]):
     """A `*.get` answer: the objects, their count as a string (countOutput), or keyed by id (preservekeys)."""
 
     def __init__(self, schema: type[Schema] | Schema, **kwargs: Any) -> None:
@@ -49,14 +50,14 @@ class GetResult(fields.Field):
         }
 
 
-def list_of(schema: type[Schema]) -> fields.List:
+def list_of(schema: type[Schema]) -> fields.List[Any]:
     return fields.List(fields.Nested(schema))
 
 
-class AnyOf(fields.Field):
+class AnyOf(fields.Field[Any]):
     """A result value of one of several shapes, each a field or a schema."""
 
-    def __init__(self, *shapes: fields.Field | type[Schema], **kwargs: Any) -> None:
+    def __init__(self, *shapes: fields.Field[Any] | type[Schema], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.shapes = shapes
 
@@ -64,7 +65,7 @@ class AnyOf(fields.Field):
         return {"anyOf": [json_schema(shape) for shape in self.shapes]}
 
 
-class EmptyArray(fields.Field):
+class EmptyArray(fields.Field[Any]):
     """`[]` where an object was asked for and there is none, as Zabbix answers (PHP's empty array)."""
 
     def json_type(self) -> dict[str, Any]:

@@ -1,10 +1,10 @@
 """Params of event.* methods: event.create (ours), event.acknowledge and event.get (Zabbix 7.0's
-strict schemas, fields in their order), and the field types event.get and problem.get share."""
+strict schemas, fields in their order), and the params event.get and problem.get share."""
 
 from __future__ import annotations
 
-import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validates_schema
 
@@ -19,40 +19,27 @@ from rpcserver.storage.event_reads import (
 )
 from rpcserver.storage.hosts import HOSTS, TRIGGERS
 
-from ._base import UNEXPECTED, ZabbixSchema, field_messages
+from ._base import ZabbixSchema, field_messages
 from ._fields import (
-    MAX_INT32,
     Boolean,
     Filter,
     Flag,
+    HostName,
     Id,
     Ids,
     Int32,
+    Int32s,
     Output,
     String,
     Strings,
+    TagFilters,
     Timestamp,
     ZField,
     parse_id,
 )
-from ._jsonschema import EMPTY_OBJECT, json_schema
+from ._get import optional, search_params, sort_params
 from ._results import AnyOf, EmptyArray, GetResult, strings_object
 from .acknowledgement import AcknowledgedUntil
-
-HOST_NAME = re.compile(r"^[A-Za-z0-9 ._-]{1,128}$")
-HOST_NAME_RULE = 'a host name may contain only ASCII letters, digits, spaces, ".", "-" and "_", 1 to 128 of them'
-
-
-class HostName(ZField):
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        if not isinstance(value, str):
-            raise ValidationError(self.type_reason)
-        if not HOST_NAME.match(value):
-            raise ValidationError(HOST_NAME_RULE)
-        return value
-
-    def json_type(self) -> dict[str, Any]:
-        return {"type": "string", "pattern": HOST_NAME.pattern}
 
 
 class TagParams(ZabbixSchema):
@@ -142,7 +129,6 @@ class EventAcknowledgeResult(Schema):
 
 ACTIONS = (1, 0x1FF)
 """`action` filters by event.acknowledge's bits: 1 (close) to all nine."""
-TAG_OPERATORS = (0, 1, 2, 3, 4, 5)
 EVALTYPES = (0, 2)
 URLS = "urls"
 """Always an empty list here: there are no media types whose event menu makes links."""
@@ -153,95 +139,8 @@ ALERT_OUTPUT = (
 )
 
 
-_ANY_INT32 = Int32()
-
-
-class Int32s(ZField):
-    """One integer or an array of them (API_INTS32 with NORMALIZE), each one of `choices`, no repeats."""
-
-    type_reason = "an array is expected"
-
-    def __init__(self, *, choices: Sequence[int] | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.item = Int32(choices=choices)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[int]:
-        try:
-            _ANY_INT32._deserialize(value, attr, data)
-            value = [value]  # any one integer stands for an array of it, even one out of range
-        except ValidationError:
-            pass
-        if not isinstance(value, list):
-            raise ValidationError(self.type_reason)
-        loaded: list[int] = []
-        for index, item in enumerate(value):
-            try:
-                number = self.item._deserialize(item, attr, data)
-            except ValidationError as exc:
-                raise ValidationError({index: exc.messages}) from None
-            if number in loaded:
-                raise ValidationError({index: [f"value ({item}) already exists"]})
-            loaded.append(number)
-        return loaded
-
-    def json_type(self) -> dict[str, Any]:
-        one = self.item.json_type()
-        return {"anyOf": [one, {"type": "array", "items": one, "uniqueItems": True}]}
-
-
-class TagFilterParams(ZabbixSchema):
-    tag = String(required=True)
-    operator = Int32(choices=TAG_OPERATORS, load_default=0)
-    value = String(load_default="")
-
-
-class TagFilters(ZField):
-    """`tags` (API_OBJECTS with NORMALIZE): an array of {tag, operator, value}, or one of them."""
-
-    type_reason = "an array is expected"
-    _one = TagFilterParams()
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[dict[str, Any]]:
-        if isinstance(value, dict):
-            value = [value] if value else []  # PHP reads {} as an empty array
-        if not isinstance(value, list):
-            raise ValidationError(self.type_reason)
-        return [self._load_one(index, item) for index, item in enumerate(value)]
-
-    def _load_one(self, index: int, item: Any) -> dict[str, Any]:
-        if isinstance(item, list):
-            item = {str(i): one for i, one in enumerate(item)}  # PHP: an array keyed 0, 1, ...
-        if not isinstance(item, dict):
-            raise ValidationError({index: [self.type_reason]})
-        unknown = [key for key in item if key not in self._one.load_fields]
-        if unknown:  # Zabbix names the first unknown key as sent, before anything else
-            raise ValidationError({index: {unknown[0]: [UNEXPECTED]}})
-        try:
-            return self._one.load(item)
-        except ValidationError as exc:
-            raise ValidationError({index: exc.messages}) from None
-
-    def json_type(self) -> dict[str, Any]:
-        one = json_schema(TagFilterParams)
-        return {"anyOf": [{"type": "array", "items": one}, one, EMPTY_OBJECT]}
-
-
 def id_filters() -> dict[str, Ids]:
     return {name: Ids(allow_null=True, load_default=None) for name in ("eventids", "groupids", "hostids", "objectids")}
-
-
-def optional(field: type[ZField], **kwargs: Any) -> ZField:
-    return field(allow_null=True, load_default=None, **kwargs)
-
-
-def search_params() -> dict[str, ZField]:
-    return {
-        "search": Filter(("name",)),
-        "searchByAny": Boolean(load_default=False),
-        "startSearch": Flag(load_default=False),
-        "excludeSearch": Flag(load_default=False),
-        "searchWildcardsEnabled": Boolean(load_default=False),
-    }
 
 
 def acknowledges_output(fields: Sequence[str]) -> Output:
@@ -254,9 +153,7 @@ def sub_output(fields: Sequence[str]) -> Output:
 
 def tail_params(sort_fields: Sequence[str]) -> dict[str, ZField]:
     return {
-        "sortfield": Strings(choices=sort_fields, load_default=list),
-        "sortorder": Strings(choices=("ASC", "DESC"), unique=False, load_default=list),
-        "limit": Int32(low=1, high=MAX_INT32, allow_null=True, load_default=None),
+        **sort_params(sort_fields),
         "editable": Boolean(load_default=False),
         "preservekeys": Boolean(load_default=False),
         "nopermissions": Boolean(load_default=False),  # Zabbix drops it from outside calls: accepted, ignored
@@ -285,7 +182,7 @@ EventGetParams = ZabbixSchema.from_dict(
         "evaltype": Int32(choices=EVALTYPES, load_default=0),
         "tags": optional(TagFilters),
         "filter": Filter(("eventid", "source", "object", "objectid", "value", "acknowledged", "name", "severity", "cause_eventid")),
-        **search_params(),
+        **search_params(("name",), flag=Flag),
         "output": Output(EVENT_OUTPUT, load_default="extend"),
         "countOutput": Flag(load_default=False),
         "groupBy": optional(Strings, choices=("objectid",)),
@@ -320,7 +217,7 @@ def acknowledges_result(columns: Sequence[str], name: str) -> AnyOf:
     return AnyOf(COUNT, fields.List(fields.Nested(strings_object(name, columns))))
 
 
-def event_subselects(acknowledge_columns: Sequence[str], name: str) -> dict[str, fields.Field]:
+def event_subselects(acknowledge_columns: Sequence[str], name: str) -> dict[str, fields.Field[Any]]:
     """The keys both methods add to an object: `urls` and what the select* params ask for."""
     return {
         URLS: fields.List(fields.Nested(strings_object(f"{name}Url", ("name", "url"))), metadata={

@@ -6,22 +6,10 @@ from __future__ import annotations
 from rpcserver.storage.event_reads import ACKNOWLEDGE_COLUMNS, PROBLEMS, SEVERITIES, SUPPRESSION_COLUMNS, TAG_COLUMNS
 
 from ._base import ZabbixSchema
-from ._fields import Boolean, Filter, Flag, Id, Ids, Int32, Output, Timestamp
+from ._fields import Boolean, Filter, Flag, Id, Ids, Int32, Int32s, Output, TagFilters, Timestamp
+from ._get import optional, search_params
 from ._results import strings_object
-from .event import (
-    ACTIONS,
-    EVALTYPES,
-    URLS,
-    Int32s,
-    TagFilters,
-    acknowledges_output,
-    event_subselects,
-    id_filters,
-    optional,
-    search_params,
-    sub_output,
-    tail_params,
-)
+from .event import ACTIONS, EVALTYPES, URLS, acknowledges_output, event_subselects, id_filters, sub_output, tail_params
 
 PROBLEM_OUTPUT = (*PROBLEMS.columns, URLS)
 
@@ -45,7 +33,7 @@ ProblemGetParams = ZabbixSchema.from_dict(
         "tags": optional(TagFilters),
         "filter": Filter(("eventid", "source", "object", "objectid", "r_eventid", "correlationid", "userid", "name",
                           "acknowledged", "severity", "cause_eventid")),
-        **search_params(),
+        **search_params(("name",), flag=Flag),
         "output": Output(PROBLEM_OUTPUT, load_default="extend"),
         "countOutput": Flag(load_default=False),
         "select_acknowledges": acknowledges_output(tuple(ACKNOWLEDGE_COLUMNS)),

@@ -38,7 +38,7 @@ class MethodMasks(Strings):
         return masks
 
 
-def _objects(schema: type[ZabbixSchema]) -> fields.List:
+def _objects(schema: type[ZabbixSchema]) -> fields.List[Any]:
     """An array of objects (API_OBJECTS); each is checked for unknown keys first, as Zabbix does."""
     return fields.List(
         fields.Nested(schema, error_messages=field_messages(type="an array is expected", null="an array is expected")),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from marshmallow import Schema, ValidationError, fields
 
@@ -20,14 +20,14 @@ class LoginParams(ZabbixSchema):
     password = String(max_length=255, required=True)
     userData = Flag(load_default=False)
 
-    def load_params(self, params: Any) -> dict[str, Any]:
+    def load_params(self, params: Any, path: str = "/") -> dict[str, Any]:
         # `user` is the 6.0 name of `username`, still sent by old clients (pyzabbix with
         # detect_version=False); 7.0 refuses it, we take it unless both are sent.
         if isinstance(params, dict) and "user" in params:
             if "username" in params:
-                raise invalid("/", 'unexpected parameter "user"')
+                raise invalid(path, 'unexpected parameter "user"')
             params = {("username" if key == "user" else key): value for key, value in params.items()}
-        return super().load_params(params)
+        return super().load_params(params, path)
 
 
 class LoginParamsDescribed(ZabbixSchema):
@@ -45,12 +45,12 @@ class CheckAuthenticationParams(ZabbixSchema):
     token = String(max_length=64)
     extend = Boolean(load_default=True)
 
-    def load_params(self, params: Any) -> dict[str, Any]:
-        loaded = super().load_params(params)
+    def load_params(self, params: Any, path: str = "/") -> dict[str, Any]:
+        loaded = super().load_params(params, path)
         if ("sessionid" in loaded) == ("token" in loaded):
             raise InvalidParams("Session ID or token is expected.")
         if "token" in loaded and isinstance(params, dict) and "extend" in params:
-            raise invalid("/", 'unexpected parameter "extend"')
+            raise invalid(path, 'unexpected parameter "extend"')
         return loaded
 
 
@@ -99,7 +99,7 @@ class UserGroupRef(ZabbixSchema):
     usrgrpid = Id(required=True)
 
 
-class UserGroupRefs(fields.List):
+class UserGroupRefs(fields.List[dict[str, int]]):
     """`usrgrps`: a non-empty array of {usrgrpid}, each group once; loads as the list of ids."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -109,11 +109,13 @@ class UserGroupRefs(fields.List):
             **kwargs,
         )
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[int]:
+    # The ids, not the {usrgrpid} objects a List of them loads: marshmallow's types cannot say so.
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[int]:  # type: ignore[override]
         if value == []:
             raise ValidationError("cannot be empty")
         usrgrpids: list[int] = []
-        for index, group in enumerate(super()._deserialize(value, attr, data, **kwargs)):
+        groups = cast("list[dict[str, int]]", super()._deserialize(value, attr, data, **kwargs))  # Nested loads no None
+        for index, group in enumerate(groups):
             if group["usrgrpid"] in usrgrpids:
                 raise ValidationError({index: [f"value (usrgrpid)=({group['usrgrpid']}) already exists"]})
             usrgrpids.append(group["usrgrpid"])

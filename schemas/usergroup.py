@@ -29,7 +29,7 @@ GUI_ACCESS_DISABLED = 3
 USERS_STATUS_DISABLED = 1
 
 
-class Objects(fields.List):
+class Objects(fields.List[Any]):
     """An array of objects (API_OBJECTS with API_NORMALIZE): one object alone counts as an array of it."""
 
     def __init__(self, schema: type[ZabbixSchema]) -> None:

@@ -6,14 +6,16 @@ new SQLite file and on a new PostgreSQL database (tests/stores.py). `--store` pi
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any
 
 import orjson
 import pytest
 
 from methods import METHODS
-from rpcserver.app import STORAGE_KEY, create_app
+from rpcserver.app import create_app
+from rpcserver.appkeys import STORAGE_KEY
 from rpcserver.config import Config
 from rpcserver.dispatch import ApiMethod
 
@@ -113,6 +115,15 @@ async def post(client: Any, body: Any, *, path: str = "/api_jsonrpc", headers: M
     """POST a body (bytes as is, anything else as JSON) with the Zabbix clients' content type."""
     data = body if isinstance(body, bytes) else orjson.dumps(body)
     return await client.post(path, data=data, headers={"Content-Type": "application/json-rpc", **(headers or {})})
+
+
+async def answer(client: Any, body: Any, **kwargs: Any) -> Any:
+    """POST and decode; asserts the JSON-RPC transport rules (200, application/json)."""
+    response = await post(client, body, **kwargs)
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "application/json"
+    raw = await response.read()
+    return orjson.loads(raw) if raw else None
 
 
 def request(method: str, params: Any = OMIT, id: Any = 1, **members: Any) -> dict[str, Any]:

@@ -9,10 +9,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
 READY = re.compile(r"listening on http://127\.0\.0\.1:(\d+)/")
 START_TIMEOUT = 30.0

@@ -1,8 +1,10 @@
 """Expiry of acknowledgement spans without a client: ends unrecorded until the sweep, the sweep's
-schedule, and one real server process whose 2-second span expires on its own."""
+schedule, the task driven by a fake clock, and one real server process whose 2-second span expires on
+its own (a smoke run: it asserts what is recorded, not how soon)."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from pathlib import Path
@@ -61,6 +63,29 @@ async def test_the_task_sleeps_until_the_next_end_at_most_one_poll(tmp_path: Pat
         await storage.close()
 
 
+async def test_the_task_records_an_end_once_the_clock_reaches_it(tmp_path: Path) -> None:
+    storage = await Storage.open(tmp_path / "db")
+    clock = FakeClock(NOW)
+    expiry = Expiry(storage, clock, poll=MIN_SLEEP)  # the task wakes every few ms; only the fake clock says when
+    try:
+        await storage.write(_one_problem)
+        await storage.write(open_spans, [1], 1, NOW, NOW + 2, "")
+        await expiry.start()
+        for _ in range(20):  # many turns of the task, the clock standing still before the end
+            await asyncio.sleep(MIN_SLEEP)
+        assert await storage.read(_unrecorded_ends) == 1
+        clock.advance(2)
+        for _ in range(1000):  # a bound on the wait, not a timing assertion
+            if await storage.read(_unrecorded_ends) == 0:
+                break
+            await asyncio.sleep(MIN_SLEEP)
+        history = await storage.read(lambda c: c.execute("SELECT userid, eventid, clock, action FROM acknowledges").fetchall())
+        assert history == [(1, 1, NOW + 2, 16)]
+    finally:
+        await expiry.stop()
+        await storage.close()
+
+
 def test_a_real_two_second_span_expires_on_its_own(tmp_path: Path) -> None:
     with running_server(tmp_path, "--demo") as server:
         url = f"{server.url}/api_jsonrpc"
@@ -85,10 +110,8 @@ def test_a_real_two_second_span_expires_on_its_own(tmp_path: Path) -> None:
             return [row for row in event["acknowledges"] if row["action"] == "16"]
 
         while not (rows := expired_rows()):
-            assert time.time() < until + 5, "no expiry row 5 s after the end"
+            assert time.time() < until + 60, "no expiry row a minute after the end"  # a bound on the wait only
             time.sleep(0.05)
-        seen = time.time()
-        assert seen - until <= 2.0, f"expiry recorded {seen - until:.2f} s after the end"
         assert rows == [{"action": "16", "clock": str(until), "username": "operator"}]
         assert call("event.get", {"eventids": eventid, "output": ["acknowledged"]}, session) == [{"acknowledged": "0"}]
         assert call("acknowledgement.get", {"eventids": eventid}, session)[0]["active"] is False

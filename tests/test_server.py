@@ -10,7 +10,8 @@ import aiohttp
 import pytest
 
 from methods import METHODS
-from rpcserver.app import STORAGE_KEY, create_app
+from rpcserver.app import create_app
+from rpcserver.appkeys import STORAGE_KEY
 from rpcserver.config import Config
 from rpcserver.dispatch import ApiMethod
 from rpcserver.errors import ApplicationError

@@ -7,8 +7,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
 
 CLOSE, ACKNOWLEDGE, MESSAGE, SEVERITY, UNACKNOWLEDGE = 1, 2, 4, 8, 16
 SUPPRESS, UNSUPPRESS, RANK_TO_CAUSE, RANK_TO_SYMPTOM = 32, 64, 128, 256

@@ -4,7 +4,7 @@ counted calls' times and the time now come in, the verdict goes out."""
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 
 def retry_after(counted: Iterable[float], now: float, limit: int, window: float = 60.0) -> int | None:

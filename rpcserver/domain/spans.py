@@ -12,8 +12,8 @@ is the expiry arithmetic: which ends left their event without an active span, an
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from .acknowledge import ACKNOWLEDGE, MESSAGE
 

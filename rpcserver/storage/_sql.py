@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Iterable, Sized
+import sqlite3
+from collections.abc import Iterable, Sequence, Sized
 
 
 def id_list(ids: Iterable[int]) -> str:
@@ -21,3 +22,23 @@ def json_ids(ids: Iterable[int]) -> str:
     """Ids as one JSON array parameter, for `IN (SELECT value FROM json_each(?))`: one statement
     and one bound value however many ids there are."""
     return json.dumps(list(ids))
+
+
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The rowid of the row an INSERT just wrote (sqlite3 types `lastrowid` optional: None before any INSERT)."""
+    rowid = cursor.lastrowid
+    assert rowid is not None, "inserted_id() after a statement that inserted nothing"
+    return rowid
+
+
+def like_escaped(text: str) -> str:
+    """`text` for `LIKE ... ESCAPE '!'`: its `%`, `_` and `!` match only themselves."""
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+
+
+def order_at(sortorder: Sequence[str], index: int) -> str:
+    """The order of the `index`-th sort field as Zabbix reads `sortorder`: by position, else its first
+    value, else ascending."""
+    if index < len(sortorder):
+        return sortorder[index]
+    return sortorder[0] if sortorder else "ASC"

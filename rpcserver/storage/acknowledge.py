@@ -8,7 +8,7 @@ Set-based: a call on 10,000 events is a handful of statements over `json_each` o
 from __future__ import annotations
 
 import sqlite3
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..domain import acknowledge as ack
 from ..domain.acknowledge import (
@@ -160,8 +160,9 @@ def acknowledge(conn: sqlite3.Connection, request: ack.Request, eventids: list[i
     the state the writes will change, nothing written if a check fails. Every dialect that
     acknowledges, comments or closes goes through here (the incident dialect too)."""
     viewer = None if super_admin else userid
-    checked = [*eventids, request.cause_eventid] if request.action & ack.RANK_TO_SYMPTOM else eventids
-    checked = list(dict.fromkeys(checked))
+    # The schema requires cause_eventid with bit 256 and refuses it without.
+    cause = request.cause_eventid if request.action & ack.RANK_TO_SYMPTOM else None
+    checked = list(dict.fromkeys(eventids if cause is None else [*eventids, cause]))
     readable = problem_events(conn, checked, viewer)
     if len(readable) != len(checked):
         raise ApplicationError(NO_PERMISSIONS)
@@ -181,9 +182,9 @@ def acknowledge(conn: sqlite3.Connection, request: ack.Request, eventids: list[i
             raise incorrect("severity", f'unexpected value "{request.severity}"')
     if request.action & ack.SUPPRESS and request.suppress_until != 0 and request.suppress_until <= now:
         raise incorrect("suppress_until", f'unexpected value "{request.suppress_until}"')
-    allowed = ()
-    if request.action & ack.RANK_TO_SYMPTOM:
-        allowed = ack.rank_to_symptom_allowed(eventids, request.cause_eventid, causes_of(conn, checked))
+    allowed: Sequence[int] = ()
+    if cause is not None:
+        allowed = ack.rank_to_symptom_allowed(eventids, cause, causes_of(conn, checked))
     spans.record_ends(conn, now, eventids)  # ends already due are history before this call's rows
     rows = ack.plan(event_states(conn, eventids, now), request, allowed)
     apply(conn, rows, request, userid, now)

@@ -20,11 +20,13 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence, cast
+from operator import itemgetter
+from typing import Any, cast
 
 from ..caller import Caller
-from ._sql import id_list
+from ._sql import id_list, like_escaped, order_at
 from .hosts import HOSTS, TRIGGERS
 from .permissions import READ, READ_WRITE, permitted_hostids
 from .query import GetQuery, ObjectTable, as_text, json_object, select_json, select_objects
@@ -205,8 +207,7 @@ class EventRead:
 
 
 def _like(text: str) -> str:
-    escaped = text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
-    return f"%{escaped}%"
+    return f"%{like_escaped(text)}%"
 
 
 def _tag_groups(tags: Sequence[TagFilter]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -383,7 +384,7 @@ def _merged(conn: sqlite3.Connection, query: GetQuery, parts: list[str], members
     sort_values = [EVENTS.columns[name] for name in query.sortfield]
     rows = [row for part in parts for row in select_json(conn, EVENTS, _also(query, part), members, also=sort_values)]
     for index in reversed(range(len(query.sortfield))):  # stable sorts, last key first
-        rows.sort(key=lambda row, at=2 + index: row[at], reverse=_order(query, index) == "DESC")
+        rows.sort(key=itemgetter(2 + index), reverse=order_at(query.sortorder, index) == "DESC")
     return [(key, obj) for key, obj, *_ in (rows[: query.limit] if query.limit else rows)]
 
 
@@ -393,15 +394,8 @@ def _without_rowscount(query: GetQuery) -> GetQuery:
         return query
     kept = [index for index, name in enumerate(query.sortfield) if name != "rowscount"]
     return dataclasses.replace(
-        query, sortfield=[query.sortfield[i] for i in kept], sortorder=[_order(query, i) for i in kept]
+        query, sortfield=[query.sortfield[i] for i in kept], sortorder=[order_at(query.sortorder, i) for i in kept]
     )
-
-
-def _order(query: GetQuery, index: int) -> str:
-    """As select_objects reads sortorder: by position, else the first, else ascending."""
-    if index < len(query.sortorder):
-        return query.sortorder[index]
-    return (query.sortorder or ["ASC"])[0]
 
 
 def _grouped(conn: sqlite3.Connection, query: GetQuery, parts: list[str]) -> list[dict[str, Any]]:
@@ -414,7 +408,7 @@ def _grouped(conn: sqlite3.Connection, query: GetQuery, parts: list[str]) -> lis
     for index in reversed(range(len(query.sortfield))):
         name = query.sortfield[index]
         if name in ("objectid", "rowscount"):
-            rows.sort(key=lambda row, name=name: row[name], reverse=_order(query, index) == "DESC")
+            rows.sort(key=itemgetter(name), reverse=order_at(query.sortorder, index) == "DESC")
     rows = rows[: query.limit] if query.limit else rows
     if not query.count:
         for row in rows:
@@ -475,11 +469,11 @@ def _sub_selects(selects: Selects, alias: str, tag_table: str, caller: Caller, p
     return members
 
 
-def _names(columns: dict[str, str], output: Output) -> list[str]:
+def _names(columns: Mapping[str, str], output: Output) -> list[str]:
     return list(columns) if output == "extend" else [name for name in dict.fromkeys(output) if name in columns]
 
 
-def _texts(columns: dict[str, str], output: Output) -> dict[str, str]:
+def _texts(columns: Mapping[str, str], output: Output) -> dict[str, str]:
     """The `output` fields of `columns`, each as the SQL of its text (for `json_object`)."""
     return {name: as_text(columns[name]) for name in _names(columns, output)}
 

@@ -6,6 +6,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from ..errors import NO_PERMISSIONS, ApplicationError
+from ._sql import inserted_id
 from .permissions import READ_WRITE, permitted_groupids, permitted_hostids
 
 
@@ -32,7 +33,7 @@ def _group_ids(conn: sqlite3.Connection, names: tuple[str, ...], may_create: boo
         if row is None:
             if not may_create:
                 raise ApplicationError(NO_PERMISSIONS)
-            row = (conn.execute("INSERT INTO hstgrp (name) VALUES (?)", (name,)).lastrowid,)
+            row = (inserted_id(conn.execute("INSERT INTO hstgrp (name) VALUES (?)", (name,))),)
         ids.append(row[0])
     return ids
 
@@ -54,7 +55,7 @@ def _host_id(conn: sqlite3.Connection, host: str, groupids: list[int], userid: i
     if not super_admin:
         _check_admin_rights(conn, userid, groupids, hostid)
     if hostid is None:
-        hostid = conn.execute("INSERT INTO hosts (host, name) VALUES (?, ?)", (host, host)).lastrowid
+        hostid = inserted_id(conn.execute("INSERT INTO hosts (host, name) VALUES (?, ?)", (host, host)))
     conn.executemany(
         "INSERT OR IGNORE INTO hosts_groups (hostid, groupid) VALUES (?, ?)", [(hostid, g) for g in groupids]
     )
@@ -64,10 +65,10 @@ def _host_id(conn: sqlite3.Connection, host: str, groupids: list[int], userid: i
 def _trigger_id(conn: sqlite3.Connection, hostid: int, event: Ingest) -> int:
     row = conn.execute("SELECT triggerid FROM triggers WHERE hostid = ? AND description = ?", (hostid, event.name)).fetchone()
     if row is None:
-        return conn.execute(
+        return inserted_id(conn.execute(
             "INSERT INTO triggers (hostid, description, priority, manual_close, opdata) VALUES (?, ?, ?, ?, ?)",
             (hostid, event.name, event.severity, event.manual_close or 0, event.opdata or ""),
-        ).lastrowid
+        ))
     if event.manual_close is not None or event.opdata is not None:
         conn.execute(
             "UPDATE triggers SET manual_close = coalesce(?, manual_close), opdata = coalesce(?, opdata) WHERE triggerid = ?",
@@ -96,10 +97,10 @@ def _paged_userids(conn: sqlite3.Connection, usernames: tuple[str, ...]) -> list
 
 
 def _open(conn: sqlite3.Connection, triggerid: int, event: Ingest, clock: int, paged: list[int]) -> int:
-    eventid = conn.execute(
+    eventid = inserted_id(conn.execute(
         "INSERT INTO events (source, object, objectid, clock, value, name, severity) VALUES (0, 0, ?, ?, 1, ?, ?)",
         (triggerid, clock, event.name, event.severity),
-    ).lastrowid
+    ))
     conn.execute(
         "INSERT INTO problem (eventid, source, object, objectid, clock, name, severity) VALUES (?, 0, 0, ?, ?, ?, ?)",
         (eventid, triggerid, clock, event.name, event.severity),
@@ -117,10 +118,10 @@ def resolve_problem(conn: sqlite3.Connection, problemid: int, clock: int, userid
     `userid` is set when a person closed it (event_recovery.userid, problem.userid).
     """
     objectid, name = conn.execute("SELECT objectid, name FROM events WHERE eventid = ?", (problemid,)).fetchone()
-    ok_eventid = conn.execute(
+    ok_eventid = inserted_id(conn.execute(
         "INSERT INTO events (source, object, objectid, clock, value, name, severity) VALUES (0, 0, ?, ?, 0, ?, 0)",
         (objectid, clock, name),
-    ).lastrowid
+    ))
     conn.execute("INSERT INTO event_recovery (eventid, r_eventid, userid) VALUES (?, ?, ?)", (problemid, ok_eventid, userid))
     conn.execute(
         "UPDATE problem SET r_eventid = ?, r_clock = ?, userid = ? WHERE eventid = ?", (ok_eventid, clock, userid, problemid)

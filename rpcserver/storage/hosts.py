@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..caller import Caller
 from ..errors import NO_PERMISSIONS, ApplicationError, InvalidParams
-from ._sql import id_list
+from ._sql import id_list, inserted_id
 from .permissions import READ, READ_WRITE, permitted_groupids, permitted_hostids
 from .query import GetQuery, ObjectTable, select_objects
 
@@ -175,7 +176,7 @@ def create_host_groups(conn: sqlite3.Connection, groups: Sequence[tuple[str, str
     for name, _ in groups:
         if conn.execute("SELECT 1 FROM hstgrp WHERE name = ?", (name,)).fetchone():
             raise InvalidParams(f'Host group "{name}" already exists.')
-    return [conn.execute("INSERT INTO hstgrp (name, uuid) VALUES (?, ?)", group).lastrowid for group in groups]
+    return [inserted_id(conn.execute("INSERT INTO hstgrp (name, uuid) VALUES (?, ?)", group)) for group in groups]
 
 
 def delete_host_groups(conn: sqlite3.Connection, groupids: Sequence[int], caller: Caller) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 from ..caller import Caller, RoleRules
 
@@ -34,14 +35,19 @@ _USER = """
 """
 
 
+def _user_row(row: tuple[Any, ...]) -> UserRow:
+    """A row of `_USER`; its last column, EXISTS, is 0 or 1."""
+    return UserRow(*(*row[:-1], bool(row[-1])))  # one star: mypy reads `*a, b` as too many arguments
+
+
 def user_by_name(conn: sqlite3.Connection, username: str) -> UserRow | None:
     row = conn.execute(_USER + " WHERE u.username = ?", (username,)).fetchone()
-    return UserRow(*row[:-1], bool(row[-1])) if row else None
+    return _user_row(row) if row else None
 
 
 def user_by_id(conn: sqlite3.Connection, userid: int) -> UserRow | None:
     row = conn.execute(_USER + " WHERE u.userid = ?", (userid,)).fetchone()
-    return UserRow(*row[:-1], bool(row[-1])) if row else None
+    return _user_row(row) if row else None
 
 
 def role_rules(conn: sqlite3.Connection, roleid: int) -> RoleRules:

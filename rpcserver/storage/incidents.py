@@ -5,8 +5,9 @@ storage/acknowledge.py, the same path event.acknowledge takes."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from ..domain.incident import SEVERITY_NAMES, STATUSES
 from ._sql import id_list

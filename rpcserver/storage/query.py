@@ -5,10 +5,11 @@ sorting, `limit` and `countOutput`, over a table described by `ObjectTable`; row
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
-from ._sql import id_list
+from ._sql import id_list, like_escaped, order_at
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class GetQuery:
 
 
 def _like_pattern(text: str, query: GetQuery) -> str:
-    escaped = text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    escaped = like_escaped(text)
     if query.search_wildcards:
         escaped = escaped.replace("*", "%")
     return escaped + "%" if query.start_search else f"%{escaped}%"
@@ -124,7 +125,7 @@ def _where(table: ObjectTable, query: GetQuery) -> tuple[str, dict[str, Any]]:
 
 def _order_and_limit(table: ObjectTable, query: GetQuery) -> str:
     orders = [
-        f"{table.columns[name]} {(query.sortorder[i] if i < len(query.sortorder) else (query.sortorder or ['ASC'])[0])}"
+        f"{table.columns[name]} {order_at(query.sortorder, i)}"
         for i, name in enumerate(query.sortfield)
     ]
     limit_sql = f" LIMIT {int(query.limit)}" if query.limit else ""

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from ..domain.acknowledge import UNACKNOWLEDGE
 from ..domain.spans import Span, is_active, unacknowledging_ends
-from ._sql import json_ids
+from ._sql import inserted_id, json_ids, order_at
 from .permissions import READ, permitted_hostids
 
 INDEFINITE = 2**63 - 1
@@ -57,13 +58,13 @@ def open_spans(conn: sqlite3.Connection, eventids: Sequence[int], userid: int, n
                notes: str) -> int:
     """One span per event from now (one not active from the start is recorded as ended at once);
     returns the id of the last one."""
-    return conn.execute(
+    return inserted_id(conn.execute(
         "INSERT INTO acknowledgement (eventid, userid, acknowledged_on, acknowledged_until, notes, last_modified,"
         " last_modified_by, end_recorded)"
         " SELECT j.value, :userid, :now, :until, :notes, :now, :userid, :recorded FROM json_each(:ids) j ORDER BY j.key",
         {"ids": json_ids(eventids), "userid": userid, "now": now, "until": until, "notes": notes,
          "recorded": int(not is_active(until, now))},
-    ).lastrowid
+    ))
 
 
 def end_active_spans(conn: sqlite3.Connection, eventids: Sequence[int], userid: int, now: int) -> None:
@@ -197,7 +198,7 @@ def _conditions(query: SpanQuery, viewer: int | None, params: dict[str, Any]) ->
 def _order(query: SpanQuery) -> str:
     orders = []
     for index, name in enumerate(query.sortfield):
-        order = query.sortorder[index] if index < len(query.sortorder) else (query.sortorder or ["ASC"])[0]
+        order = order_at(query.sortorder, index)
         orders.append(f"{SORTABLE[name]} {order}")
     return ", ".join([*orders, "a.acknowledgementid"])
 

@@ -6,10 +6,11 @@ Only the sha512 hash of a secret is ever stored; authentication by token lives i
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Sequence
+from typing import Any
 
-from ._sql import marks
+from ._sql import inserted_id, marks
 from .query import GetQuery, ObjectTable, select_objects
 
 TOKENS = ObjectTable(
@@ -66,11 +67,11 @@ def taken_names(conn: sqlite3.Connection, userid: int, names: Sequence[str]) -> 
 def insert_tokens(conn: sqlite3.Connection, tokens: Iterable[NewToken], creator_userid: int, now: int) -> list[int]:
     """The new tokens' ids, in order. They have no secret until token.generate."""
     return [
-        conn.execute(
+        inserted_id(conn.execute(
             "INSERT INTO token (name, description, userid, status, expires_at, created_at, creator_userid)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (token.name, token.description, token.userid, token.status, token.expires_at, now, creator_userid),
-        ).lastrowid
+        ))
         for token in tokens
     ]
 

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ._sql import marks
 from .query import GetQuery, ObjectTable, select_objects

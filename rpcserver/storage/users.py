@@ -8,8 +8,9 @@ writing (that an active user keeps the built-in Super admin role) raises too, wh
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 from ..caller import SUPER_ADMIN
 from ..errors import NO_PERMISSIONS, ApplicationError, InvalidParams

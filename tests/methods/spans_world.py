@@ -3,8 +3,9 @@ stored spans, history rows and flags for "nothing else changed" checks."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import pytest
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from rpcserver.app import EXPIRY_KEY
+from rpcserver.appkeys import EXPIRY_KEY
 
 from ..conftest import FakeClock, error_of, result_of
 from .spans_world import (

@@ -3,7 +3,8 @@ triggers set up with SQL, as event.create would leave them)."""
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 

@@ -4,7 +4,8 @@ and the host-group rights they set, as the permission SQL reads them."""
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 

@@ -8,9 +8,10 @@ when a fuzzed user.logout ends its session, the client logs in again.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import orjson
 import requests

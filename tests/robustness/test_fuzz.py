@@ -9,7 +9,8 @@ with nothing in its log that says it failed. Example counts are modest: the file
 from __future__ import annotations
 
 import os
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings

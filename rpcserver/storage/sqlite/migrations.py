@@ -9,8 +9,8 @@ of being written into.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 APPLICATION_ID = 0x52504353  # "RPCS"
 

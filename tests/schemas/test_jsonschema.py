@@ -12,10 +12,9 @@ from jsonschema import Draft7Validator
 from marshmallow import ValidationError, fields
 
 from schemas._base import ZabbixSchema
-from schemas._fields import Boolean, Filter, Flag, Id, Ids, Int32, Output, String, Strings, Timestamp
+from schemas._fields import Boolean, Filter, Flag, HostName, Id, Ids, Int32, Int32s, Output, String, Strings, TagFilters, Timestamp
 from schemas._jsonschema import json_schema
 from schemas.acknowledgement import AcknowledgedUntil
-from schemas.event import HostName, Int32s, TagFilters
 from schemas.hostgroup import HostGroupName
 from schemas.role import MethodMasks
 from schemas.user import TimeUnit, UserGroupRefs
