@@ -7,7 +7,6 @@ its end to now), never deleted, and not changed at all once it is no longer acti
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from marshmallow import fields
@@ -20,6 +19,7 @@ from rpcserver.domain.acknowledge import MESSAGE, UNACKNOWLEDGE
 from rpcserver.errors import NO_PERMISSION_FOR_OPERATION, NO_PERMISSIONS, ApplicationError
 from rpcserver.storage import spans
 from rpcserver.storage.acknowledge import problem_events
+from rpcserver.storage.engine import Db
 from rpcserver.storage.spans import BOUNDED, BOUNDS, SpanQuery
 from schemas.acknowledgement import (
     AcknowledgementCreateParams,
@@ -55,7 +55,7 @@ def as_object(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _create_unit(conn: sqlite3.Connection, eventid: int, until: int | None, notes: str, caller: Caller,
+def _create_unit(conn: Db, eventid: int, until: int | None, notes: str, caller: Caller,
                  now: int) -> dict[str, Any]:
     if not problem_events(conn, [eventid], caller.viewer):
         raise ApplicationError(NO_PERMISSIONS)
@@ -82,7 +82,7 @@ async def create(ctx: Context, params: Any) -> dict[str, Any]:
     return await ctx.storage.write(_create_unit, p["eventid"], until, p["notes"], ctx.caller, ctx.now)
 
 
-def _update_unit(conn: sqlite3.Connection, spanid: int, changes: dict[str, Any], caller: Caller,
+def _update_unit(conn: Db, spanid: int, changes: dict[str, Any], caller: Caller,
                  now: int) -> dict[str, Any]:
     span = spans.span_by_id(conn, spanid, caller.viewer, now)
     if span is None:

@@ -7,7 +7,6 @@ the other's changes at once. Statuses are derived (domain/incident.py).
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +30,7 @@ from rpcserver.domain.ratelimit import retry_after
 from rpcserver.errors import NO_PERMISSIONS, ApiError, ApplicationError
 from rpcserver.storage import acknowledge as store
 from rpcserver.storage import incidents
+from rpcserver.storage.engine import Db
 from schemas.incident import (
     IncidentAcknowledgeParams,
     IncidentGetParams,
@@ -73,14 +73,14 @@ def _role_allows(caller: Caller, action: int) -> None:
         raise ApplicationError(reason[0].upper() + reason[1:] + ".") from None
 
 
-def _request(caller: Caller, conn: sqlite3.Connection, change: Change, action: int, now: int) -> None:
+def _request(caller: Caller, conn: Db, change: Change, action: int, now: int) -> None:
     """Apply bits of event.acknowledge to the incident's problem, with the transition's message."""
     _role_allows(caller, action)
     text = change.text or DEFAULT_NOTES[change.to_status]
     store.acknowledge(conn, ack.Request(action, text), [change.eventid], caller.userid, caller.is_super_admin, now)
 
 
-def apply_change(conn: sqlite3.Connection, change: Change, caller: Caller, now: int) -> dict[str, Any]:
+def apply_change(conn: Db, change: Change, caller: Caller, now: int) -> dict[str, Any]:
     """Check and make one transition inside the current transaction; the incident as it is after."""
     viewer = caller.viewer
     incident = incidents.incident(conn, change.eventid, viewer, now)
@@ -124,7 +124,7 @@ async def get(ctx: Context, params: Any) -> list[dict[str, Any]]:
     """
     p = _get_params.load_params(params)
 
-    def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    def read(conn: Db) -> list[dict[str, Any]]:
         paged = None
         if p["paged_user"] is not None:
             paged = incidents.userid_of(conn, p["paged_user"])
@@ -178,7 +178,7 @@ async def close(ctx: Context, params: Any) -> dict[str, Any]:
     return await _change(ctx, Change(p["incidentid"], CLOSED, p.get("comment")))
 
 
-def _mass_unit(conn: sqlite3.Connection, p: dict[str, Any], method: str, to_status: str, eligible: tuple[str, ...],
+def _mass_unit(conn: Db, p: dict[str, Any], method: str, to_status: str, eligible: tuple[str, ...],
                caller: Caller, now: int, limit: int) -> dict[str, Any]:
     """Each incident applied or refused on its own (a savepoint each), Splunk On-Call style."""
     retry = retry_after(incidents.mass_calls(conn, caller.userid, now - RATE_WINDOW), now, limit, RATE_WINDOW)

@@ -8,7 +8,6 @@ A role's rules are a `RoleRules`: params are turned into one, and one is turned 
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import replace
 from typing import Any
 
@@ -18,6 +17,7 @@ from rpcserver.context import Context
 from rpcserver.dispatch import ApiMethod, ByName, ByPosition
 from rpcserver.errors import NO_PERMISSIONS, ApplicationError, InvalidParams
 from rpcserver.storage import identity, roles
+from rpcserver.storage.engine import Db
 from rpcserver.storage.query import GetQuery
 from schemas._fields import Id, load_id_array
 from schemas._get import selected
@@ -59,13 +59,13 @@ def _with_rules(rules: RoleRules, given: dict[str, Any]) -> RoleRules:
     return replace(rules, **changes)
 
 
-def _check_name_free(conn: sqlite3.Connection, name: str, roleid: int | None = None) -> None:
+def _check_name_free(conn: Db, name: str, roleid: int | None = None) -> None:
     holder = roles.roleid_named(conn, name)
     if holder is not None and holder != roleid:
         raise InvalidParams(f'Role "{name}" already exists.')
 
 
-def _create(conn: sqlite3.Connection, new_roles: list[dict[str, Any]]) -> list[int]:
+def _create(conn: Db, new_roles: list[dict[str, Any]]) -> list[int]:
     roleids = []
     for role in new_roles:
         _check_name_free(conn, role["name"])
@@ -85,14 +85,14 @@ async def create(ctx: Context, params: Any) -> dict[str, list[str]]:
     return {"roleids": [str(roleid) for roleid in roleids]}
 
 
-def _existing(conn: sqlite3.Connection, roleid: int) -> roles.RoleRow:
+def _existing(conn: Db, roleid: int) -> roles.RoleRow:
     role = roles.role_by_id(conn, roleid)
     if role is None:
         raise ApplicationError(NO_PERMISSIONS)
     return role
 
 
-def _update(conn: sqlite3.Connection, changes: list[dict[str, Any]], caller: Caller) -> None:
+def _update(conn: Db, changes: list[dict[str, Any]], caller: Caller) -> None:
     current: dict[int, roles.RoleRow] = {}
     for change in changes:
         role = _existing(conn, change["roleid"])
@@ -121,7 +121,7 @@ async def update(ctx: Context, params: Any) -> dict[str, list[str]]:
     return {"roleids": [str(change["roleid"]) for change in changes]}
 
 
-def _delete(conn: sqlite3.Connection, roleids: list[int]) -> None:
+def _delete(conn: Db, roleids: list[int]) -> None:
     for roleid in roleids:
         role = _existing(conn, roleid)
         if role.readonly:
@@ -151,14 +151,14 @@ def _rules_object(rules: RoleRules, keys: list[str]) -> dict[str, Any]:
     return {key: every[key] for key in keys}
 
 
-def _add_rules(conn: sqlite3.Connection, rows: list[dict[str, Any]], select: str | list[str]) -> None:
+def _add_rules(conn: Db, rows: list[dict[str, Any]], select: str | list[str]) -> None:
     keys = select if isinstance(select, list) else list(RULE_KEYS)  # the one string it may be is "extend"
     rules = roles.rules_of(conn, [row["roleid"] for row in rows])
     for row in rows:
         row["rules"] = _rules_object(rules[row["roleid"]], keys)
 
 
-def _add_users(conn: sqlite3.Connection, rows: list[dict[str, Any]], select: str | list[str], viewer: int | None) -> None:
+def _add_users(conn: Db, rows: list[dict[str, Any]], select: str | list[str], viewer: int | None) -> None:
     columns = list(USER_FIELDS) if select in ("extend", "count") else select
     by_role: dict[int, list[dict[str, str]]] = {row["roleid"]: [] for row in rows}
     for roleid, user in roles.users_of(conn, list(by_role), columns, viewer):
@@ -168,7 +168,7 @@ def _add_users(conn: sqlite3.Connection, rows: list[dict[str, Any]], select: str
         row["users"] = str(len(users)) if select == "count" else users
 
 
-def _read(conn: sqlite3.Connection, query: GetQuery, params: dict[str, Any], viewer: int | None) -> list[dict[str, Any]] | int:
+def _read(conn: Db, query: GetQuery, params: dict[str, Any], viewer: int | None) -> list[dict[str, Any]] | int:
     rows = roles.select_roles(conn, query)
     if isinstance(rows, int):
         return rows

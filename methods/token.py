@@ -9,7 +9,6 @@ A name taken and an owner the caller may not name are -32602, as in Zabbix.
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +18,7 @@ from rpcserver.context import Context
 from rpcserver.dispatch import ApiMethod, ByName, ByPosition
 from rpcserver.errors import NO_PERMISSION_FOR_OPERATION, NO_PERMISSIONS, ApplicationError, InvalidParams
 from rpcserver.storage import tokens as token_sql
+from rpcserver.storage.engine import Db
 from rpcserver.storage.tokens import NewToken, TokenFilter
 from schemas._base import refuse_repeats
 from schemas._fields import Id, load_id_array
@@ -58,7 +58,7 @@ def _refuse_repeated_names(tokens: Sequence[NewToken]) -> None:
     refuse_repeats([{"userid": token.userid, "name": token.name} for token in tokens], ("userid", "name"))
 
 
-def _check_owners(conn: sqlite3.Connection, tokens: Sequence[NewToken], caller: Caller) -> None:
+def _check_owners(conn: Db, tokens: Sequence[NewToken], caller: Caller) -> None:
     """Only a super admin may create tokens for others, and only for users that exist."""
     others = list(dict.fromkeys(token.userid for token in tokens if token.userid != caller.userid))
     if not others:
@@ -71,7 +71,7 @@ def _check_owners(conn: sqlite3.Connection, tokens: Sequence[NewToken], caller: 
             raise _unavailable(userid)
 
 
-def _check_names_free(conn: sqlite3.Connection, tokens: Sequence[NewToken]) -> None:
+def _check_names_free(conn: Db, tokens: Sequence[NewToken]) -> None:
     names_by_user: dict[int, list[str]] = {}
     for token in tokens:
         names_by_user.setdefault(token.userid, []).append(token.name)
@@ -81,7 +81,7 @@ def _check_names_free(conn: sqlite3.Connection, tokens: Sequence[NewToken]) -> N
             raise _already_exists(token)
 
 
-def _create(conn: sqlite3.Connection, tokens: Sequence[NewToken], caller: Caller, now: int) -> list[int]:
+def _create(conn: Db, tokens: Sequence[NewToken], caller: Caller, now: int) -> list[int]:
     _check_owners(conn, tokens, caller)
     _check_names_free(conn, tokens)
     return token_sql.insert_tokens(conn, tokens, caller.userid, now)
@@ -109,12 +109,12 @@ async def create(ctx: Context, params: Any) -> dict[str, list[str]]:
     return {"tokenids": [str(tokenid) for tokenid in tokenids]}
 
 
-def _require_tokens(conn: sqlite3.Connection, tokenids: Sequence[int], owner: int | None) -> None:
+def _require_tokens(conn: Db, tokenids: Sequence[int], owner: int | None) -> None:
     if token_sql.count_tokens(conn, tokenids, owner) != len(tokenids):
         raise ApplicationError(NO_PERMISSIONS)
 
 
-def _set_hashes(conn: sqlite3.Connection, hashes: dict[int, str], caller: Caller) -> None:
+def _set_hashes(conn: Db, hashes: dict[int, str], caller: Caller) -> None:
     _require_tokens(conn, list(hashes), caller.viewer)
     for tokenid, token_hash in hashes.items():
         token_sql.set_token_hash(conn, tokenid, token_hash, caller.userid)
@@ -150,7 +150,7 @@ async def get(ctx: Context, params: Any) -> Any:
     return shape(rows, p, "tokenid")
 
 
-def _delete(conn: sqlite3.Connection, tokenids: Sequence[int], caller: Caller) -> None:
+def _delete(conn: Db, tokenids: Sequence[int], caller: Caller) -> None:
     _require_tokens(conn, tokenids, caller.viewer)
     token_sql.delete_tokens(conn, tokenids)
 

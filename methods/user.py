@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +21,7 @@ from rpcserver.dispatch import ApiMethod, ByName, ByPosition
 from rpcserver.errors import NO_PERMISSIONS, ApplicationError, InvalidParams
 from rpcserver.passwords import hash_password, verify_password
 from rpcserver.storage import identity, users
+from rpcserver.storage.engine import Db
 from schemas._base import invalid, require_empty
 from schemas._fields import Id, load_id_array
 from schemas._get import selected
@@ -53,7 +53,7 @@ _check_params = CheckAuthenticationParams()
 _get_params = UserGetParams()
 
 
-def user_data(conn: sqlite3.Connection, userid: int, client_ip: str) -> dict[str, Any]:
+def user_data(conn: Db, userid: int, client_ip: str) -> dict[str, Any]:
     """The user object `user.login` with userData and `user.checkAuthentication` return."""
     row = conn.execute(
         "SELECT u.userid, u.username, u.name, u.surname, u.autologout, u.attempt_failed, u.attempt_ip,"
@@ -74,7 +74,7 @@ def user_data(conn: sqlite3.Connection, userid: int, client_ip: str) -> dict[str
     }
 
 
-def _start_session(conn: sqlite3.Connection, userid: int, now: int) -> tuple[str, str]:
+def _start_session(conn: Db, userid: int, now: int) -> tuple[str, str]:
     sessionid, secret = secrets.token_hex(16), secrets.token_hex(16)
     identity.reset_failed_logins(conn, userid)
     identity.create_session(conn, sessionid, userid, now, secret)

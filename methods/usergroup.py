@@ -9,7 +9,6 @@ admin role without an active user.
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from typing import Any
 
@@ -17,6 +16,7 @@ from rpcserver.context import Context
 from rpcserver.dispatch import ApiMethod, ByName, ByPosition
 from rpcserver.errors import NO_PERMISSIONS, ApplicationError, InvalidParams
 from rpcserver.storage import usergroups, users
+from rpcserver.storage.engine import Db
 from rpcserver.storage.query import GetQuery
 from rpcserver.storage.usergroups import UserGroupRow
 from schemas._fields import Id, load_id_array
@@ -49,7 +49,7 @@ def _require_super_admin(ctx: Context, method: str) -> None:
         raise ApplicationError(f'No permissions to call "usergroup.{method}".')
 
 
-def _check_names(conn: sqlite3.Connection, names: list[tuple[int | None, str]]) -> None:
+def _check_names(conn: Db, names: list[tuple[int | None, str]]) -> None:
     """Names, as (usrgrpid or None for a new group, name), free in the database (the schema
     has refused a name repeated within the call)."""
     for usrgrpid, name in names:
@@ -63,19 +63,19 @@ def _listed(groups: list[dict[str, Any]], field: str, key: str) -> list[int]:
     return list(dict.fromkeys(item[key] for group in groups for item in group.get(field, [])))
 
 
-def _check_users(conn: sqlite3.Connection, groups: list[dict[str, Any]]) -> None:
+def _check_users(conn: Db, groups: list[dict[str, Any]]) -> None:
     userids = _listed(groups, "users", "userid")
     if userids and usergroups.missing_userids(conn, userids):
         raise ApplicationError(NO_PERMISSIONS)
 
 
-def _check_hostgroups(conn: sqlite3.Connection, groups: list[dict[str, Any]]) -> None:
+def _check_hostgroups(conn: Db, groups: list[dict[str, Any]]) -> None:
     groupids = _listed(groups, "hostgroup_rights", "id")
     if groupids and usergroups.missing_hostgroupids(conn, groupids):
         raise ApplicationError(NO_PERMISSIONS)
 
 
-def _check_oneself(conn: sqlite3.Connection, group: dict[str, Any], current: UserGroupRow | None, caller_userid: int) -> None:
+def _check_oneself(conn: Db, group: dict[str, Any], current: UserGroupRow | None, caller_userid: int) -> None:
     """The caller may not end up in a group that disables its members or their GUI access."""
     gui_access = group.get("gui_access", current.gui_access if current else 0)
     users_status = group.get("users_status", current.users_status if current else 0)
@@ -89,7 +89,7 @@ def _check_oneself(conn: sqlite3.Connection, group: dict[str, Any], current: Use
         raise InvalidParams(LOCKS_ONESELF_OUT)
 
 
-def _write_rights_and_members(conn: sqlite3.Connection, usrgrpid: int, group: dict[str, Any]) -> set[int]:
+def _write_rights_and_members(conn: Db, usrgrpid: int, group: dict[str, Any]) -> set[int]:
     """Replace the rights and members the call gives; returns the ids of users who left the group."""
     if "hostgroup_rights" in group:
         rights = [(right["id"], right["permission"]) for right in group["hostgroup_rights"]]
@@ -99,7 +99,7 @@ def _write_rights_and_members(conn: sqlite3.Connection, usrgrpid: int, group: di
     return set()
 
 
-def _insert(conn: sqlite3.Connection, groups: list[dict[str, Any]]) -> list[int]:
+def _insert(conn: Db, groups: list[dict[str, Any]]) -> list[int]:
     usrgrpids = []
     for group in groups:
         usrgrpid = usergroups.insert_usergroup(conn, group)
@@ -108,7 +108,7 @@ def _insert(conn: sqlite3.Connection, groups: list[dict[str, Any]]) -> list[int]
     return usrgrpids
 
 
-def _create(conn: sqlite3.Connection, groups: list[dict[str, Any]], caller_userid: int) -> list[int]:
+def _create(conn: Db, groups: list[dict[str, Any]], caller_userid: int) -> list[int]:
     _check_names(conn, [(None, group["name"]) for group in groups])
     _check_users(conn, groups)
     for group in groups:
@@ -118,7 +118,7 @@ def _create(conn: sqlite3.Connection, groups: list[dict[str, Any]], caller_useri
     return users.keeping_an_active_super_admin(conn, lambda: _insert(conn, groups))
 
 
-def _update(conn: sqlite3.Connection, groups: list[dict[str, Any]], caller_userid: int) -> list[int]:
+def _update(conn: Db, groups: list[dict[str, Any]], caller_userid: int) -> list[int]:
     usrgrpids = [group["usrgrpid"] for group in groups]
     current = usergroups.usergroups_by_id(conn, usrgrpids)
     if len(current) != len(usrgrpids):
@@ -132,7 +132,7 @@ def _update(conn: sqlite3.Connection, groups: list[dict[str, Any]], caller_useri
     return usrgrpids
 
 
-def _apply_updates(conn: sqlite3.Connection, groups: list[dict[str, Any]]) -> None:
+def _apply_updates(conn: Db, groups: list[dict[str, Any]]) -> None:
     left: set[int] = set()
     for group in groups:
         usergroups.update_usergroup(conn, group["usrgrpid"], group)
@@ -143,7 +143,7 @@ def _apply_updates(conn: sqlite3.Connection, groups: list[dict[str, Any]]) -> No
         raise InvalidParams(f'User "{stranded}" cannot be without user group.')
 
 
-def _delete(conn: sqlite3.Connection, usrgrpids: list[int]) -> None:
+def _delete(conn: Db, usrgrpids: list[int]) -> None:
     if len(usergroups.usergroups_by_id(conn, usrgrpids)) != len(usrgrpids):
         raise ApplicationError(NO_PERMISSIONS)
     stranded = usergroups.only_group_of(conn, usrgrpids)
@@ -196,7 +196,7 @@ def _attach(rows: list[dict[str, Any]], key: str, related: list[dict[str, Any]],
         row[key] = by_group.get(row["usrgrpid"], [])
 
 
-def _read(conn: sqlite3.Connection, query: GetQuery, params: dict[str, Any], super_admin: bool) -> list[dict[str, Any]] | int:
+def _read(conn: Db, query: GetQuery, params: dict[str, Any], super_admin: bool) -> list[dict[str, Any]] | int:
     rows = usergroups.select_usergroups(conn, query)
     if isinstance(rows, int) or not rows:
         return rows

@@ -9,7 +9,6 @@ for as long as nothing they were built from has changed (no write and no reader 
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,6 +17,7 @@ from .caller import Caller
 from .errors import ApplicationError, InvalidParams
 from .storage import credentials, identity
 from .storage.credentials import LASTACCESS, SESSION_AUTOLOGOUT, TOKEN_EXPIRES_AT, Stamp
+from .storage.engine import SQLITE, Db
 from .timeunits import seconds_of
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ async def token_caller(storage: Storage, secret: str, now: int) -> Caller:
 
 
 def _token_lookup(
-    conn: sqlite3.Connection, token_hash: str
+    conn: Db, token_hash: str
 ) -> tuple[identity.TokenRow | None, Caller | None, Stamp | None]:
     token = identity.token_by_hash(conn, token_hash)
     if token is None or token.status != 0:
@@ -124,7 +124,7 @@ async def session_caller(storage: Storage, sessionid: str, now: int, *, extend: 
 
 
 def _session_lookup(
-    conn: sqlite3.Connection, sessionid: str
+    conn: Db, sessionid: str
 ) -> tuple[identity.SessionRow | None, identity.UserRow | None, Caller | None, Stamp | None]:
     session = identity.session(conn, sessionid)
     if session is None or session.status != 0:
@@ -203,9 +203,9 @@ class Callers:
             return False
         is_token = len(value) == TOKEN_LENGTH
         if is_token:
-            stamp = self._reader.stamp(credentials.TOKEN_STAMP, hash_token(value))
+            stamp = self._reader.stamp(credentials.TOKEN_STAMP[SQLITE], hash_token(value))
         else:
-            stamp = self._reader.stamp(credentials.SESSION_STAMP, value)
+            stamp = self._reader.stamp(credentials.SESSION_STAMP[SQLITE], value)
         if stamp is None or stamp[LASTACCESS + 1 :] != cached[LASTACCESS + 1 :]:
             return False
         lastaccess = stamp[LASTACCESS]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 import sys
 from typing import TextIO
 
@@ -11,25 +10,26 @@ from .config import Config
 from .demo import load_demo
 from .passwords import hash_password, random_password
 from .storage import Storage
+from .storage.engine import Db
 
 log = logging.getLogger("rpcserver")
 
-ADMIN_USERID = 1
 ADMINISTRATORS_GROUP = 7
 SUPER_ADMIN_ROLE = 3
 
 
-def _has_users(conn: sqlite3.Connection) -> bool:
+def _has_users(conn: Db) -> bool:
     return conn.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
 
 
-def _create_admin(conn: sqlite3.Connection, passwd: str) -> None:
-    conn.execute(
-        "INSERT INTO users (userid, username, name, surname, passwd, roleid, autologout)"
-        " VALUES (?, 'Admin', 'Zabbix', 'Administrator', ?, ?, '0')",
-        (ADMIN_USERID, passwd, SUPER_ADMIN_ROLE),
-    )
-    conn.execute("INSERT INTO users_groups (usrgrpid, userid) VALUES (?, ?)", (ADMINISTRATORS_GROUP, ADMIN_USERID))
+def _create_admin(conn: Db, passwd: str) -> None:
+    # The first user of a new database: its id is 1 on both stores, as Zabbix's Admin's is.
+    userid = conn.execute(
+        "INSERT INTO users (username, name, surname, passwd, roleid, autologout)"
+        " VALUES ('Admin', 'Zabbix', 'Administrator', ?, ?, '0') RETURNING userid",
+        (passwd, SUPER_ADMIN_ROLE),
+    ).fetchone()[0]
+    conn.execute("INSERT INTO users_groups (usrgrpid, userid) VALUES (?, ?)", (ADMINISTRATORS_GROUP, userid))
 
 
 async def bootstrap(storage: Storage, config: Config, now: int, stderr: TextIO = sys.stderr) -> None:

@@ -19,6 +19,7 @@ from .errors import ApiError
 from .passwords import hash_password
 from .server import ListenError, serve, stop_on_signals
 from .storage import Storage, StorageOpenError, describe
+from .storage.engine import Db
 
 USAGE_ERROR = 2
 DEFAULTS = Config()
@@ -114,7 +115,7 @@ def run_serve(config: Config) -> None:
         fail(f"cannot start with database {describe(config.db)}: {exc.data if isinstance(exc, ApiError) else exc}")
 
 
-def _set_password(conn: sqlite3.Connection, username: str, passwd: str) -> bool:
+def _set_password(conn: Db, username: str, passwd: str) -> bool:
     row = conn.execute("SELECT userid FROM users WHERE username = ?", (username,)).fetchone()
     if row is None:
         return False

@@ -6,11 +6,11 @@ Users: `operator`/`operator` (read-write on the demo groups) and `viewer`/`viewe
 
 from __future__ import annotations
 
-import sqlite3
-
 from .config import Config
 from .passwords import hash_password
 from .storage import Storage
+from .storage._sql import inserted_id
+from .storage.engine import Db
 from .storage.events import Ingest, ingest
 from .storage.permissions import READ, READ_WRITE
 
@@ -31,31 +31,31 @@ PROBLEMS = (
 )
 
 
-def _is_empty(conn: sqlite3.Connection) -> bool:
+def _is_empty(conn: Db) -> bool:
     """No hosts, and no users but the built-in Admin: nothing the demo data could clash with."""
     return conn.execute(
         "SELECT NOT EXISTS (SELECT 1 FROM hosts) AND NOT EXISTS (SELECT 1 FROM users WHERE userid <> ?)", (ADMIN_USERID,)
     ).fetchone()[0] == 1
 
 
-def _load(conn: sqlite3.Connection, now: int, operator_hash: str, viewer_hash: str) -> None:
+def _load(conn: Db, now: int, operator_hash: str, viewer_hash: str) -> None:
     groupids = []
     for name in GROUPS:
-        conn.execute("INSERT OR IGNORE INTO hstgrp (name) VALUES (?)", (name,))
+        conn.execute("INSERT INTO hstgrp (name) VALUES (?) ON CONFLICT DO NOTHING", (name,))
         groupids.append(conn.execute("SELECT groupid FROM hstgrp WHERE name = ?", (name,)).fetchone()[0])
     users = {}
     for username, passwd, group, permission in (
         ("operator", operator_hash, "Operators", READ_WRITE),
         ("viewer", viewer_hash, "Viewers", READ),
     ):
-        usrgrpid = conn.execute("INSERT INTO usrgrp (name) VALUES (?)", (group,)).lastrowid
+        usrgrpid = inserted_id(conn.execute("INSERT INTO usrgrp (name) VALUES (?) RETURNING usrgrpid", (group,)))
         conn.executemany(
             "INSERT INTO rights (groupid, permission, id) VALUES (?, ?, ?)", [(usrgrpid, permission, g) for g in groupids]
         )
-        userid = conn.execute(
-            "INSERT INTO users (username, name, passwd, roleid) VALUES (?, ?, ?, ?)",
+        userid = inserted_id(conn.execute(
+            "INSERT INTO users (username, name, passwd, roleid) VALUES (?, ?, ?, ?) RETURNING userid",
             (username, username.capitalize(), passwd, USER_ROLE),
-        ).lastrowid
+        ))
         conn.execute("INSERT INTO users_groups (usrgrpid, userid) VALUES (?, ?)", (usrgrpid, userid))
         users[username] = userid
     for host, groups, name, severity, manual_close, tags, minutes_ago, resolved in PROBLEMS:

@@ -10,6 +10,7 @@ import pytest
 
 from rpcserver import auth
 from rpcserver.storage import credentials
+from rpcserver.storage.engine import SQLITE
 
 from .conftest import FakeClock, error_of, result_of, storage_of
 
@@ -152,5 +153,5 @@ async def test_only_the_most_recent_credentials_are_kept(monkeypatch: Any, rpc: 
 @pytest.mark.parametrize("path", [":memory:", "", "/nonexistent-folder/rpcserver.db"])
 def test_without_a_readable_file_the_ordinary_way_is_taken(path: str) -> None:
     reader = credentials.InlineReader(path)
-    assert reader.stamp(credentials.SESSION_STAMP, "x") is None
+    assert reader.stamp(credentials.SESSION_STAMP[SQLITE], "x") is None
     reader.close()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence, Sized
+from typing import Any
 
 
 def id_list(ids: Iterable[int]) -> str:
@@ -24,11 +24,10 @@ def json_ids(ids: Iterable[int]) -> str:
     return json.dumps(list(ids))
 
 
-def inserted_id(cursor: sqlite3.Cursor) -> int:
-    """The rowid of the row an INSERT just wrote (sqlite3 types `lastrowid` optional: None before any INSERT)."""
-    rowid = cursor.lastrowid
-    assert rowid is not None, "inserted_id() after a statement that inserted nothing"
-    return rowid
+def inserted_id(cursor: Any) -> int:
+    """The id an `INSERT ... RETURNING <id>` wrote; the newest one when it wrote several (ids ascend,
+    and neither database promises the order of returned rows)."""
+    return max(row[0] for row in cursor.fetchall())
 
 
 def like_escaped(text: str) -> str:

@@ -7,7 +7,6 @@ Set-based: a call on 10,000 events is a handful of statements over `json_each` o
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 
 from ..domain import acknowledge as ack
@@ -28,6 +27,7 @@ from ..domain.acknowledge import (
 from ..errors import NO_PERMISSIONS, ApplicationError, InvalidParams
 from . import spans
 from ._sql import json_ids
+from .engine import Db
 from .events import resolve_problem
 from .permissions import READ, READ_WRITE, host_permitted, permitted_hostids
 from .spans import acknowledged_sql
@@ -36,7 +36,7 @@ FEW_IDS = 100
 """Up to this many ids, permissions are checked host by host (measured in bench/README.md)."""
 
 
-def problem_events(conn: sqlite3.Connection, ids: Sequence[int], userid: int | None, min_permission: int = READ,
+def problem_events(conn: Db, ids: Sequence[int], userid: int | None, min_permission: int = READ,
                    problems_only: bool = True) -> dict[int, int]:
     """The trigger problem events among `ids` the user may see (every event for userid None: a
     super admin), mapped to their trigger's manual_close."""
@@ -59,11 +59,11 @@ def problem_events(conn: sqlite3.Connection, ids: Sequence[int], userid: int | N
     return dict(conn.execute(sql, params).fetchall())
 
 
-def editable_count(conn: sqlite3.Connection, ids: Sequence[int], userid: int | None) -> int:
+def editable_count(conn: Db, ids: Sequence[int], userid: int | None) -> int:
     return len(problem_events(conn, ids, userid, READ_WRITE, problems_only=False))
 
 
-def event_states(conn: sqlite3.Connection, ids: Sequence[int], now: int) -> list[EventState]:
+def event_states(conn: Db, ids: Sequence[int], now: int) -> list[EventState]:
     """The state the skipping rules look at, at `now`, in the order of `ids`."""
     rows = conn.execute(
         f"SELECT e.eventid, {acknowledged_sql('e')}, e.severity,"
@@ -78,7 +78,7 @@ def event_states(conn: sqlite3.Connection, ids: Sequence[int], now: int) -> list
             for eventid, ack, severity, closed, suppressed, cause in rows]
 
 
-def causes_of(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, int | None]:
+def causes_of(conn: Db, ids: Sequence[int]) -> dict[int, int | None]:
     return dict(conn.execute(
         "SELECT j.value, es.cause_eventid FROM json_each(?) j LEFT JOIN event_symptom es ON es.eventid = j.value",
         (json_ids(ids),),
@@ -89,12 +89,12 @@ def _with(rows: Sequence[Row], bit: int) -> list[int]:
     return [row.eventid for row in rows if row.action & bit]
 
 
-def _rank_as_cause(conn: sqlite3.Connection, eventid: int) -> None:
+def _rank_as_cause(conn: Db, eventid: int) -> None:
     conn.execute("UPDATE problem SET cause_eventid = NULL WHERE eventid = ?", (eventid,))
     conn.execute("DELETE FROM event_symptom WHERE eventid = ?", (eventid,))
 
 
-def _rank_as_symptom(conn: sqlite3.Connection, eventid: int, requested_cause: int) -> None:
+def _rank_as_symptom(conn: Db, eventid: int, requested_cause: int) -> None:
     """As the Zabbix server does it: a symptom named as the cause stands for its own cause; naming
     one's own symptom swaps the two; the event's symptoms follow it to the new cause."""
     cause_of = lambda e: (conn.execute("SELECT cause_eventid FROM event_symptom WHERE eventid = ?", (e,)).fetchone() or (None,))[0]  # noqa: E731
@@ -110,7 +110,7 @@ def _rank_as_symptom(conn: sqlite3.Connection, eventid: int, requested_cause: in
         conn.execute("INSERT INTO event_symptom (eventid, cause_eventid) VALUES (?, ?)", (eventid, target))
 
 
-def apply(conn: sqlite3.Connection, rows: Sequence[Row], request: Request, userid: int, now: int) -> None:
+def apply(conn: Db, rows: Sequence[Row], request: Request, userid: int, now: int) -> None:
     """Write the history rows and apply their effects at once (Zabbix's server would do the
     effects later, from tasks): acknowledgement spans (which the acknowledged flags follow),
     severity, close, suppression, rank."""
@@ -154,7 +154,7 @@ def incorrect(field: str, reason: str) -> InvalidParams:
     return InvalidParams(f'Incorrect value for field "{field}": {reason}.')
 
 
-def acknowledge(conn: sqlite3.Connection, request: ack.Request, eventids: list[int], userid: int,
+def acknowledge(conn: Db, request: ack.Request, eventids: list[int], userid: int,
                       super_admin: bool, now: int) -> None:
     """event.acknowledge's steps 5-10 (ZA §1.3) and its writes, as one unit of work: checked against
     the state the writes will change, nothing written if a check fails. Every dialect that

@@ -15,30 +15,43 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from .engine import POSTGRESQL, SQLITE, Db, Engine
+
 Stamp = tuple[Any, ...]
 
-_USER = """
+def _user(engine: Engine) -> str:
+    # The rules are one text in which every rule is prefixed with its lengths: different rule sets
+    # cannot give the same text.
+    return f"""
     u.userid, u.username, u.roleid, u.autologout, r.type,
     EXISTS (SELECT 1 FROM users_groups ug JOIN usrgrp g ON g.usrgrpid = ug.usrgrpid
             WHERE ug.userid = u.userid AND g.users_status = 1),
-    (SELECT group_concat(rule) FROM (
+    (SELECT {engine.concat("rules.rule")} FROM (
         SELECT rr.role_ruleid || ' ' || rr.value_int || ' ' || length(rr.name) || ' ' || length(rr.value_str) || ' '
                || rr.name || rr.value_str AS rule
-        FROM role_rule rr WHERE rr.roleid = u.roleid ORDER BY rr.role_ruleid))
+        FROM role_rule rr WHERE rr.roleid = u.roleid ORDER BY rr.role_ruleid) rules)
 """
-# The rules are one text in which every rule is prefixed with its lengths: different rule sets
-# cannot give the same text.
 
-TOKEN_STAMP = f"""
-    SELECT t.lastaccess, t.tokenid, t.userid, t.status, t.expires_at, {_USER}
+
+def _token_stamp_sql(engine: Engine) -> str:
+    return f"""
+    SELECT t.lastaccess, t.tokenid, t.userid, t.status, t.expires_at, {_user(engine)}
     FROM token t LEFT JOIN users u ON u.userid = t.userid LEFT JOIN role r ON r.roleid = u.roleid
     WHERE t.token = ?
 """
-SESSION_STAMP = f"""
-    SELECT s.lastaccess, s.userid, s.status, {_USER}
+
+
+def _session_stamp_sql(engine: Engine) -> str:
+    return f"""
+    SELECT s.lastaccess, s.userid, s.status, {_user(engine)}
     FROM sessions s LEFT JOIN users u ON u.userid = s.userid LEFT JOIN role r ON r.roleid = u.roleid
     WHERE s.sessionid = ?
 """
+
+
+TOKEN_STAMP = {engine: _token_stamp_sql(engine) for engine in (SQLITE, POSTGRESQL)}
+SESSION_STAMP = {engine: _session_stamp_sql(engine) for engine in (SQLITE, POSTGRESQL)}
+"""Each engine's text of the stamp queries."""
 LASTACCESS = 0
 """A stamp's first column. It changes on its own (every few seconds of use); callers compare the rest."""
 TOKEN_EXPIRES_AT = 4
@@ -46,12 +59,12 @@ SESSION_AUTOLOGOUT = 6
 """Positions in the stamps above of the columns the time checks read."""
 
 
-def token_stamp(conn: sqlite3.Connection, token_hash: str) -> Stamp | None:
-    return conn.execute(TOKEN_STAMP, (token_hash,)).fetchone()
+def token_stamp(db: Db, token_hash: str) -> Stamp | None:
+    return db.execute(TOKEN_STAMP[db.engine], (token_hash,)).fetchone()
 
 
-def session_stamp(conn: sqlite3.Connection, sessionid: str) -> Stamp | None:
-    return conn.execute(SESSION_STAMP, (sessionid,)).fetchone()
+def session_stamp(db: Db, sessionid: str) -> Stamp | None:
+    return db.execute(SESSION_STAMP[db.engine], (sessionid,)).fetchone()
 
 
 class InlineReader:

@@ -18,7 +18,6 @@ SQLite's own values.
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from typing import Any, cast
 
 from ..caller import Caller
 from ._sql import id_list, like_escaped, order_at
+from .engine import Db
 from .hosts import HOSTS, TRIGGERS
 from .permissions import READ, READ_WRITE, permitted_hostids
 from .query import GetQuery, ObjectTable, as_text, json_object, select_json, select_objects
@@ -356,7 +356,7 @@ def _problem_time(value: int) -> str:
     )
 
 
-def read_events(conn: sqlite3.Connection, read: EventRead, caller: Caller, now: int) -> Rows | list[dict[str, Any]] | int:
+def read_events(conn: Db, read: EventRead, caller: Caller, now: int) -> Rows | list[dict[str, Any]] | int:
     """event.get: the objects (with their sub-selects), their number for `count`, or with
     `group_by` one row per trigger (`objectid`, and `rowscount` for `count`)."""
     where, params = _event_conditions(read.filters, caller)
@@ -378,7 +378,7 @@ def _also(query: GetQuery, condition: str) -> GetQuery:
     return dataclasses.replace(query, where=[*query.where, condition])
 
 
-def _merged(conn: sqlite3.Connection, query: GetQuery, parts: list[str], members: dict[str, str]) -> Rows:
+def _merged(conn: Db, query: GetQuery, parts: list[str], members: dict[str, str]) -> Rows:
     """Each part's rows (each sorted and limited in SQL), concatenated, sorted again, cut to the limit."""
     # the sort values ride along with each row; every field event.get sorts by is an integer column
     sort_values = [EVENTS.columns[name] for name in query.sortfield]
@@ -398,7 +398,7 @@ def _without_rowscount(query: GetQuery) -> GetQuery:
     )
 
 
-def _grouped(conn: sqlite3.Connection, query: GetQuery, parts: list[str]) -> list[dict[str, Any]]:
+def _grouped(conn: Db, query: GetQuery, parts: list[str]) -> list[dict[str, Any]]:
     """groupBy objectid: the triggers (by id, as SQL's GROUP BY gives them) with their event counts."""
     ids_only = dataclasses.replace(query, output=["objectid"], count=False, limit=None, sortfield=[], sortorder=[])
     counts: Counter[int] = Counter()
@@ -419,7 +419,7 @@ def _grouped(conn: sqlite3.Connection, query: GetQuery, parts: list[str]) -> lis
 # --- problem.get --------------------------------------------------------------------------------
 
 
-def read_problems(conn: sqlite3.Connection, read: EventRead, caller: Caller, now: int) -> Rows | int:
+def read_problems(conn: Db, read: EventRead, caller: Caller, now: int) -> Rows | int:
     """problem.get: unresolved problems (and, with `recent_since`, those resolved after it)."""
     where, params = _conditions(read.filters, "p", "problem_tag", caller)
     if read.filters.symptom is not None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 
 from ..errors import NO_PERMISSIONS, ApplicationError
 from ._sql import inserted_id
+from .engine import Db
 from .permissions import READ_WRITE, permitted_groupids, permitted_hostids
 
 
@@ -26,47 +26,48 @@ class Ingest:
     paged_users: tuple[str, ...] = field(default=())
 
 
-def _group_ids(conn: sqlite3.Connection, names: tuple[str, ...], may_create: bool) -> list[int]:
+def _group_ids(conn: Db, names: tuple[str, ...], may_create: bool) -> list[int]:
     ids = []
     for name in dict.fromkeys(names):
         row = conn.execute("SELECT groupid FROM hstgrp WHERE name = ?", (name,)).fetchone()
         if row is None:
             if not may_create:
                 raise ApplicationError(NO_PERMISSIONS)
-            row = (inserted_id(conn.execute("INSERT INTO hstgrp (name) VALUES (?)", (name,))),)
+            row = (inserted_id(conn.execute("INSERT INTO hstgrp (name) VALUES (?) RETURNING groupid", (name,))),)
         ids.append(row[0])
     return ids
 
 
-def _check_admin_rights(conn: sqlite3.Connection, userid: int, groupids: list[int], hostid: int | None) -> None:
+def _check_admin_rights(conn: Db, userid: int, groupids: list[int], hostid: int | None) -> None:
     writable_groups = {row[0] for row in conn.execute(permitted_groupids(READ_WRITE), {"perm_userid": userid})}
     if not set(groupids) <= writable_groups:
         raise ApplicationError(NO_PERMISSIONS)
     if hostid is not None:
-        writable = conn.execute(f"SELECT 1 FROM ({permitted_hostids(READ_WRITE)}) WHERE hostid = :hostid",
+        writable = conn.execute(f"SELECT 1 FROM ({permitted_hostids(READ_WRITE)}) ph WHERE ph.hostid = :hostid",
                                 {"perm_userid": userid, "hostid": hostid}).fetchone()
         if writable is None:
             raise ApplicationError(NO_PERMISSIONS)
 
 
-def _host_id(conn: sqlite3.Connection, host: str, groupids: list[int], userid: int, super_admin: bool) -> int:
+def _host_id(conn: Db, host: str, groupids: list[int], userid: int, super_admin: bool) -> int:
     row = conn.execute("SELECT hostid FROM hosts WHERE host = ?", (host,)).fetchone()
     hostid = row[0] if row else None
     if not super_admin:
         _check_admin_rights(conn, userid, groupids, hostid)
     if hostid is None:
-        hostid = inserted_id(conn.execute("INSERT INTO hosts (host, name) VALUES (?, ?)", (host, host)))
+        hostid = inserted_id(conn.execute("INSERT INTO hosts (host, name) VALUES (?, ?) RETURNING hostid", (host, host)))
     conn.executemany(
-        "INSERT OR IGNORE INTO hosts_groups (hostid, groupid) VALUES (?, ?)", [(hostid, g) for g in groupids]
+        "INSERT INTO hosts_groups (hostid, groupid) VALUES (?, ?) ON CONFLICT DO NOTHING", [(hostid, g) for g in groupids]
     )
     return hostid
 
 
-def _trigger_id(conn: sqlite3.Connection, hostid: int, event: Ingest) -> int:
+def _trigger_id(conn: Db, hostid: int, event: Ingest) -> int:
     row = conn.execute("SELECT triggerid FROM triggers WHERE hostid = ? AND description = ?", (hostid, event.name)).fetchone()
     if row is None:
         return inserted_id(conn.execute(
-            "INSERT INTO triggers (hostid, description, priority, manual_close, opdata) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO triggers (hostid, description, priority, manual_close, opdata) VALUES (?, ?, ?, ?, ?)"
+            " RETURNING triggerid",
             (hostid, event.name, event.severity, event.manual_close or 0, event.opdata or ""),
         ))
     if event.manual_close is not None or event.opdata is not None:
@@ -77,7 +78,7 @@ def _trigger_id(conn: sqlite3.Connection, hostid: int, event: Ingest) -> int:
     return row[0]
 
 
-def _open_problem(conn: sqlite3.Connection, triggerid: int) -> int | None:
+def _open_problem(conn: Db, triggerid: int) -> int | None:
     row = conn.execute(
         "SELECT eventid FROM problem WHERE source = 0 AND object = 0 AND objectid = ? AND r_eventid IS NULL"
         " ORDER BY eventid DESC LIMIT 1",
@@ -86,7 +87,7 @@ def _open_problem(conn: sqlite3.Connection, triggerid: int) -> int | None:
     return row[0] if row else None
 
 
-def _paged_userids(conn: sqlite3.Connection, usernames: tuple[str, ...]) -> list[int]:
+def _paged_userids(conn: Db, usernames: tuple[str, ...]) -> list[int]:
     ids = []
     for username in dict.fromkeys(usernames):
         row = conn.execute("SELECT userid FROM users WHERE username = ?", (username,)).fetchone()
@@ -96,9 +97,10 @@ def _paged_userids(conn: sqlite3.Connection, usernames: tuple[str, ...]) -> list
     return ids
 
 
-def _open(conn: sqlite3.Connection, triggerid: int, event: Ingest, clock: int, paged: list[int]) -> int:
+def _open(conn: Db, triggerid: int, event: Ingest, clock: int, paged: list[int]) -> int:
     eventid = inserted_id(conn.execute(
-        "INSERT INTO events (source, object, objectid, clock, value, name, severity) VALUES (0, 0, ?, ?, 1, ?, ?)",
+        "INSERT INTO events (source, object, objectid, clock, value, name, severity) VALUES (0, 0, ?, ?, 1, ?, ?)"
+        " RETURNING eventid",
         (triggerid, clock, event.name, event.severity),
     ))
     conn.execute(
@@ -112,14 +114,15 @@ def _open(conn: sqlite3.Connection, triggerid: int, event: Ingest, clock: int, p
     return eventid
 
 
-def resolve_problem(conn: sqlite3.Connection, problemid: int, clock: int, userid: int | None = None) -> int:
+def resolve_problem(conn: Db, problemid: int, clock: int, userid: int | None = None) -> int:
     """Resolve an open problem with an OK event (value 0); return the OK event's id.
 
     `userid` is set when a person closed it (event_recovery.userid, problem.userid).
     """
     objectid, name = conn.execute("SELECT objectid, name FROM events WHERE eventid = ?", (problemid,)).fetchone()
     ok_eventid = inserted_id(conn.execute(
-        "INSERT INTO events (source, object, objectid, clock, value, name, severity) VALUES (0, 0, ?, ?, 0, ?, 0)",
+        "INSERT INTO events (source, object, objectid, clock, value, name, severity) VALUES (0, 0, ?, ?, 0, ?, 0)"
+        " RETURNING eventid",
         (objectid, clock, name),
     ))
     conn.execute("INSERT INTO event_recovery (eventid, r_eventid, userid) VALUES (?, ?, ?)", (problemid, ok_eventid, userid))
@@ -131,7 +134,7 @@ def resolve_problem(conn: sqlite3.Connection, problemid: int, clock: int, userid
     return ok_eventid
 
 
-def ingest(conn: sqlite3.Connection, events: list[Ingest], now: int, userid: int, super_admin: bool) -> list[int]:
+def ingest(conn: Db, events: list[Ingest], now: int, userid: int, super_admin: bool) -> list[int]:
     """Apply event.create: find or create groups, host and trigger; open (idempotently) or resolve.
 
     Returns, per event, the problem's id (value 1) or the OK event's id (value 0; none if nothing was open).

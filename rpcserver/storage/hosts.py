@@ -9,13 +9,13 @@ they see (`permissions`). Sub-selected objects are filtered the same way, at rea
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from ..caller import Caller
 from ..errors import NO_PERMISSIONS, ApplicationError, InvalidParams
 from ._sql import id_list, inserted_id
+from .engine import Db
 from .permissions import READ, READ_WRITE, permitted_groupids, permitted_hostids
 from .query import GetQuery, ObjectTable, select_objects
 
@@ -89,7 +89,7 @@ def _names(table: ObjectTable, output: Output) -> list[str]:
 
 
 def _attach(
-    conn: sqlite3.Connection,
+    conn: Db,
     rows: list[dict[str, Any]],
     *,
     parent_key: str,
@@ -124,7 +124,7 @@ def _attach(
 
 
 def host_groups(
-    conn: sqlite3.Connection, query: GetQuery, caller: Caller, editable: bool, select_hosts: Output | None
+    conn: Db, query: GetQuery, caller: Caller, editable: bool, select_hosts: Output | None
 ) -> list[dict[str, Any]] | int:
     """hostgroup.get: the groups, with `hosts` (those the caller may read) when `select_hosts`."""
     query = _permitted(query, caller, f"g.groupid IN ({permitted_groupids(_level(editable))})")
@@ -140,7 +140,7 @@ def host_groups(
 
 
 def hosts(
-    conn: sqlite3.Connection, query: GetQuery, caller: Caller, editable: bool, select_groups: dict[str, Output]
+    conn: Db, query: GetQuery, caller: Caller, editable: bool, select_groups: dict[str, Output]
 ) -> list[dict[str, Any]] | int:
     """host.get: the hosts, with their groups (those the caller may read) under each name of `select_groups`."""
     query = _permitted(query, caller, f"h.hostid IN ({permitted_hostids(_level(editable))})")
@@ -157,7 +157,7 @@ def hosts(
 
 
 def triggers(
-    conn: sqlite3.Connection, query: GetQuery, caller: Caller, editable: bool, select_hosts: Output | None
+    conn: Db, query: GetQuery, caller: Caller, editable: bool, select_hosts: Output | None
 ) -> list[dict[str, Any]] | int:
     """trigger.get: the triggers of hosts the caller may read (or write), with `hosts` when `select_hosts`."""
     query = _permitted(query, caller, f"t.hostid IN ({permitted_hostids(_level(editable))})")
@@ -171,15 +171,15 @@ def triggers(
     return rows
 
 
-def create_host_groups(conn: sqlite3.Connection, groups: Sequence[tuple[str, str]]) -> list[int]:
+def create_host_groups(conn: Db, groups: Sequence[tuple[str, str]]) -> list[int]:
     """Insert (name, uuid) pairs of distinct names; a name already taken refuses them all."""
     for name, _ in groups:
         if conn.execute("SELECT 1 FROM hstgrp WHERE name = ?", (name,)).fetchone():
             raise InvalidParams(f'Host group "{name}" already exists.')
-    return [inserted_id(conn.execute("INSERT INTO hstgrp (name, uuid) VALUES (?, ?)", group)) for group in groups]
+    return [inserted_id(conn.execute("INSERT INTO hstgrp (name, uuid) VALUES (?, ?) RETURNING groupid", group)) for group in groups]
 
 
-def delete_host_groups(conn: sqlite3.Connection, groupids: Sequence[int], caller: Caller) -> None:
+def delete_host_groups(conn: Db, groupids: Sequence[int], caller: Caller) -> None:
     """Delete groups the caller may write; their host links and rights go with them (ON DELETE CASCADE).
 
     Refused when a group is unknown or not writable (-32500), is the discovered hosts group, or is

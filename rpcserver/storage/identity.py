@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from ..caller import Caller, RoleRules
+from .engine import Db
 
 
 @dataclass(frozen=True)
@@ -40,21 +40,21 @@ def _user_row(row: tuple[Any, ...]) -> UserRow:
     return UserRow(*(*row[:-1], bool(row[-1])))  # one star: mypy reads `*a, b` as too many arguments
 
 
-def user_by_name(conn: sqlite3.Connection, username: str) -> UserRow | None:
+def user_by_name(conn: Db, username: str) -> UserRow | None:
     row = conn.execute(_USER + " WHERE u.username = ?", (username,)).fetchone()
     return _user_row(row) if row else None
 
 
-def user_by_id(conn: sqlite3.Connection, userid: int) -> UserRow | None:
+def user_by_id(conn: Db, userid: int) -> UserRow | None:
     row = conn.execute(_USER + " WHERE u.userid = ?", (userid,)).fetchone()
     return _user_row(row) if row else None
 
 
-def role_rules(conn: sqlite3.Connection, roleid: int) -> RoleRules:
+def role_rules(conn: Db, roleid: int) -> RoleRules:
     return RoleRules.from_rows(conn.execute("SELECT name, value_int, value_str FROM role_rule WHERE roleid = ?", (roleid,)))
 
 
-def caller_of(conn: sqlite3.Connection, user: UserRow, *, sessionid: str | None = None, tokenid: int | None = None) -> Caller:
+def caller_of(conn: Db, user: UserRow, *, sessionid: str | None = None, tokenid: int | None = None) -> Caller:
     assert user.roleid is not None and user.role_type is not None
     return Caller(user.userid, user.username, user.role_type, user.roleid, role_rules(conn, user.roleid), sessionid, tokenid)
 
@@ -67,27 +67,27 @@ class SessionRow:
     status: int
 
 
-def session(conn: sqlite3.Connection, sessionid: str) -> SessionRow | None:
+def session(conn: Db, sessionid: str) -> SessionRow | None:
     row = conn.execute("SELECT sessionid, userid, lastaccess, status FROM sessions WHERE sessionid = ?", (sessionid,)).fetchone()
     return SessionRow(*row) if row else None
 
 
-def create_session(conn: sqlite3.Connection, sessionid: str, userid: int, now: int, secret: str) -> None:
+def create_session(conn: Db, sessionid: str, userid: int, now: int, secret: str) -> None:
     conn.execute(
         "INSERT INTO sessions (sessionid, userid, lastaccess, status, secret) VALUES (?, ?, ?, 0, ?)",
         (sessionid, userid, now, secret),
     )
 
 
-def touch_session(conn: sqlite3.Connection, sessionid: str, now: int) -> None:
+def touch_session(conn: Db, sessionid: str, now: int) -> None:
     conn.execute("UPDATE sessions SET lastaccess = ? WHERE sessionid = ? AND lastaccess < ?", (now, sessionid, now))
 
 
-def end_session(conn: sqlite3.Connection, sessionid: str) -> None:
+def end_session(conn: Db, sessionid: str) -> None:
     conn.execute("UPDATE sessions SET status = 1 WHERE sessionid = ?", (sessionid,))
 
 
-def log_out(conn: sqlite3.Connection, sessionid: str, userid: int) -> bool:
+def log_out(conn: Db, sessionid: str, userid: int) -> bool:
     """Mark the session passive and forget the user's other passive sessions; False if it was not active."""
     if conn.execute("UPDATE sessions SET status = 1 WHERE sessionid = ? AND status = 0", (sessionid,)).rowcount == 0:
         return False
@@ -104,23 +104,23 @@ class TokenRow:
     lastaccess: int
 
 
-def token_by_hash(conn: sqlite3.Connection, token_hash: str) -> TokenRow | None:
+def token_by_hash(conn: Db, token_hash: str) -> TokenRow | None:
     row = conn.execute(
         "SELECT tokenid, userid, status, expires_at, lastaccess FROM token WHERE token = ?", (token_hash,)
     ).fetchone()
     return TokenRow(*row) if row else None
 
 
-def touch_token(conn: sqlite3.Connection, tokenid: int, now: int) -> None:
+def touch_token(conn: Db, tokenid: int, now: int) -> None:
     conn.execute("UPDATE token SET lastaccess = ? WHERE tokenid = ? AND lastaccess < ?", (now, tokenid, now))
 
 
-def record_failed_login(conn: sqlite3.Connection, userid: int, now: int, ip: str) -> None:
+def record_failed_login(conn: Db, userid: int, now: int, ip: str) -> None:
     conn.execute(
         "UPDATE users SET attempt_failed = attempt_failed + 1, attempt_clock = ?, attempt_ip = ? WHERE userid = ?",
         (now, ip, userid),
     )
 
 
-def reset_failed_logins(conn: sqlite3.Connection, userid: int) -> None:
+def reset_failed_logins(conn: Db, userid: int) -> None:
     conn.execute("UPDATE users SET attempt_failed = 0 WHERE userid = ? AND attempt_failed <> 0", (userid,))

@@ -4,13 +4,13 @@ storage/acknowledge.py, the same path event.acknowledge takes."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..domain.incident import SEVERITY_NAMES, STATUSES
 from ._sql import id_list
+from .engine import Db
 from .permissions import READ, permitted_hostids
 from .spans import acknowledged_sql
 
@@ -58,7 +58,7 @@ def _visible(viewer: int | None, params: dict[str, Any]) -> str:
     return f" AND t.hostid IN ({permitted_hostids(READ)})"
 
 
-def incidents(conn: sqlite3.Connection, query: IncidentQuery, viewer: int | None, now: int) -> list[dict[str, Any]]:
+def incidents(conn: Db, query: IncidentQuery, viewer: int | None, now: int) -> list[dict[str, Any]]:
     """Incident objects (API.md §4) the viewer may read (every one for None: a super admin)."""
     params: dict[str, Any] = {"now": now}
     sql = _BASE + _visible(viewer, params)
@@ -92,7 +92,7 @@ def incidents(conn: sqlite3.Connection, query: IncidentQuery, viewer: int | None
     ]
 
 
-def _paged(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, list[str]]:
+def _paged(conn: Db, ids: Sequence[int]) -> dict[int, list[str]]:
     paged: dict[int, list[str]] = {}
     for eventid, username in conn.execute(
         f"SELECT pg.eventid, u.username FROM event_page pg JOIN users u ON u.userid = pg.userid"
@@ -102,7 +102,7 @@ def _paged(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, list[str]]
     return paged
 
 
-def _notes(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+def _notes(conn: Db, ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
     notes: dict[int, list[dict[str, Any]]] = {}
     for eventid, clock, username, status_from, status_to, text in conn.execute(
         f"SELECT n.eventid, n.clock, u.username, n.status_from, n.status_to, n.text FROM incident_note n"
@@ -114,12 +114,12 @@ def _notes(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, list[dict[
     return notes
 
 
-def incident(conn: sqlite3.Connection, eventid: int, viewer: int | None, now: int) -> dict[str, Any] | None:
+def incident(conn: Db, eventid: int, viewer: int | None, now: int) -> dict[str, Any] | None:
     found = incidents(conn, IncidentQuery(incidentids=[eventid]), viewer, now)
     return found[0] if found else None
 
 
-def add_note(conn: sqlite3.Connection, eventid: int, now: int, userid: int, status_from: str, status_to: str,
+def add_note(conn: Db, eventid: int, now: int, userid: int, status_from: str, status_to: str,
              text: str) -> None:
     conn.execute(
         "INSERT INTO incident_note (eventid, clock, userid, status_from, status_to, text) VALUES (?, ?, ?, ?, ?, ?)",
@@ -127,7 +127,7 @@ def add_note(conn: sqlite3.Connection, eventid: int, now: int, userid: int, stat
     )
 
 
-def set_acknowledger(conn: sqlite3.Connection, eventid: int, acknowledged_by: str | None, assigned_to: int) -> None:
+def set_acknowledger(conn: Db, eventid: int, acknowledged_by: str | None, assigned_to: int) -> None:
     conn.execute(
         "INSERT INTO incident_state (eventid, acknowledged_by, assigned_to) VALUES (?, ?, ?)"
         " ON CONFLICT (eventid) DO UPDATE SET acknowledged_by = excluded.acknowledged_by, assigned_to = excluded.assigned_to",
@@ -135,11 +135,11 @@ def set_acknowledger(conn: sqlite3.Connection, eventid: int, acknowledged_by: st
     )
 
 
-def forget_acknowledger(conn: sqlite3.Connection, eventid: int) -> None:
+def forget_acknowledger(conn: Db, eventid: int) -> None:
     conn.execute("UPDATE incident_state SET acknowledged_by = NULL WHERE eventid = ?", (eventid,))
 
 
-def set_closed(conn: sqlite3.Connection, eventid: int, now: int, userid: int) -> None:
+def set_closed(conn: Db, eventid: int, now: int, userid: int) -> None:
     conn.execute(
         "INSERT INTO incident_state (eventid, closed_at, closed_by) VALUES (?, ?, ?)"
         " ON CONFLICT (eventid) DO UPDATE SET closed_at = excluded.closed_at, closed_by = excluded.closed_by",
@@ -147,16 +147,16 @@ def set_closed(conn: sqlite3.Connection, eventid: int, now: int, userid: int) ->
     )
 
 
-def userid_of(conn: sqlite3.Connection, username: str) -> int | None:
+def userid_of(conn: Db, username: str) -> int | None:
     row = conn.execute("SELECT userid FROM users WHERE username = ?", (username,)).fetchone()
     return row[0] if row else None
 
 
-def mass_calls(conn: sqlite3.Connection, userid: int, since: int) -> list[int]:
+def mass_calls(conn: Db, userid: int, since: int) -> list[int]:
     """The caller's accepted mass calls after `since`; older ones are forgotten on the way."""
     conn.execute("DELETE FROM mass_call WHERE userid = ? AND clock <= ?", (userid, since))
     return [clock for (clock,) in conn.execute("SELECT clock FROM mass_call WHERE userid = ?", (userid,))]
 
 
-def record_mass_call(conn: sqlite3.Connection, userid: int, now: int) -> None:
+def record_mass_call(conn: Db, userid: int, now: int) -> None:
     conn.execute("INSERT INTO mass_call (userid, clock) VALUES (?, ?)", (userid, now))

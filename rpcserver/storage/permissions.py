@@ -30,7 +30,7 @@ def permitted_hostids(min_permission: int) -> str:
 
 def permitted_groupids(min_permission: int) -> str:
     """A SELECT of the ids of host groups the user has at least `min_permission` on."""
-    return f"SELECT groupid FROM ({_GROUP_PERMISSION}) WHERE permission >= {int(min_permission)}"
+    return f"SELECT gp.groupid FROM ({_GROUP_PERMISSION}) gp WHERE gp.permission >= {int(min_permission)}"
 
 
 _HOST_RIGHTS = """

@@ -4,12 +4,12 @@ sorting, `limit` and `countOutput`, over a table described by `ObjectTable`; row
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._sql import id_list, like_escaped, order_at
+from .engine import Db
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def as_text(sql: str) -> str:
     return f"ifnull(CAST({sql} AS TEXT), '0')"
 
 
-def select_objects(conn: sqlite3.Connection, table: ObjectTable, query: GetQuery) -> list[dict[str, Any]] | int:
+def select_objects(conn: Db, table: ObjectTable, query: GetQuery) -> list[dict[str, Any]] | int:
     """Rows as dicts of the requested fields (all of them for "extend") plus the key, or the
     number of rows for `count`. Values are as SQLite returns them; shaping is the caller's."""
     where_sql, params = _where(table, query)
@@ -90,7 +90,7 @@ def select_objects(conn: sqlite3.Connection, table: ObjectTable, query: GetQuery
 
 
 def select_json(
-    conn: sqlite3.Connection, table: ObjectTable, query: GetQuery, members: Mapping[str, str], also: Sequence[str] = ()
+    conn: Db, table: ObjectTable, query: GetQuery, members: Mapping[str, str], also: Sequence[str] = ()
 ) -> list[tuple[Any, ...]]:
     """Rows as (key as text, the object as JSON text, *the `also` expressions' values), the object made
     by SQLite: the requested fields as `as_text` makes them (the key only when `output` names it or is

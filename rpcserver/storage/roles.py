@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..caller import RoleRules
+from ._sql import inserted_id
+from .engine import Db
 from .query import GetQuery, ObjectTable, select_objects
 
 ROLES = ObjectTable(
@@ -40,11 +41,11 @@ class RoleRow:
     readonly: bool
 
 
-def select_roles(conn: sqlite3.Connection, query: GetQuery) -> list[dict[str, object]] | int:
+def select_roles(conn: Db, query: GetQuery) -> list[dict[str, object]] | int:
     return select_objects(conn, ROLES, query)
 
 
-def rules_of(conn: sqlite3.Connection, roleids: Sequence[int]) -> dict[int, RoleRules]:
+def rules_of(conn: Db, roleids: Sequence[int]) -> dict[int, RoleRules]:
     """The rules of each of `roleids`."""
     rows: dict[int, list[tuple[str, int, str]]] = {roleid: [] for roleid in roleids}
     cursor = conn.execute(
@@ -57,7 +58,7 @@ def rules_of(conn: sqlite3.Connection, roleids: Sequence[int]) -> dict[int, Role
 
 
 def users_of(
-    conn: sqlite3.Connection, roleids: Sequence[int], columns: Iterable[str], viewer: int | None
+    conn: Db, roleids: Sequence[int], columns: Iterable[str], viewer: int | None
 ) -> list[tuple[int, dict[str, object]]]:
     """(roleid, user) for the users who have one of `roleids`, by userid; `viewer` limits them to
     the users that user may see (None: all). `columns` are among USER_COLUMNS."""
@@ -71,43 +72,43 @@ def users_of(
     return [(row[0], dict(zip(names, row[1:]))) for row in cursor]
 
 
-def role_by_id(conn: sqlite3.Connection, roleid: int) -> RoleRow | None:
+def role_by_id(conn: Db, roleid: int) -> RoleRow | None:
     row = conn.execute("SELECT roleid, name, type, readonly FROM role WHERE roleid = ?", (roleid,)).fetchone()
     return RoleRow(row[0], row[1], row[2], bool(row[3])) if row else None
 
 
-def roleid_named(conn: sqlite3.Connection, name: str) -> int | None:
+def roleid_named(conn: Db, name: str) -> int | None:
     """The role called `name`, compared as the unique index compares (ASCII case-insensitively)."""
     row = conn.execute("SELECT roleid FROM role WHERE name = ?", (name,)).fetchone()
     return row[0] if row else None
 
 
-def has_users(conn: sqlite3.Connection, roleid: int) -> bool:
+def has_users(conn: Db, roleid: int) -> bool:
     return conn.execute("SELECT 1 FROM users WHERE roleid = ? LIMIT 1", (roleid,)).fetchone() is not None
 
 
-def insert_role(conn: sqlite3.Connection, name: str, type_: int, rules: RoleRules) -> int:
-    roleid = conn.execute("INSERT INTO role (name, type) VALUES (?, ?)", (name, type_)).lastrowid
+def insert_role(conn: Db, name: str, type_: int, rules: RoleRules) -> int:
+    roleid = inserted_id(conn.execute("INSERT INTO role (name, type) VALUES (?, ?) RETURNING roleid", (name, type_)))
     assert roleid is not None
     _insert_rules(conn, roleid, rules)
     return roleid
 
 
-def update_role(conn: sqlite3.Connection, roleid: int, name: str, type_: int) -> None:
+def update_role(conn: Db, roleid: int, name: str, type_: int) -> None:
     conn.execute("UPDATE role SET name = ?, type = ? WHERE roleid = ?", (name, type_, roleid))
 
 
-def replace_rules(conn: sqlite3.Connection, roleid: int, rules: RoleRules) -> None:
+def replace_rules(conn: Db, roleid: int, rules: RoleRules) -> None:
     conn.execute("DELETE FROM role_rule WHERE roleid = ?", (roleid,))
     _insert_rules(conn, roleid, rules)
 
 
-def delete_roles(conn: sqlite3.Connection, roleids: Sequence[int]) -> None:
+def delete_roles(conn: Db, roleids: Sequence[int]) -> None:
     """Their rules go with them (ON DELETE CASCADE)."""
     conn.executemany("DELETE FROM role WHERE roleid = ?", [(roleid,) for roleid in roleids])
 
 
-def _insert_rules(conn: sqlite3.Connection, roleid: int, rules: RoleRules) -> None:
+def _insert_rules(conn: Db, roleid: int, rules: RoleRules) -> None:
     conn.executemany(
         "INSERT INTO role_rule (roleid, name, value_int, value_str) VALUES (?, ?, ?, ?)",
         [(roleid, *row) for row in rules.to_rows()],

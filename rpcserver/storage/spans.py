@@ -14,7 +14,6 @@ an event records its due ends first, so history rows stay in the order things ha
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 from ..domain.acknowledge import UNACKNOWLEDGE
 from ..domain.spans import Span, is_active, unacknowledging_ends
 from ._sql import inserted_id, json_ids, order_at
+from .engine import Db
 from .permissions import READ, permitted_hostids
 
 INDEFINITE = 2**63 - 1
@@ -42,32 +42,33 @@ def acknowledged_sql(alias: str) -> str:
     return _has_active_span(f"{alias}.eventid")
 
 
-def acknowledged_events(conn: sqlite3.Connection, eventids: Iterable[int], now: int) -> set[int]:
+def acknowledged_events(conn: Db, eventids: Iterable[int], now: int) -> set[int]:
     """Those of `eventids` that are acknowledged at `now`."""
     rows = conn.execute(f"SELECT j.value FROM json_each(:ids) j WHERE {_has_active_span('j.value')}",
                         {"ids": json_ids(eventids), "now": now})
     return {eventid for (eventid,) in rows}
 
 
-def write_history(conn: sqlite3.Connection, rows: Iterable[tuple[int, int, int, str, int]]) -> None:
+def write_history(conn: Db, rows: Iterable[tuple[int, int, int, str, int]]) -> None:
     """acknowledges rows of (userid, eventid, clock, message, action)."""
     conn.executemany("INSERT INTO acknowledges (userid, eventid, clock, message, action) VALUES (?, ?, ?, ?, ?)", rows)
 
 
-def open_spans(conn: sqlite3.Connection, eventids: Sequence[int], userid: int, now: int, until: int | None,
+def open_spans(conn: Db, eventids: Sequence[int], userid: int, now: int, until: int | None,
                notes: str) -> int:
     """One span per event from now (one not active from the start is recorded as ended at once);
     returns the id of the last one."""
     return inserted_id(conn.execute(
         "INSERT INTO acknowledgement (eventid, userid, acknowledged_on, acknowledged_until, notes, last_modified,"
         " last_modified_by, end_recorded)"
-        " SELECT j.value, :userid, :now, :until, :notes, :now, :userid, :recorded FROM json_each(:ids) j ORDER BY j.key",
+        " SELECT j.value, :userid, :now, :until, :notes, :now, :userid, :recorded FROM json_each(:ids) j ORDER BY j.key"
+        " RETURNING acknowledgementid",
         {"ids": json_ids(eventids), "userid": userid, "now": now, "until": until, "notes": notes,
          "recorded": int(not is_active(until, now))},
     ))
 
 
-def end_active_spans(conn: sqlite3.Connection, eventids: Sequence[int], userid: int, now: int) -> None:
+def end_active_spans(conn: Db, eventids: Sequence[int], userid: int, now: int) -> None:
     """End every active span of the events now, by `userid` (bit 16); the caller writes the history."""
     conn.execute(
         "UPDATE acknowledgement AS a SET acknowledged_until = :now, last_modified = :now, last_modified_by = :userid,"
@@ -76,7 +77,7 @@ def end_active_spans(conn: sqlite3.Connection, eventids: Sequence[int], userid: 
     )
 
 
-def change_span(conn: sqlite3.Connection, spanid: int, until: int | None, notes: str, userid: int, now: int) -> None:
+def change_span(conn: Db, spanid: int, until: int | None, notes: str, userid: int, now: int) -> None:
     """Set a span's end and notes, modified now by `userid`; an end not ahead of now is recorded."""
     conn.execute(
         "UPDATE acknowledgement SET acknowledged_until = ?, notes = ?, last_modified = ?, last_modified_by = ?,"
@@ -88,14 +89,14 @@ def change_span(conn: sqlite3.Connection, spanid: int, until: int | None, notes:
 # --- the expiry sweep ---------------------------------------------------------------------------
 
 
-def next_due(conn: sqlite3.Connection) -> int | None:
+def next_due(conn: Db) -> int | None:
     """The earliest end not recorded yet (None: no timed span is waiting)."""
     return conn.execute(
         "SELECT min(acknowledged_until) FROM acknowledgement WHERE end_recorded = 0 AND acknowledged_until IS NOT NULL"
     ).fetchone()[0]
 
 
-def record_ends(conn: sqlite3.Connection, now: int, eventids: Sequence[int] | None = None) -> int:
+def record_ends(conn: Db, now: int, eventids: Sequence[int] | None = None) -> int:
     """Record every end up to `now` not recorded yet (of `eventids` only, when given): an action-16
     row by the span's user at the second it ended, where that left the event unacknowledged.
     Returns how many spans' ends were recorded."""
@@ -117,7 +118,7 @@ def record_ends(conn: sqlite3.Connection, now: int, eventids: Sequence[int] | No
     return conn.execute(f"UPDATE acknowledgement SET end_recorded = 1 WHERE {due}", params).rowcount
 
 
-def _spans_of(conn: sqlite3.Connection, eventids: list[int]) -> tuple[dict[int, list[Span]], dict[int, int]]:
+def _spans_of(conn: Db, eventids: list[int]) -> tuple[dict[int, list[Span]], dict[int, int]]:
     """Every span of the events, by event; and each span's author (its userid) by span id."""
     spans: dict[int, list[Span]] = {}
     authors: dict[int, int] = {}
@@ -203,7 +204,7 @@ def _order(query: SpanQuery) -> str:
     return ", ".join([*orders, "a.acknowledgementid"])
 
 
-def get_spans(conn: sqlite3.Connection, query: SpanQuery, viewer: int | None, now: int) -> list[dict[str, Any]]:
+def get_spans(conn: Db, query: SpanQuery, viewer: int | None, now: int) -> list[dict[str, Any]]:
     """The spans matching `query` on events `viewer` may read (every event for None: a super admin),
     as dicts of COLUMNS with SQLite's values."""
     params: dict[str, Any] = {"now": now}
@@ -219,12 +220,12 @@ def get_spans(conn: sqlite3.Connection, query: SpanQuery, viewer: int | None, no
     return [dict(zip(COLUMNS, row)) for row in conn.execute(sql, params)]
 
 
-def span_by_id(conn: sqlite3.Connection, spanid: int, viewer: int | None, now: int) -> dict[str, Any] | None:
+def span_by_id(conn: Db, spanid: int, viewer: int | None, now: int) -> dict[str, Any] | None:
     """The span if it exists and `viewer` may read its event."""
     found = get_spans(conn, SpanQuery(acknowledgementids=[spanid]), viewer, now)
     return found[0] if found else None
 
 
-def stored_span(conn: sqlite3.Connection, spanid: int, now: int) -> dict[str, Any]:
+def stored_span(conn: Db, spanid: int, now: int) -> dict[str, Any]:
     """A span this transaction has just written."""
     return get_spans(conn, SpanQuery(acknowledgementids=[spanid]), None, now)[0]

@@ -5,12 +5,12 @@ Only the sha512 hash of a secret is ever stored; authentication by token lives i
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ._sql import inserted_id, marks
+from .engine import Db
 from .query import GetQuery, ObjectTable, select_objects
 
 TOKENS = ObjectTable(
@@ -51,12 +51,12 @@ class TokenFilter:
     expired_at: int | None = None
 
 
-def existing_userids(conn: sqlite3.Connection, userids: Sequence[int]) -> set[int]:
+def existing_userids(conn: Db, userids: Sequence[int]) -> set[int]:
     rows = conn.execute(f"SELECT userid FROM users WHERE userid IN ({marks(userids)})", tuple(userids))
     return {row[0] for row in rows}
 
 
-def taken_names(conn: sqlite3.Connection, userid: int, names: Sequence[str]) -> set[str]:
+def taken_names(conn: Db, userid: int, names: Sequence[str]) -> set[str]:
     """Those of `names` the user already has a token by."""
     rows = conn.execute(
         f"SELECT name FROM token WHERE userid = ? AND name IN ({marks(names)})", (userid, *names)
@@ -64,19 +64,19 @@ def taken_names(conn: sqlite3.Connection, userid: int, names: Sequence[str]) -> 
     return {row[0] for row in rows}
 
 
-def insert_tokens(conn: sqlite3.Connection, tokens: Iterable[NewToken], creator_userid: int, now: int) -> list[int]:
+def insert_tokens(conn: Db, tokens: Iterable[NewToken], creator_userid: int, now: int) -> list[int]:
     """The new tokens' ids, in order. They have no secret until token.generate."""
     return [
         inserted_id(conn.execute(
             "INSERT INTO token (name, description, userid, status, expires_at, created_at, creator_userid)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING tokenid",
             (token.name, token.description, token.userid, token.status, token.expires_at, now, creator_userid),
         ))
         for token in tokens
     ]
 
 
-def count_tokens(conn: sqlite3.Connection, tokenids: Sequence[int], owner: int | None) -> int:
+def count_tokens(conn: Db, tokenids: Sequence[int], owner: int | None) -> int:
     """How many of `tokenids` exist (and belong to `owner`, unless None)."""
     sql = f"SELECT COUNT(*) FROM token WHERE tokenid IN ({marks(tokenids)})"
     args: tuple[Any, ...] = tuple(tokenids)
@@ -86,7 +86,7 @@ def count_tokens(conn: sqlite3.Connection, tokenids: Sequence[int], owner: int |
     return conn.execute(sql, args).fetchone()[0]
 
 
-def set_token_hash(conn: sqlite3.Connection, tokenid: int, token_hash: str, creator_userid: int) -> None:
+def set_token_hash(conn: Db, tokenid: int, token_hash: str, creator_userid: int) -> None:
     """A new secret replaces the old one, which stops working at once. As in Zabbix, whoever
     generates the secret becomes the token's creator."""
     conn.execute(
@@ -94,11 +94,11 @@ def set_token_hash(conn: sqlite3.Connection, tokenid: int, token_hash: str, crea
     )
 
 
-def delete_tokens(conn: sqlite3.Connection, tokenids: Sequence[int]) -> None:
+def delete_tokens(conn: Db, tokenids: Sequence[int]) -> None:
     conn.execute(f"DELETE FROM token WHERE tokenid IN ({marks(tokenids)})", tuple(tokenids))
 
 
-def select_tokens(conn: sqlite3.Connection, query: GetQuery, where: TokenFilter) -> list[dict[str, Any]] | int:
+def select_tokens(conn: Db, query: GetQuery, where: TokenFilter) -> list[dict[str, Any]] | int:
     conditions = [
         ("t.userid = :owner", "owner", where.owner),
         ("t.token = :token_hash", "token_hash", where.token_hash),

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._sql import marks
+from ._sql import inserted_id, marks
+from .engine import Db
 from .query import GetQuery, ObjectTable, select_objects
 
 USERGROUPS = ObjectTable(
@@ -42,11 +42,11 @@ class UserGroupRow:
     debug_mode: int
 
 
-def select_usergroups(conn: sqlite3.Connection, query: GetQuery) -> list[dict[str, Any]] | int:
+def select_usergroups(conn: Db, query: GetQuery) -> list[dict[str, Any]] | int:
     return select_objects(conn, USERGROUPS, query)
 
 
-def members(conn: sqlite3.Connection, usrgrpids: list[int]) -> list[dict[str, Any]]:
+def members(conn: Db, usrgrpids: list[int]) -> list[dict[str, Any]]:
     """The users of the groups, as dicts of usrgrpid, userid, username, name, surname."""
     cursor = conn.execute(
         "SELECT ug.usrgrpid, u.userid, u.username, u.name, u.surname FROM users_groups ug"
@@ -57,7 +57,7 @@ def members(conn: sqlite3.Connection, usrgrpids: list[int]) -> list[dict[str, An
     return [dict(zip(names, row)) for row in cursor]
 
 
-def hostgroup_rights(conn: sqlite3.Connection, usrgrpids: list[int], *, with_denials: bool) -> list[dict[str, Any]]:
+def hostgroup_rights(conn: Db, usrgrpids: list[int], *, with_denials: bool) -> list[dict[str, Any]]:
     """The rights of the groups, as dicts of usrgrpid, id (the host group), permission."""
     denials = "" if with_denials else " AND permission <> 0"
     cursor = conn.execute(
@@ -67,7 +67,7 @@ def hostgroup_rights(conn: sqlite3.Connection, usrgrpids: list[int], *, with_den
     return [{"usrgrpid": groupid, "id": id_, "permission": permission} for groupid, id_, permission in cursor]
 
 
-def usergroups_by_id(conn: sqlite3.Connection, usrgrpids: list[int]) -> dict[int, UserGroupRow]:
+def usergroups_by_id(conn: Db, usrgrpids: list[int]) -> dict[int, UserGroupRow]:
     cursor = conn.execute(
         "SELECT usrgrpid, name, gui_access, users_status, debug_mode FROM usrgrp"
         f" WHERE usrgrpid IN ({marks(usrgrpids)})",
@@ -76,42 +76,42 @@ def usergroups_by_id(conn: sqlite3.Connection, usrgrpids: list[int]) -> dict[int
     return {row[0]: UserGroupRow(*row) for row in cursor}
 
 
-def name_taken(conn: sqlite3.Connection, name: str, usrgrpid: int | None) -> str | None:
+def name_taken(conn: Db, name: str, usrgrpid: int | None) -> str | None:
     """The name of another group that `name` would clash with (names are unique regardless of
     ASCII case), or None. `usrgrpid` is the group being renamed, None for a new one."""
-    row = conn.execute("SELECT name FROM usrgrp WHERE name = ? AND usrgrpid IS NOT ?", (name, usrgrpid)).fetchone()
+    row = conn.execute("SELECT name FROM usrgrp WHERE name = ? AND usrgrpid <> coalesce(?, 0)", (name, usrgrpid)).fetchone()
     return row[0] if row else None
 
 
-def missing_userids(conn: sqlite3.Connection, userids: list[int]) -> list[int]:
+def missing_userids(conn: Db, userids: list[int]) -> list[int]:
     found = {row[0] for row in conn.execute(f"SELECT userid FROM users WHERE userid IN ({marks(userids)})", userids)}
     return [userid for userid in userids if userid not in found]
 
 
-def missing_hostgroupids(conn: sqlite3.Connection, groupids: list[int]) -> list[int]:
+def missing_hostgroupids(conn: Db, groupids: list[int]) -> list[int]:
     found = {row[0] for row in conn.execute(f"SELECT groupid FROM hstgrp WHERE groupid IN ({marks(groupids)})", groupids)}
     return [groupid for groupid in groupids if groupid not in found]
 
 
-def member_ids(conn: sqlite3.Connection, usrgrpid: int) -> set[int]:
+def member_ids(conn: Db, usrgrpid: int) -> set[int]:
     return {row[0] for row in conn.execute("SELECT userid FROM users_groups WHERE usrgrpid = ?", (usrgrpid,))}
 
 
-def insert_usergroup(conn: sqlite3.Connection, values: Mapping[str, Any]) -> int:
+def insert_usergroup(conn: Db, values: Mapping[str, Any]) -> int:
     """A new group with the given fields (of WRITABLE_FIELDS; the others take their defaults)."""
     names = [name for name in WRITABLE_FIELDS if name in values]
-    sql = f"INSERT INTO usrgrp ({', '.join(names)}) VALUES ({marks(names)})"
-    return conn.execute(sql, [values[name] for name in names]).lastrowid  # type: ignore[return-value]
+    sql = f"INSERT INTO usrgrp ({', '.join(names)}) VALUES ({marks(names)}) RETURNING usrgrpid"
+    return inserted_id(conn.execute(sql, [values[name] for name in names]))
 
 
-def update_usergroup(conn: sqlite3.Connection, usrgrpid: int, values: Mapping[str, Any]) -> None:
+def update_usergroup(conn: Db, usrgrpid: int, values: Mapping[str, Any]) -> None:
     names = [name for name in WRITABLE_FIELDS if name in values]
     if names:
         assignments = ", ".join(f"{name} = ?" for name in names)
         conn.execute(f"UPDATE usrgrp SET {assignments} WHERE usrgrpid = ?", [*(values[n] for n in names), usrgrpid])
 
 
-def set_hostgroup_rights(conn: sqlite3.Connection, usrgrpid: int, rights: list[tuple[int, int]]) -> None:
+def set_hostgroup_rights(conn: Db, usrgrpid: int, rights: list[tuple[int, int]]) -> None:
     """Replace the group's rights by `rights`, pairs of (host group id, permission)."""
     conn.execute("DELETE FROM rights WHERE groupid = ?", (usrgrpid,))
     conn.executemany(
@@ -120,7 +120,7 @@ def set_hostgroup_rights(conn: sqlite3.Connection, usrgrpid: int, rights: list[t
     )
 
 
-def set_members(conn: sqlite3.Connection, usrgrpid: int, userids: list[int]) -> set[int]:
+def set_members(conn: Db, usrgrpid: int, userids: list[int]) -> set[int]:
     """Make `userids` the group's members; returns the ids of the users who left it."""
     before = member_ids(conn, usrgrpid)
     left = before - set(userids)
@@ -132,7 +132,7 @@ def set_members(conn: sqlite3.Connection, usrgrpid: int, userids: list[int]) -> 
     return left
 
 
-def first_user_without_group(conn: sqlite3.Connection, userids: Iterable[int]) -> str | None:
+def first_user_without_group(conn: Db, userids: Iterable[int]) -> str | None:
     """The username of the first of `userids` that belongs to no group, or None."""
     ids = sorted(userids)
     row = conn.execute(
@@ -143,7 +143,7 @@ def first_user_without_group(conn: sqlite3.Connection, userids: Iterable[int]) -
     return row[0] if row else None
 
 
-def only_group_of(conn: sqlite3.Connection, usrgrpids: list[int]) -> tuple[str, str] | None:
+def only_group_of(conn: Db, usrgrpids: list[int]) -> tuple[str, str] | None:
     """(group name, username) of a user whose every group is among `usrgrpids`, or None."""
     these = marks(usrgrpids)
     row = conn.execute(
@@ -157,6 +157,6 @@ def only_group_of(conn: sqlite3.Connection, usrgrpids: list[int]) -> tuple[str, 
     return (row[0], row[1]) if row else None
 
 
-def delete_usergroups(conn: sqlite3.Connection, usrgrpids: list[int]) -> None:
+def delete_usergroups(conn: Db, usrgrpids: list[int]) -> None:
     """Delete the groups; their memberships and rights go with them (ON DELETE CASCADE)."""
     conn.execute(f"DELETE FROM usrgrp WHERE usrgrpid IN ({marks(usrgrpids)})", usrgrpids)

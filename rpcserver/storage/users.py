@@ -7,14 +7,14 @@ writing (that an active user keeps the built-in Super admin role) raises too, wh
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ..caller import SUPER_ADMIN
 from ..errors import NO_PERMISSIONS, ApplicationError, InvalidParams
-from ._sql import id_list
+from ._sql import id_list, inserted_id
+from .engine import Db
 from .query import GetQuery, ObjectTable, select_objects
 
 # Zabbix's column order for "extend", less the columns we do not keep.
@@ -71,7 +71,7 @@ def limit_to_visible(query: GetQuery, userid: int) -> None:
 
 
 def get_users(
-    conn: sqlite3.Connection, query: GetQuery, usrgrp_output: str | list[str] | None, role_output: str | list[str] | None
+    conn: Db, query: GetQuery, usrgrp_output: str | list[str] | None, role_output: str | list[str] | None
 ) -> list[dict[str, Any]] | int:
     """user.get's rows (or count), with `usrgrps` and `role` attached when asked for."""
     rows = select_objects(conn, USERS, query)
@@ -90,7 +90,7 @@ def get_users(
     return rows
 
 
-def _groups_of(conn: sqlite3.Connection, userids: list[int], names: list[str]) -> dict[int, list[dict[str, Any]]]:
+def _groups_of(conn: Db, userids: list[int], names: list[str]) -> dict[int, list[dict[str, Any]]]:
     select = ", ".join(f"{USRGRP_COLUMNS[n]} AS {n}" for n in names)
     cursor = conn.execute(
         f"SELECT ug.userid, {select} FROM users_groups ug JOIN usrgrp g ON g.usrgrpid = ug.usrgrpid"
@@ -102,7 +102,7 @@ def _groups_of(conn: sqlite3.Connection, userids: list[int], names: list[str]) -
     return groups
 
 
-def _roles_of(conn: sqlite3.Connection, userids: list[int], names: list[str]) -> dict[int, dict[str, Any]]:
+def _roles_of(conn: Db, userids: list[int], names: list[str]) -> dict[int, dict[str, Any]]:
     select = ", ".join(f"{ROLE_COLUMNS[n]} AS {n}" for n in names)
     cursor = conn.execute(
         f"SELECT u.userid, {select} FROM users u JOIN role r ON r.roleid = u.roleid"
@@ -111,7 +111,7 @@ def _roles_of(conn: sqlite3.Connection, userids: list[int], names: list[str]) ->
     return {userid: dict(zip(names, values)) for userid, *values in cursor}
 
 
-def stored_password_hash(conn: sqlite3.Connection, userid: int) -> str | None:
+def stored_password_hash(conn: Db, userid: int) -> str | None:
     row = conn.execute("SELECT passwd FROM users WHERE userid = ?", (userid,)).fetchone()
     return row[0] if row else None
 
@@ -119,12 +119,12 @@ def stored_password_hash(conn: sqlite3.Connection, userid: int) -> str | None:
 # --- checks shared by create and update ---------------------------------------------------------
 
 
-def _check_usernames_free(conn: sqlite3.Connection, names: Sequence[tuple[str, int | None]]) -> None:
+def _check_usernames_free(conn: Db, names: Sequence[tuple[str, int | None]]) -> None:
     """No other user may have any of the (username, its own userid or None) pairs' names, in any
     case (the column is NOCASE). Names repeated within the call are the schema's to refuse."""
     for username, userid in names:
         row = conn.execute(
-            "SELECT username FROM users WHERE username = ? AND userid IS NOT ?", (username, userid)
+            "SELECT username FROM users WHERE username = ? AND userid <> coalesce(?, 0)", (username, userid)
         ).fetchone()
         if row:
             raise InvalidParams(f'User with username "{row[0]}" already exists.')
@@ -134,7 +134,7 @@ def _check_usernames_free(conn: sqlite3.Connection, names: Sequence[tuple[str, i
 _BUILT_IN_SUPER_ADMIN_ROLE = f"r.type = {SUPER_ADMIN} AND r.readonly = 1"
 
 
-def has_active_super_admin(conn: sqlite3.Connection) -> bool:
+def has_active_super_admin(conn: Db) -> bool:
     """Whether some user with the built-in Super admin role is active: a member of a user group
     and of no disabled one (a disabled group disables its members, as `identity` has it)."""
     row = conn.execute(
@@ -147,7 +147,7 @@ def has_active_super_admin(conn: sqlite3.Connection) -> bool:
     return row is not None
 
 
-def keeping_an_active_super_admin(conn: sqlite3.Connection, write: Callable[[], T]) -> T:
+def keeping_an_active_super_admin(conn: Db, write: Callable[[], T]) -> T:
     """Run `write` (part of the caller's write unit) and refuse it, which rolls the unit back, if it
     leaves no active user with the built-in Super admin role where there was one."""
     had_one = has_active_super_admin(conn)
@@ -158,7 +158,7 @@ def keeping_an_active_super_admin(conn: sqlite3.Connection, write: Callable[[], 
     return result
 
 
-def _check_exist(conn: sqlite3.Connection, table: str, key: str, ids: Iterable[int]) -> None:
+def _check_exist(conn: Db, table: str, key: str, ids: Iterable[int]) -> None:
     wanted = set(ids)
     if not wanted:
         return
@@ -167,12 +167,12 @@ def _check_exist(conn: sqlite3.Connection, table: str, key: str, ids: Iterable[i
         raise ApplicationError(NO_PERMISSIONS)
 
 
-def _set_groups(conn: sqlite3.Connection, userid: int, usrgrpids: Sequence[int]) -> None:
+def _set_groups(conn: Db, userid: int, usrgrpids: Sequence[int]) -> None:
     conn.execute(
         f"DELETE FROM users_groups WHERE userid = ? AND usrgrpid NOT IN ({id_list(usrgrpids)})", (userid,)
     )
     conn.executemany(
-        "INSERT OR IGNORE INTO users_groups (usrgrpid, userid) VALUES (?, ?)",
+        "INSERT INTO users_groups (usrgrpid, userid) VALUES (?, ?) ON CONFLICT DO NOTHING",
         [(usrgrpid, userid) for usrgrpid in usrgrpids],
     )
 
@@ -192,20 +192,20 @@ class NewUser:
     autologout: str = "15m"
 
 
-def create_users(conn: sqlite3.Connection, users: Sequence[NewUser]) -> list[int]:
+def create_users(conn: Db, users: Sequence[NewUser]) -> list[int]:
     """Insert the users with their groups; the new ids, in order."""
     _check_usernames_free(conn, [(user.username, None) for user in users])
     _check_exist(conn, "role", "roleid", (user.roleid for user in users))
     _check_exist(conn, "usrgrp", "usrgrpid", (g for user in users for g in user.usrgrpids))
     userids = []
     for user in users:
-        cursor = conn.execute(
-            "INSERT INTO users (username, name, surname, passwd, roleid, autologout) VALUES (?, ?, ?, ?, ?, ?)",
+        userid = inserted_id(conn.execute(
+            "INSERT INTO users (username, name, surname, passwd, roleid, autologout) VALUES (?, ?, ?, ?, ?, ?)"
+            " RETURNING userid",
             (user.username, user.name, user.surname, user.passwd, user.roleid, user.autologout),
-        )
-        assert cursor.lastrowid is not None
-        _set_groups(conn, cursor.lastrowid, user.usrgrpids)
-        userids.append(cursor.lastrowid)
+        ))
+        _set_groups(conn, userid, user.usrgrpids)
+        userids.append(userid)
     return userids
 
 
@@ -236,7 +236,7 @@ class Actor:
     sessionid: str | None
 
 
-def update_users(conn: sqlite3.Connection, changes: Sequence[UserChange], actor: Actor) -> None:
+def update_users(conn: Db, changes: Sequence[UserChange], actor: Actor) -> None:
     stored = {
         row[0]: row[1:]
         for row in conn.execute(
@@ -258,12 +258,12 @@ def update_users(conn: sqlite3.Connection, changes: Sequence[UserChange], actor:
     keeping_an_active_super_admin(conn, lambda: _apply_all(conn, changes, actor))
 
 
-def _apply_all(conn: sqlite3.Connection, changes: Sequence[UserChange], actor: Actor) -> None:
+def _apply_all(conn: Db, changes: Sequence[UserChange], actor: Actor) -> None:
     for change in changes:
         _apply(conn, change, actor)
 
 
-def _check_own_change(conn: sqlite3.Connection, change: UserChange, roleid: int | None, actor: Actor) -> None:
+def _check_own_change(conn: Db, change: UserChange, roleid: int | None, actor: Actor) -> None:
     # Nobody changes their own role (Zabbix: not even a super admin, who could demote the last one);
     # only a super admin changes their own groups.
     if "roleid" in change.values and change.values["roleid"] != roleid:
@@ -274,7 +274,7 @@ def _check_own_change(conn: sqlite3.Connection, change: UserChange, roleid: int 
             raise InvalidParams(OWN_ROLE_OR_GROUPS)
 
 
-def _apply(conn: sqlite3.Connection, change: UserChange, actor: Actor) -> None:
+def _apply(conn: Db, change: UserChange, actor: Actor) -> None:
     columns = [column for column in UPDATABLE_COLUMNS if column in change.values]
     if columns:
         assignments = ", ".join(f"{column} = ?" for column in columns)
@@ -284,13 +284,13 @@ def _apply(conn: sqlite3.Connection, change: UserChange, actor: Actor) -> None:
         _set_groups(conn, change.userid, change.usrgrpids)
     if "passwd" in change.values:
         # A new password ends every other session of the user: whoever knew the old one is out.
-        conn.execute("DELETE FROM sessions WHERE userid = ? AND sessionid IS NOT ?", (change.userid, actor.sessionid))
+        conn.execute("DELETE FROM sessions WHERE userid = ? AND sessionid <> coalesce(?, '')", (change.userid, actor.sessionid))
 
 
 # --- user.delete --------------------------------------------------------------------------------
 
 
-def delete_users(conn: sqlite3.Connection, userids: Sequence[int], actor: Actor) -> None:
+def delete_users(conn: Db, userids: Sequence[int], actor: Actor) -> None:
     """Delete the users; their groups, sessions and tokens go with them (ON DELETE CASCADE).
 
     Checked per user, in order: it exists and the actor may edit it (a super admin anyone, anyone

@@ -25,8 +25,8 @@ from psycopg import errors as pg_errors
 
 from ...errors import ApplicationError
 from .. import describe
-from .._writer import Failed, Outcomes, Unit, run_units
-from ..engine import POSTGRESQL, Params
+from .._writer import STORAGE_FAILED, Failed, Outcomes, Unit, run_units
+from ..engine import POSTGRESQL, Engine, Params
 from ..sqlite.schema_v1 import DEFAULT_ROWS
 from .schema import SchemaError, migrate
 
@@ -63,30 +63,30 @@ def translate(sql: str) -> str:
 class PostgresDb:
     """A psycopg connection as the shared SQL expects it: sqlite3's `execute` and `executemany`."""
 
-    engine = POSTGRESQL
+    engine: Engine = POSTGRESQL
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
 
     def execute(self, sql: str, params: Params = ()) -> psycopg.Cursor[Any]:
-        return self.conn.execute(translate(sql), params or None)  # type: ignore[arg-type]
+        return self.conn.execute(translate(sql), params or None)
 
     def executemany(self, sql: str, rows: Iterable[Params]) -> psycopg.Cursor[Any]:
         cursor = self.conn.cursor()
         rows = list(rows)
         if rows:
-            cursor.executemany(translate(sql), rows)  # type: ignore[arg-type]
+            cursor.executemany(translate(sql), rows)
         return cursor
 
 
 def _is_fault(exc: BaseException) -> bool:
     """A fault of the database (gone, shutting down, out of space), not of a statement."""
-    return isinstance(exc, psycopg.OperationalError) and not isinstance(exc, pg_errors.TransactionRollbackError)
+    return isinstance(exc, psycopg.OperationalError) and not isinstance(exc, pg_errors.TransactionRollback)
 
 
 def _retry(exc: BaseException) -> bool:
     """A deadlock or serialization failure: the unit is run again, never answered with it."""
-    return isinstance(exc, pg_errors.TransactionRollbackError)
+    return isinstance(exc, pg_errors.TransactionRollback)
 
 
 def _connect(url: str) -> PostgresDb:
@@ -162,7 +162,7 @@ def _read_snapshot(connection: _Connection, fn: Callable[..., T], args: tuple[An
 
 
 class PostgresBackend:
-    engine = POSTGRESQL
+    engine: Engine = POSTGRESQL
 
     def __init__(self, url: str, writer: _Connection, readers: list[_Connection], version: int) -> None:
         self.description = describe(url)
@@ -197,7 +197,11 @@ class PostgresBackend:
         return cls(url, opened[0], opened[1:], version)
 
     async def run_batch(self, units: list[Unit]) -> tuple[bool, Outcomes]:
-        return await self._writer.run(_run_batch, self._writer, units)
+        try:
+            return await self._writer.run(_run_batch, self._writer, units)
+        except Exception:
+            log.exception("writer thread failed")
+            return False, [Failed(ApplicationError(STORAGE_FAILED)) for _ in units]
 
     async def read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         reader = await self._idle.get()

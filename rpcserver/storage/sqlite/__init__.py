@@ -10,7 +10,6 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
@@ -109,7 +108,7 @@ async def _connect(path: str) -> aiosqlite.Connection:
 
 
 class SqliteBackend:
-    engine = SQLITE
+    engine: Engine = SQLITE
 
     def __init__(self, path: str, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection], version: int) -> None:
         self.path = path
