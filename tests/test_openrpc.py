@@ -7,8 +7,10 @@ import base64
 import hashlib
 import json
 import os
+import shutil
+import subprocess
 import tarfile
-import urllib.request
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +29,17 @@ from . import openrpc_conformance
 from .conftest import ADMIN_PASSWORD, error_of, post, request, result_of
 
 OPENRPC_META_SCHEMA = (
-    "https://registry.npmjs.org/@open-rpc/meta-schema/-/meta-schema-1.14.9.tgz",
+    "@open-rpc/meta-schema@1.14.9",
     "2/CbDzOVpcaSnMs28TsRv8MKJwJi0TTYFlQ6q6qobAH26oIuhYgcZooKf4l71emgntU6MMcFQCA0h4mJ4dBCdA==",
 )
 JSON_SCHEMA_META_SCHEMA = (
-    "https://registry.npmjs.org/@json-schema-tools/meta-schema/-/meta-schema-1.8.0.tgz",
+    "@json-schema-tools/meta-schema@1.8.0",
     "pbRAbHidPTf96LhmHXA6bl4D4tz4HrwjZ7A5ConcLFPdCj+93GhsCCFsq+AWti4VOs+9QTezX5l0zLNA+TZv1g==",
 )
-"""The OpenRPC project's meta-schema and the JSON Schema meta-schema it refers to, as published (with npm's
-integrity hashes of the pinned releases)."""
-JSON_SCHEMA_TOOLS = "https://meta.json-schema.tools"
+"""The OpenRPC project's meta-schema and the JSON Schema meta-schema it refers to, as published on npm
+(pinned releases, with their sha512 integrity hashes)."""
 CACHE = Path.home() / ".cache" / "rpcserver-tests"
+NPM_PACK_TIMEOUT = 120
 
 DOCS = Path(__file__).parent.parent / "docs"
 README = Path(__file__).parent.parent / "README.md"
@@ -45,15 +47,21 @@ REGENERATE = "regenerate with: rpcserver reference > docs/api.md && rpcserver re
 
 
 def _published(package: tuple[str, str]) -> tarfile.TarFile:
-    url, sha512 = package
-    cached = CACHE / url.split("://", 1)[1].replace("/", "_")  # the package's scope is in the name
+    """The package's archive, obtained once by name with `npm pack` and checked against its hash;
+    the tests that need it are skipped when npm or the package cannot be had."""
+    spec, sha512 = package
+    cached = CACHE / (spec.replace("/", "_") + ".tgz")
     if not cached.exists():
-        try:
-            with urllib.request.urlopen(url, timeout=30) as response:
-                content = response.read()
-        except OSError as exc:
-            pytest.fail(f"cannot download {url}: {exc}")
-        assert base64.b64encode(hashlib.sha512(content).digest()).decode() == sha512, url
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.skip(f"npm is not installed, so {spec} cannot be had")
+        with tempfile.TemporaryDirectory() as workdir:
+            run = subprocess.run([npm, "pack", spec, "--json"], cwd=workdir, capture_output=True, text=True,
+                                 timeout=NPM_PACK_TIMEOUT, stdin=subprocess.DEVNULL, check=False)
+            if run.returncode != 0:
+                pytest.skip(f"npm pack {spec} failed: {(run.stderr.strip().splitlines() or ['?'])[-1]}")
+            content = (Path(workdir) / json.loads(run.stdout)[0]["filename"]).read_bytes()
+        assert base64.b64encode(hashlib.sha512(content).digest()).decode() == sha512, f"{spec} is not the release pinned"
         CACHE.mkdir(parents=True, exist_ok=True)
         partial = cached.with_suffix(f".{os.getpid()}.tmp")
         partial.write_bytes(content)
@@ -75,8 +83,10 @@ def openrpc_validator() -> Draft7Validator:
     start = source.index("exports.openrpcDocument = {") + len("exports.openrpcDocument = ")
     meta_schema = json.loads(source[start: source.rindex("};") + 1])
     with _published(JSON_SCHEMA_META_SCHEMA) as archive:
-        json_schema_dialect = DRAFT7.create_resource(json.loads(_member(archive, "package/schema.json")))
-    registry = Registry().with_resources([(JSON_SCHEMA_TOOLS, json_schema_dialect), (JSON_SCHEMA_TOOLS + "/", json_schema_dialect)])
+        dialect = json.loads(_member(archive, "package/schema.json"))
+    # The OpenRPC meta-schema refers to the dialect by its $id, with and without the final "/".
+    resource = DRAFT7.create_resource(dialect)
+    registry = Registry().with_resources([(dialect["$id"], resource), (dialect["$id"].rstrip("/"), resource)])
     return Draft7Validator(meta_schema, registry=registry)
 
 
