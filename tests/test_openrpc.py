@@ -3,14 +3,8 @@ open through the endpoint, and the reference in docs/ generated from it and curr
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import os
-import shutil
-import subprocess
 import tarfile
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +21,7 @@ from rpcserver.reference import markdown, method_tables
 
 from . import openrpc_conformance
 from .conftest import ADMIN_PASSWORD, error_of, post, request, result_of
+from .npm_packages import npm_package
 
 OPENRPC_META_SCHEMA = (
     "@open-rpc/meta-schema@1.14.9",
@@ -38,35 +33,10 @@ JSON_SCHEMA_META_SCHEMA = (
 )
 """The OpenRPC project's meta-schema and the JSON Schema meta-schema it refers to, as published on npm
 (pinned releases, with their sha512 integrity hashes)."""
-CACHE = Path.home() / ".cache" / "rpcserver-tests"
-NPM_PACK_TIMEOUT = 120
 
 DOCS = Path(__file__).parent.parent / "docs"
 README = Path(__file__).parent.parent / "README.md"
 REGENERATE = "regenerate with: rpcserver reference > docs/api.md && rpcserver reference --openrpc > docs/openrpc.json"
-
-
-def _published(package: tuple[str, str]) -> tarfile.TarFile:
-    """The package's archive, obtained once by name with `npm pack` and checked against its hash;
-    the tests that need it are skipped when npm or the package cannot be had."""
-    spec, sha512 = package
-    cached = CACHE / (spec.replace("/", "_") + ".tgz")
-    if not cached.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.skip(f"npm is not installed, so {spec} cannot be had")
-        with tempfile.TemporaryDirectory() as workdir:
-            run = subprocess.run([npm, "pack", spec, "--json"], cwd=workdir, capture_output=True, text=True,
-                                 timeout=NPM_PACK_TIMEOUT, stdin=subprocess.DEVNULL, check=False)
-            if run.returncode != 0:
-                pytest.skip(f"npm pack {spec} failed: {(run.stderr.strip().splitlines() or ['?'])[-1]}")
-            content = (Path(workdir) / json.loads(run.stdout)[0]["filename"]).read_bytes()
-        assert base64.b64encode(hashlib.sha512(content).digest()).decode() == sha512, f"{spec} is not the release pinned"
-        CACHE.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_bytes(content)
-        partial.replace(cached)  # whole or not at all, whatever else runs the tests at the same time
-    return tarfile.open(cached)
 
 
 def _member(archive: tarfile.TarFile, name: str) -> str:
@@ -78,11 +48,11 @@ def _member(archive: tarfile.TarFile, name: str) -> str:
 def openrpc_validator() -> Draft7Validator:
     """A validator of OpenRPC documents. The OpenRPC package ships its meta-schema as a JavaScript
     module whose one export is the JSON document."""
-    with _published(OPENRPC_META_SCHEMA) as archive:
+    with npm_package(*OPENRPC_META_SCHEMA) as archive:
         source = _member(archive, "package/index.js")
     start = source.index("exports.openrpcDocument = {") + len("exports.openrpcDocument = ")
     meta_schema = json.loads(source[start: source.rindex("};") + 1])
-    with _published(JSON_SCHEMA_META_SCHEMA) as archive:
+    with npm_package(*JSON_SCHEMA_META_SCHEMA) as archive:
         dialect = json.loads(_member(archive, "package/schema.json"))
     # The OpenRPC meta-schema refers to the dialect by its $id, with and without the final "/".
     resource = DRAFT7.create_resource(dialect)
