@@ -6,7 +6,9 @@ from typing import Any, Awaitable, Callable
 
 import pytest
 
+from methods.event import selects_of
 from methods.problem import OK_PERIOD
+from schemas.problem import ProblemGetParams
 from rpcserver.storage.events import resolve_problem
 
 from ..conftest import FakeClock, error_of, storage_of
@@ -194,6 +196,12 @@ async def test_select_hosts_answers_hosts_as_event_get_does(get: Any, call: Any,
     assert [problem] == as_event
     assert await get({"output": ["name"], "eventids": cpu, "selectHosts": ["name", "host"]}) == [
         {"name": "CPU is high", "hosts": [{"host": "web-01", "name": "web-01"}]}]
+
+
+def test_select_hosts_loads_into_the_selects_both_methods_share() -> None:
+    p = ProblemGetParams().load_params({"selectHosts": ["host"]})
+    assert selects_of(p, acknowledge_users=False).hosts == ["host"]
+    assert selects_of(ProblemGetParams().load_params({}), acknowledge_users=False).hosts is None
 
 
 async def test_the_request_of_a_6x_client_with_select_hosts(get: Any, world: World) -> None:
