@@ -54,18 +54,16 @@ async def test_grafana_zabbix_problem_get(rpc: Any, call: Any, admin: str) -> No
 
 
 @pytest.mark.parametrize(
-    "method, params, members, data",
+    "params, data",
     [
         # No meaning anywhere: a misspelt parameter.
-        ("problem.get", {"selectHost": "extend"}, {}, 'Invalid parameter "/": unexpected parameter "selectHost".'),
+        ({"selectHost": "extend"}, 'Invalid parameter "/": unexpected parameter "selectHost".'),
         # A problem has no host field to filter on (a script written against pyzabbix sends it).
-        ("problem.get", {"filter": {"host": "web-01"}}, {}, 'Invalid parameter "/filter": unexpected parameter "host".'),
-        # Zabbix 3.x's acknowledge without an action: outside the versions served (5.4 and later).
-        ("event.acknowledge", {"eventids": ["1"], "message": "seen"}, {}, 'Invalid parameter "/": the parameter "action" is missing.'),
+        ({"filter": {"host": "web-01"}}, 'Invalid parameter "/filter": unexpected parameter "host".'),
     ],
 )
-async def test_what_has_no_meaning_is_refused_with_70s_text(rpc: Any, admin: str, method: str, params: Any, members: Any, data: str) -> None:
-    answer = await rpc(method, params, headers={"Authorization": f"Bearer {admin}"}, **members)
+async def test_what_has_no_meaning_is_refused_with_70s_text(rpc: Any, admin: str, params: Any, data: str) -> None:
+    answer = await rpc("problem.get", params, headers={"Authorization": f"Bearer {admin}"})
     assert error_of(answer) == (-32602, "Invalid params.", data)
 
 
