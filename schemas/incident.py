@@ -24,8 +24,8 @@ class Severities(ZField):
     reason = f"{one_of(SEVERITY_NAMES)}, 0-{len(SEVERITY_NAMES) - 1}"
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[int]:
-        if not isinstance(value, list):
-            value = [value] if isinstance(value, (str, int)) else value
+        if isinstance(value, (str, int)):
+            value = [value]  # one severity stands for an array of it
         if not isinstance(value, list):
             raise ValidationError(self.type_reason)
         loaded: list[int] = []
