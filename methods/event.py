@@ -138,6 +138,7 @@ def selects_of(p: dict[str, Any], acknowledge_users: bool) -> Selects:
         acknowledge_users=acknowledge_users,
         suppression_data=p["selectSuppressionData"],
         tags=p["selectTags"],
+        hosts=p["selectHosts"],
         urls=p["output"] == "extend" or URLS in p["output"],
     )
 
@@ -170,7 +171,6 @@ async def get(ctx: Context, params: Any) -> Any:
     )
     selects = dataclasses.replace(
         selects_of(p, acknowledge_users=True),
-        hosts=p["selectHosts"],
         related_object=p["selectRelatedObject"],
         alerts=first_given(p, "selectAlerts", "select_alerts") is not None,
     )

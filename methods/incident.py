@@ -22,7 +22,6 @@ from rpcserver.domain.incident import (
     DEFAULT_NOTES,
     OPEN,
     RESOLVED,
-    SEVERITY_NAMES,
     TransitionRefused,
     check_transition,
 )
@@ -120,7 +119,7 @@ async def get(ctx: Context, params: Any) -> list[dict[str, Any]]:
 
     Filters, all optional and combined: `incidentids`, `status` (one or more of open, acknowledged,
     resolved, closed), `paged_user` (a username: the incidents that user was paged for; none for an
-    unknown user), `severities` (names, e.g. "high"), `limit`.
+    unknown user), `severities` (names, e.g. "high", or Zabbix's numbers 0-5), `limit`.
     """
     p = _get_params.load_params(params)
 
@@ -132,7 +131,7 @@ async def get(ctx: Context, params: Any) -> list[dict[str, Any]]:
                 return []
         query = incidents.IncidentQuery(
             incidentids=p["incidentids"], statuses=p["status"], paged_userid=paged,
-            severities=None if p["severities"] is None else [SEVERITY_NAMES.index(s) for s in p["severities"]],
+            severities=p["severities"],
             limit=p["limit"], descending=p["sortorder"] == "DESC",
         )
         return incidents.incidents(conn, query, ctx.caller.viewer, ctx.now)

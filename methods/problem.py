@@ -24,7 +24,8 @@ async def get(ctx: Context, params: Any) -> Any:
 
     With `recent: true`, problems resolved in the last 5 minutes too. `acknowledged` and `suppressed` are
     computed at the time of the call. Sub-selects: acknowledges (the 6.x name `select_acknowledges` is still
-    taken), suppression_data, tags. `urls` is always empty.
+    taken), hosts (as event.get gives them; 7.0 refuses `selectHosts` here, 6.x clients send it),
+    suppression_data, tags. `urls` is always empty.
     """
     p = _params.load_params(params)
     filters = filters_of(p)

@@ -152,7 +152,9 @@ class Dispatcher:
         if method.open:
             auth.refuse_credential_on_open_method(as_sent, credential)
             return None
-        if credential is None:
+        # Session ids and tokens are hex: a credential with anything but ASCII in it (a header's
+        # undecodable bytes among them) was never issued here.
+        if credential is None or not credential.value.isascii():
             raise InvalidParams(auth.NOT_AUTHORIZED)
         caller = await self._callers.authenticate(credential, now)
         auth.check_method_allowed(caller, canonical, as_sent)

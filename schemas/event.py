@@ -220,6 +220,7 @@ def acknowledges_result(columns: Sequence[str], name: str) -> AnyOf:
 def event_subselects(acknowledge_columns: Sequence[str], name: str) -> dict[str, fields.Field[Any]]:
     """The keys both methods add to an object: `urls` and what the select* params ask for."""
     return {
+        "hosts": fields.List(fields.Nested(strings_object(f"{name}Host", HOSTS.columns))),
         URLS: fields.List(fields.Nested(strings_object(f"{name}Url", ("name", "url"))), metadata={
             "description": "always empty: no media type here makes links"}),
         "acknowledges": acknowledges_result(acknowledge_columns, f"{name}Acknowledge"),
@@ -237,7 +238,6 @@ EventObject = strings_object(
     **event_subselects((*ACKNOWLEDGE_COLUMNS, *ACKNOWLEDGE_USER_COLUMNS), "Event"),
     alerts=fields.List(fields.Nested(strings_object("EventAlert", ALERT_OUTPUT)), metadata={
         "description": "always empty: this server runs no actions, so it sends no alerts"}),
-    hosts=fields.List(fields.Nested(strings_object("EventHost", HOSTS.columns))),
     relatedObject=AnyOf(fields.Nested(_RELATED_TRIGGER), EmptyArray(), metadata={"description": "the event's trigger"}),
 )
 """An event as event.get gives it: every value a string; only the keys `output` and select* ask for."""

@@ -9,11 +9,52 @@ from marshmallow import Schema, ValidationError, fields, validates_schema
 from rpcserver.domain.incident import SEVERITY_NAMES, STATUSES
 
 from ._base import ZabbixSchema
-from ._fields import MAX_INT32, Id, Ids, Int32, String, Strings
+from ._fields import MAX_INT32, Id, Ids, Int32, String, Strings, ZField, one_of
 from ._results import epoch
 
 COMMENT_LENGTH = 255
 NOTE_LENGTH = 2048
+
+
+class Severities(ZField):
+    """One severity or an array of them, each a name ("high") or Zabbix's number for it (4, or "4"):
+    people who know the Zabbix family send numbers. Loaded as the numbers; answers use the names."""
+
+    type_reason = "an array is expected"
+    reason = f"{one_of(SEVERITY_NAMES)}, 0-{len(SEVERITY_NAMES) - 1}"
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[int]:
+        if isinstance(value, (str, int)):
+            value = [value]  # one severity stands for an array of it
+        if not isinstance(value, list):
+            raise ValidationError(self.type_reason)
+        loaded: list[int] = []
+        for index, item in enumerate(value):
+            try:
+                severity = self._severity(item)
+            except ValidationError as exc:
+                raise ValidationError({index: exc.messages}) from None
+            if severity in loaded:
+                raise ValidationError({index: [f"value ({item}) already exists"]})
+            loaded.append(severity)
+        return loaded
+
+    def _severity(self, item: Any) -> int:
+        if isinstance(item, str) and item in SEVERITY_NAMES:
+            return SEVERITY_NAMES.index(item)
+        number = item if isinstance(item, int) and not isinstance(item, bool) else None
+        if isinstance(item, str) and item.isascii() and item.isdigit() and len(item) == 1:
+            number = int(item)
+        if number is None or not 0 <= number < len(SEVERITY_NAMES):
+            raise ValidationError(self.reason)
+        return number
+
+    def json_type(self) -> dict[str, Any]:
+        numbers = range(len(SEVERITY_NAMES))
+        one = {"anyOf": [{"type": "string", "enum": list(SEVERITY_NAMES)},
+                         {"type": "integer", "minimum": numbers[0], "maximum": numbers[-1]},
+                         {"type": "string", "enum": [str(n) for n in numbers]}]}
+        return {"anyOf": [one, {"type": "array", "items": one, "uniqueItems": True}]}
 
 
 class IncidentGetParams(ZabbixSchema):
@@ -21,7 +62,8 @@ class IncidentGetParams(ZabbixSchema):
     status = Strings(choices=STATUSES, allow_null=True, load_default=None)
     paged_user = String(max_length=100, allow_null=True, load_default=None, metadata={
         "description": "a username: the incidents that user was paged for"})
-    severities = Strings(choices=SEVERITY_NAMES, allow_null=True, load_default=None)
+    severities = Severities(allow_null=True, load_default=None, metadata={
+        "description": "names, or Zabbix's numbers 0 (not_classified) to 5 (disaster)"})
     limit = Int32(low=1, high=MAX_INT32, allow_null=True, load_default=None)
     sortorder = String(choices=("ASC", "DESC"), load_default="ASC", metadata={"description": "by incidentid"})
 

@@ -1,9 +1,10 @@
 """Params of problem.get: Zabbix 7.0's strict schema (ZA §4.4), fields in its order, with the
-6.x name `select_acknowledges` still taken as on event.get."""
+6.x name `select_acknowledges` still taken as on event.get, and `selectHosts` as event.get has it."""
 
 from __future__ import annotations
 
 from rpcserver.storage.event_reads import ACKNOWLEDGE_COLUMNS, PROBLEMS, SEVERITIES, SUPPRESSION_COLUMNS, TAG_COLUMNS
+from rpcserver.storage.hosts import HOSTS
 
 from ._base import ZabbixSchema
 from ._fields import Boolean, Filter, Flag, Id, Ids, Int32, Int32s, Output, TagFilters, Timestamp
@@ -38,6 +39,8 @@ ProblemGetParams = ZabbixSchema.from_dict(
         "countOutput": Flag(load_default=False),
         "select_acknowledges": acknowledges_output(tuple(ACKNOWLEDGE_COLUMNS)),
         "selectAcknowledges": acknowledges_output(tuple(ACKNOWLEDGE_COLUMNS)),
+        # Ours (API.md §3a): 7.0 refuses it, 6.x ignored it, and clients written against 6.x send it.
+        "selectHosts": sub_output(tuple(HOSTS.columns)),
         "selectSuppressionData": sub_output(tuple(SUPPRESSION_COLUMNS)),
         "selectTags": sub_output(tuple(TAG_COLUMNS)),
         **tail_params(("eventid",)),

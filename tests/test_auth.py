@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import orjson
 import pytest
 
-from .conftest import error_of, result_of, storage_of
+from .conftest import error_of, request, result_of, storage_of
 
 LOGIN_FAILED = (-32500, "Application error.", "Incorrect user name or password or account is temporarily blocked.")
 NOT_AUTHORIZED = (-32602, "Invalid params.", "Not authorized.")
@@ -161,3 +163,64 @@ async def test_a_user_in_a_disabled_group_loses_its_session(rpc: Any, client: An
     await storage_of(client).write(lambda c: c.execute("INSERT INTO users_groups (usrgrpid, userid) VALUES (9, 1)"))
     assert error_of(await rpc("host.get", {}, auth=admin)) == TERMINATED
     assert error_of(await rpc("user.login", {"username": "Admin", "password": "zabbix"})) == (-32602, "Invalid params.", "No permissions for system access.")
+
+
+# --- headers as bytes on the wire: whatever a header holds, the answer is a clean JSON-RPC one ---
+
+
+async def raw_post(client: Any, headers: list[bytes], body: bytes) -> tuple[int, bytes]:
+    """POST with header lines sent byte for byte (an HTTP client library would encode or refuse them)."""
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    head = [b"POST /api_jsonrpc HTTP/1.1", b"Host: localhost", b"Connection: close",
+            b"Content-Length: " + str(len(body)).encode(), *headers]
+    writer.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+
+
+HOST_GET = orjson.dumps(request("host.get", {}))
+JSON_RPC = b"Content-Type: application/json-rpc"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"Authorization: Bearer \xe9\xe8\xff",  # latin-1 bytes, not UTF-8
+        b"Authorization: Bearer \xc3\xa9t\xc3\xa9",  # UTF-8 non-ASCII
+        b"Authorization: Bearer " + b"\xff" * 64,  # a token's length
+        b"Authorization: Bearer " + "\u00e9".encode() * 32,  # 32 characters, as a session id
+        b"X-API-Key: \xe9\xe8\xff",
+        b"X-API-Key: " + b"\xff" * 64,
+    ],
+)
+async def test_a_credential_header_of_non_ascii_bytes_is_not_authorized(client: Any, header: bytes) -> None:
+    status, body = await raw_post(client, [JSON_RPC, header], HOST_GET)
+    assert status == 200
+    assert error_of(orjson.loads(body)) == NOT_AUTHORIZED
+
+
+@pytest.mark.parametrize("header", [b"Authorization: Bearer", b"Authorization: Bearer ", b"Authorization: \xe9\xe8\xff"])
+async def test_a_header_that_carries_no_credential_leaves_the_body_auth(client: Any, admin: str, header: bytes) -> None:
+    # A bare "Bearer" or a scheme other than Bearer names no credential (as a Basic header does).
+    status, body = await raw_post(client, [JSON_RPC, header], orjson.dumps(request("host.get", {}, auth=admin)))
+    assert status == 200 and "result" in orjson.loads(body)
+    status, body = await raw_post(client, [JSON_RPC, header], HOST_GET)
+    assert status == 200 and error_of(orjson.loads(body)) == NOT_AUTHORIZED
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [b"application/json; charset=\xe9\xff", b"application/json;;;", b"application/json; x=\"unterminated",
+     b"application/json-rpc; charset=utf-8; boundary=\xff"],
+)
+async def test_a_content_type_with_odd_parameters_is_judged_by_its_type(client: Any, admin: str, content_type: bytes) -> None:
+    status, body = await raw_post(client, [b"Content-Type: " + content_type, b"Authorization: Bearer " + admin.encode()], HOST_GET)
+    assert status == 200 and "result" in orjson.loads(body)
+
+
+async def test_a_content_type_of_non_ascii_bytes_is_412(client: Any) -> None:
+    assert await raw_post(client, [b"Content-Type: application/\xe9son"], HOST_GET) == (412, b"")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,8 +17,11 @@ import pytest
 import requests
 from jsonrpcclient import Error, Ok, parse, request, request_uuid
 from pyzabbix import ZabbixAPI as PyZabbixAPI
+from zabbix_api import ZabbixAPI as ZabbixApiClient
+from zabbix_api import ZabbixAPIException as ZabbixApiError
 from zabbix_utils import APIRequestError, AsyncZabbixAPI, ZabbixAPI
 
+from .npm_packages import npm_package
 from .server_process import ServerProcess, running_server
 
 
@@ -136,6 +142,51 @@ def test_pyzabbix_acknowledge_flow(server: ServerProcess) -> None:
     with pytest.raises(ZabbixAPIException, match="Cannot close problem: trigger does not allow manual closing."):
         api.event.acknowledge(eventids=[not_closable], action=1)
     api.user.logout()
+
+
+# Clients that know one form whatever the server's version: the 5.x login (`user`), the session in the
+# body's `auth` (`"auth": null` before login), user.logout with `[]`, 6.x's selectHosts on problem.get
+# and select_acknowledges on event.get (API.md §3a, docs/compatibility.md).
+
+ZABBIX_PROMISE = ("zabbix-promise@2.0.2", "NHyAj6oEp3EyIVJssxkmyV1ZehBEq03P/4fWFx+0CuY46nh0u55YdA0XXRzziItJeQy6LIBbQ2ln44SJB1prUA==")
+CLIENTS = Path(__file__).parent / "clients"
+NODE_TIMEOUT = 60
+
+
+def test_zabbix_api_lists_and_acknowledges(server: ServerProcess) -> None:
+    api = ZabbixApiClient(server=server.url)  # appends /api_jsonrpc.php
+    api.login("operator", "operator")  # probes the version first; then every call carries the session in `auth`
+    problems = api.problem.get({"output": ["eventid", "name"], "selectHosts": ["host", "name"], "acknowledged": False,
+                                "sortfield": "eventid"})
+    assert problems and all(problem["hosts"] and set(problem["hosts"][0]) == {"host", "name"} for problem in problems)
+    eventid = problems[0]["eventid"]
+    assert api.event.acknowledge({"eventids": [eventid], "action": 6, "message": "zabbix-api was here"}) == {"eventids": [int(eventid)]}
+    [event] = api.event.get({"eventids": eventid, "output": ["acknowledged"], "selectAcknowledges": ["message"]})
+    assert event["acknowledged"] == "1" and event["acknowledges"][0]["message"] == "zabbix-api was here"
+    with pytest.raises(ZabbixApiError, match='Incorrect value for field "message": cannot be empty.'):
+        api.event.acknowledge({"eventids": eventid, "action": 4})
+    api.logout()
+    assert api.auth == ""
+
+
+def test_zabbix_promise_on_node_lists_and_acknowledges(server: ServerProcess, tmp_path: Path) -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    with npm_package(*ZABBIX_PROMISE) as archive:
+        # Python 3.12+ warns unless told how to filter members; 3.11 before 3.11.4 has no filters.
+        archive.extractall(tmp_path, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+    run = subprocess.run([node, str(CLIENTS / "zabbix_promise_flow.js"), str(tmp_path / "package"), f"{server.url}/api_jsonrpc.php"],
+                         check=False, capture_output=True, text=True, timeout=NODE_TIMEOUT, stdin=subprocess.DEVNULL)
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout)
+    assert re.fullmatch(r"[0-9a-f]{32}", seen["session"])
+    assert seen["problems"] and all(problem["hosts"] and set(problem["hosts"][0]) == {"host"} for problem in seen["problems"])
+    assert seen["acknowledged"] == {"eventids": [int(seen["eventid"])]}
+    assert seen["events"] == [{"acknowledged": "1", "acknowledges": [{"message": "zabbix-promise was here"}]}]
+    assert seen["refused"] == {"code": -32602, "message": "Invalid params.",
+                               "data": 'Incorrect value for field "message": cannot be empty.'}
+    assert seen["loggedOut"] is True
 
 
 # --- examples/: every script runs as its docstring says, against a fresh demo server of its own ---

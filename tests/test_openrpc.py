@@ -3,12 +3,8 @@ open through the endpoint, and the reference in docs/ generated from it and curr
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import os
 import tarfile
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -25,40 +21,22 @@ from rpcserver.reference import markdown, method_tables
 
 from . import openrpc_conformance
 from .conftest import ADMIN_PASSWORD, error_of, post, request, result_of
+from .npm_packages import npm_package
 
 OPENRPC_META_SCHEMA = (
-    "https://registry.npmjs.org/@open-rpc/meta-schema/-/meta-schema-1.14.9.tgz",
+    "@open-rpc/meta-schema@1.14.9",
     "2/CbDzOVpcaSnMs28TsRv8MKJwJi0TTYFlQ6q6qobAH26oIuhYgcZooKf4l71emgntU6MMcFQCA0h4mJ4dBCdA==",
 )
 JSON_SCHEMA_META_SCHEMA = (
-    "https://registry.npmjs.org/@json-schema-tools/meta-schema/-/meta-schema-1.8.0.tgz",
+    "@json-schema-tools/meta-schema@1.8.0",
     "pbRAbHidPTf96LhmHXA6bl4D4tz4HrwjZ7A5ConcLFPdCj+93GhsCCFsq+AWti4VOs+9QTezX5l0zLNA+TZv1g==",
 )
-"""The OpenRPC project's meta-schema and the JSON Schema meta-schema it refers to, as published (with npm's
-integrity hashes of the pinned releases)."""
-JSON_SCHEMA_TOOLS = "https://meta.json-schema.tools"
-CACHE = Path.home() / ".cache" / "rpcserver-tests"
+"""The OpenRPC project's meta-schema and the JSON Schema meta-schema it refers to, as published on npm
+(pinned releases, with their sha512 integrity hashes)."""
 
 DOCS = Path(__file__).parent.parent / "docs"
 README = Path(__file__).parent.parent / "README.md"
 REGENERATE = "regenerate with: rpcserver reference > docs/api.md && rpcserver reference --openrpc > docs/openrpc.json"
-
-
-def _published(package: tuple[str, str]) -> tarfile.TarFile:
-    url, sha512 = package
-    cached = CACHE / url.split("://", 1)[1].replace("/", "_")  # the package's scope is in the name
-    if not cached.exists():
-        try:
-            with urllib.request.urlopen(url, timeout=30) as response:
-                content = response.read()
-        except OSError as exc:
-            pytest.fail(f"cannot download {url}: {exc}")
-        assert base64.b64encode(hashlib.sha512(content).digest()).decode() == sha512, url
-        CACHE.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_bytes(content)
-        partial.replace(cached)  # whole or not at all, whatever else runs the tests at the same time
-    return tarfile.open(cached)
 
 
 def _member(archive: tarfile.TarFile, name: str) -> str:
@@ -70,13 +48,15 @@ def _member(archive: tarfile.TarFile, name: str) -> str:
 def openrpc_validator() -> Draft7Validator:
     """A validator of OpenRPC documents. The OpenRPC package ships its meta-schema as a JavaScript
     module whose one export is the JSON document."""
-    with _published(OPENRPC_META_SCHEMA) as archive:
+    with npm_package(*OPENRPC_META_SCHEMA) as archive:
         source = _member(archive, "package/index.js")
     start = source.index("exports.openrpcDocument = {") + len("exports.openrpcDocument = ")
     meta_schema = json.loads(source[start: source.rindex("};") + 1])
-    with _published(JSON_SCHEMA_META_SCHEMA) as archive:
-        json_schema_dialect = DRAFT7.create_resource(json.loads(_member(archive, "package/schema.json")))
-    registry = Registry().with_resources([(JSON_SCHEMA_TOOLS, json_schema_dialect), (JSON_SCHEMA_TOOLS + "/", json_schema_dialect)])
+    with npm_package(*JSON_SCHEMA_META_SCHEMA) as archive:
+        dialect = json.loads(_member(archive, "package/schema.json"))
+    # The OpenRPC meta-schema refers to the dialect by its $id, with and without the final "/".
+    resource = DRAFT7.create_resource(dialect)
+    registry = Registry().with_resources([(dialect["$id"], resource), (dialect["$id"].rstrip("/"), resource)])
     return Draft7Validator(meta_schema, registry=registry)
 
 

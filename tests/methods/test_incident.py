@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from schemas.incident import IncidentGetParams
+
 from ..conftest import error_of, result_of, storage_of
 
 NO_PERMISSIONS = (-32500, "Application error.", "No permissions to referred object or it does not exist!")
@@ -102,6 +104,10 @@ async def test_missing_and_invisible_incidents(inc: Any, world: dict[str, Any], 
     assert [i["incidentid"] for i in result_of(await inc("get", {}, "ro"))] == world["ids"]  # not the DB one
 
 
+SEVERITY_REASON = ('Invalid parameter "{path}": value must be one of "not_classified", "information", "warning", "average", '
+                   '"high", "disaster", 0-5.')
+
+
 @pytest.mark.parametrize(
     "method, params, data",
     [
@@ -115,6 +121,13 @@ async def test_missing_and_invisible_incidents(inc: Any, world: dict[str, Any], 
         ("massacknowledge", {}, 'Invalid parameter "/": exactly one of the parameters "incidentids" and "paged_user" is expected, neither was given.'),
         ("massresolve", {"incidentids": ["1"], "paged_user": "Admin"}, 'Invalid parameter "/": exactly one of the parameters "incidentids" and "paged_user" is expected, both were given.'),
         ("get", {"status": ["sleeping"]}, 'Invalid parameter "/status/1": value must be one of "open", "acknowledged", "resolved", "closed".'),
+        ("get", {"severities": ["high", 6]}, SEVERITY_REASON.format(path="/severities/2")),
+        ("get", {"severities": "critical"}, SEVERITY_REASON.format(path="/severities/1")),
+        ("get", {"severities": [-1]}, SEVERITY_REASON.format(path="/severities/1")),
+        ("get", {"severities": [True]}, SEVERITY_REASON.format(path="/severities/1")),
+        ("get", {"severities": [4.0]}, SEVERITY_REASON.format(path="/severities/1")),
+        ("get", {"severities": ["high", 4]}, 'Invalid parameter "/severities/2": value (4) already exists.'),
+        ("get", {"severities": {"high": 1}}, 'Invalid parameter "/severities": an array is expected.'),
     ],
 )
 async def test_bad_input_changes_nothing(inc: Any, world: dict[str, Any], client: Any, method: str, params: dict[str, Any], data: str) -> None:
@@ -130,6 +143,11 @@ async def test_get_filters(inc: Any, world: dict[str, Any]) -> None:
     ids_of = lambda response: [i["incidentid"] for i in result_of(response)]  # noqa: E731
     assert ids_of(await inc("get", {"status": ["acknowledged"]})) == [ids[0]]
     assert ids_of(await inc("get", {"status": ["open"], "severities": ["warning", "high"]})) == [ids[1], ids[3]]
+    # Zabbix's numbers for the same severities, alone, mixed with names, as strings of digits.
+    for severities in ([2, 4], ["warning", 4], ["2", "4"], [4, 2]):
+        assert ids_of(await inc("get", {"status": ["open"], "severities": severities})) == [ids[1], ids[3]]
+    assert ids_of(await inc("get", {"status": "open", "severities": 4})) == [ids[3]]
+    assert {i["severity"] for i in result_of(await inc("get", {"severities": [2, 4]}))} == {"warning", "high"}  # names answered
     assert ids_of(await inc("get", {"paged_user": "Admin", "sortorder": "DESC", "limit": 2})) == [ids[2], ids[1]]
     assert ids_of(await inc("get", {"paged_user": "nobody"})) == []
     assert ids_of(await inc("get", {"incidentids": [ids[3], ids[0]]})) == [ids[0], ids[3]]
@@ -196,3 +214,11 @@ async def test_both_dialects_share_one_state(inc: Any, call: Any, world: dict[st
     # closing through event.acknowledge resolves the incident
     await call("event.acknowledge", {"eventids": ids[2], "action": 1}, auth=admin)
     assert (await call("incident.get", {"incidentids": [ids[2]]}, auth=admin))[0]["status"] == "resolved"
+
+
+@pytest.mark.parametrize(
+    "sent, loaded",
+    [("high", [4]), (4, [4]), ("4", [4]), (["disaster", 0, "2"], [5, 0, 2]), ([], []), (None, None)],
+)
+def test_severities_load_as_zabbix_numbers(sent: Any, loaded: Any) -> None:
+    assert IncidentGetParams().load_params({"severities": sent})["severities"] == loaded

@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
+from methods.event import selects_of
 from methods.problem import OK_PERIOD
 from rpcserver.storage.events import resolve_problem
+from schemas.problem import ProblemGetParams
 
 from ..conftest import FakeClock, error_of, storage_of
 from .test_event_get import ADMIN_USERID, NOW, T0, World, add_acknowledges, build_world, sql
@@ -185,6 +187,33 @@ async def test_permissions(ids_of: Any, get: Any, fan: str) -> None:
     assert await get({"countOutput": True}, who="nobody") == "0"
 
 
+async def test_select_hosts_answers_hosts_as_event_get_does(get: Any, call: Any, world: World) -> None:
+    # Ours (API.md §3, §3a): 7.0 refuses selectHosts on problem.get, 6.x ignored it, 6.x clients send it.
+    cpu = world.events["cpu"]
+    [problem] = await get({"output": ["name"], "eventids": cpu, "selectHosts": "extend"})
+    assert problem == {"name": "CPU is high", "hosts": [
+        {"hostid": world.hosts["web-01"], "host": "web-01", "name": "web-01", "status": "0"}]}
+    as_event = await call("event.get", {"output": ["name"], "eventids": cpu, "selectHosts": "extend"}, auth=world.sessions["admin"])
+    assert [problem] == as_event
+    assert await get({"output": ["name"], "eventids": cpu, "selectHosts": ["name", "host"]}) == [
+        {"name": "CPU is high", "hosts": [{"host": "web-01", "name": "web-01"}]}]
+
+
+def test_select_hosts_loads_into_the_selects_both_methods_share() -> None:
+    p = ProblemGetParams().load_params({"selectHosts": ["host"]})
+    assert selects_of(p, acknowledge_users=False).hosts == ["host"]
+    assert selects_of(ProblemGetParams().load_params({}), acknowledge_users=False).hosts is None
+
+
+async def test_the_request_of_a_6x_client_with_select_hosts(get: Any, world: World) -> None:
+    # Exactly as the client of issue 15 sends it.
+    problems = await get({"output": "extend", "selectAcknowledges": "count", "selectTags": "extend",
+                          "selectHosts": ["host", "name"], "sortfield": "eventid", "sortorder": "DESC", "limit": 100,
+                          "suppressed": False})
+    assert problems and all(problem["hosts"] and set(problem["hosts"][0]) == {"host", "name"} for problem in problems)
+    assert [int(problem["eventid"]) for problem in problems] == sorted((int(p["eventid"]) for p in problems), reverse=True)
+
+
 ACKNOWLEDGE_FIELDS = ('"acknowledgeid", "userid", "clock", "message", "action", "old_severity", "new_severity", '
                       '"suppress_until", "taskid"')
 
@@ -193,7 +222,9 @@ ACKNOWLEDGE_FIELDS = ('"acknowledgeid", "userid", "clock", "message", "action", 
     "params, data",
     [
         ({"value": 1}, 'Invalid parameter "/": unexpected parameter "value".'),
-        ({"selectHosts": "extend"}, 'Invalid parameter "/": unexpected parameter "selectHosts".'),
+        ({"selectHost": "extend"}, 'Invalid parameter "/": unexpected parameter "selectHost".'),  # misspelt: 7.0's text
+        ({"selectHosts": ["host", "ip"]}, 'Invalid parameter "/selectHosts/2": value must be one of "hostid", "host", "name", "status".'),
+        ({"selectHosts": "count"}, 'Invalid parameter "/selectHosts": value must be "extend".'),
         ({"trigger_severities": [1]}, 'Invalid parameter "/": unexpected parameter "trigger_severities".'),
         ({"problem_time_from": 1}, 'Invalid parameter "/": unexpected parameter "problem_time_from".'),
         ({"select_alerts": "extend"}, 'Invalid parameter "/": unexpected parameter "select_alerts".'),
