@@ -149,7 +149,7 @@ SORTABLE = {
     "acknowledgementid": "a.acknowledgementid",
     "eventid": "a.eventid",
     "acknowledged_on": "a.acknowledged_on",
-    "acknowledged_until": f"ifnull(a.acknowledged_until, {INDEFINITE})",
+    "acknowledged_until": f"coalesce(a.acknowledged_until, {INDEFINITE})",
     "last_modified": "a.last_modified",
 }
 BOUNDS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
