@@ -80,6 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
     passwd_parser.add_argument("username", metavar="USER", help="the user's name (as for user.login)")
     passwd_parser.add_argument("--db", dest="db", default=None, metavar="PATH|URL",
                                help=f"SQLite database file or postgresql:// URL (default: {DEFAULTS.db}; {env_name('db')})")
+    copy_parser = commands.add_parser(
+        "copy",
+        help="copy a database into a new, empty one (SQLite or PostgreSQL, either way)",
+        description="Copy everything in SOURCE (users, groups, roles, rights, tokens, hosts, triggers, events, problems, "
+        "history, acknowledgements, suppressions) into the empty TARGET, in one transaction, ids kept; print a count "
+        "per table. Each is a SQLite file or a postgresql:// URL; a TARGET that already holds users or events is "
+        "refused untouched. Example: rpcserver copy rpcserver.db postgresql://rpc@db.example/rpcserver",
+    )
+    copy_parser.add_argument("source", metavar="SOURCE", help="the database to copy: a file path or postgresql:// URL")
+    copy_parser.add_argument("target", metavar="TARGET", help="the empty database to copy into (created if a new file)")
     reference_parser = commands.add_parser(
         "reference",
         help="print the API reference (Markdown), or the OpenRPC document",
@@ -145,6 +155,18 @@ def run_passwd(config: Config, username: str) -> None:
     print(f'Password of "{username}" changed; their sessions have ended.', file=sys.stderr)
 
 
+def run_copy(source: str, target: str) -> None:
+    from .storage.copy import CopyRefused, copy
+
+    try:
+        counts = asyncio.run(copy(source, target))
+    except (StorageOpenError, CopyRefused) as exc:
+        fail(str(exc))
+    for table, count in counts.items():
+        print(f"{table}: {count}")
+    print(f"copied {describe(source)} into {describe(target)}", file=sys.stderr)
+
+
 def run_reference(shown: str | None) -> None:
     from methods.rpc import document  # the API's own modules: loaded only by the commands that need them
 
@@ -162,6 +184,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     if args.command == "reference":
         run_reference(args.shown)
+        return
+    if args.command == "copy":
+        run_copy(args.source, args.target)
         return
     overrides = {k: v for k, v in vars(args).items() if k not in ("command", "username")}
     try:

@@ -28,7 +28,7 @@ from .. import describe
 from .._writer import STORAGE_FAILED, Failed, Outcomes, Unit, run_units
 from ..engine import POSTGRESQL, Engine, Params
 from ..sqlite.schema_v1 import DEFAULT_ROWS
-from .schema import SchemaError, migrate
+from .schema import SchemaError, advance_sequences, migrate
 
 T = TypeVar("T")
 
@@ -61,12 +61,15 @@ def translate(sql: str) -> str:
 
 
 class PostgresDb:
-    """A psycopg connection as the shared SQL expects it: sqlite3's `execute` and `executemany`."""
+    """A psycopg connection as the shared SQL expects it: sqlite3's `execute`, `executemany` and `close`."""
 
     engine: Engine = POSTGRESQL
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
+
+    def close(self) -> None:
+        self.conn.close()
 
     def execute(self, sql: str, params: Params = ()) -> psycopg.Cursor[Any]:
         return self.conn.execute(translate(sql), params or None)
@@ -89,10 +92,23 @@ def _retry(exc: BaseException) -> bool:
     return isinstance(exc, pg_errors.TransactionRollback)
 
 
-def _connect(url: str) -> PostgresDb:
+def connect(url: str) -> PostgresDb:
     conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, application_name="rpcserver")
     conn.execute("SET synchronous_commit = on")
     return PostgresDb(conn)
+
+
+def begin_snapshot(db: PostgresDb) -> None:
+    db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
+
+def begin_write(db: PostgresDb) -> None:
+    db.execute("BEGIN")
+
+
+def ids_copied(db: PostgresDb) -> None:
+    """Move every id sequence past the ids the copy wrote."""
+    advance_sequences(db)
 
 
 class _Connection:
@@ -109,7 +125,7 @@ class _Connection:
             if self.db is not None:
                 self.db.conn.close()
                 self.db = None
-            self.db = _connect(self._url)
+            self.db = connect(self._url)
         return self.db
 
     def lost(self) -> bool:
@@ -183,7 +199,7 @@ class PostgresBackend:
         opened: list[_Connection] = []
         try:
             for _ in range(1 + readers):
-                db = await asyncio.to_thread(_connect, url)
+                db = await asyncio.to_thread(connect, url)
                 opened.append(_Connection(url, db))
             writer = opened[0]
             assert writer.db is not None

@@ -95,6 +95,25 @@ def _read_snapshot(conn: sqlite3.Connection, fn: Callable[..., T], args: tuple[A
         conn.execute("COMMIT")
 
 
+def connect(path: str) -> SqliteDb:
+    """A plain synchronous connection (for `rpcserver copy`), configured as the writer's."""
+    conn = sqlite3.connect(path, isolation_level=None, factory=SqliteDb)
+    _configure(conn, "FULL", False)
+    return conn
+
+
+def begin_snapshot(conn: sqlite3.Connection) -> None:
+    conn.execute("BEGIN")
+
+
+def begin_write(conn: sqlite3.Connection) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+
+
+def ids_copied(conn: sqlite3.Connection) -> None:
+    """Nothing to do: AUTOINCREMENT moves past every id written, whoever chose it."""
+
+
 async def _connect(path: str) -> aiosqlite.Connection:
     # isolation_level=None: no implicit transactions; the writer and readers issue their own.
     conn = aiosqlite.connect(path, isolation_level=None, factory=SqliteDb)
