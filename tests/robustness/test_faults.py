@@ -31,6 +31,10 @@ from ..conftest import error_of, result_of, storage_of
 from ..server_process import run_cli, running_server
 from .wire import check_response
 
+pytestmark = pytest.mark.sqlite_only(
+    "read-only and full files, file locks and corrupt pages are SQLite's faults; a lost PostgreSQL database is "
+    "tests/storage/test_postgresql.py's")
+
 STORAGE_FAILED = (-32500, "Application error.", _writer.STORAGE_FAILED)
 NO_LIMIT = 1073741823  # SQLite's default max_page_count
 
