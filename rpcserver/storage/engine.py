@@ -62,6 +62,15 @@ class Engine:
         """An aggregate: the texts of `expr` joined with commas, in the rows' order."""
         return f"group_concat({expr})"
 
+    def empty_json_array(self) -> str:
+        """SQL of an empty JSON array, a JSON value (not a string) in `json_object`."""
+        return "json_array()"
+
+    def json_or(self, subquery: str, default: str) -> str:
+        """SQL of the JSON value a scalar `subquery` (of a JSON function of this engine) gives, or of
+        the JSON text `default` (a literal, no quotes in it) when it finds no row."""
+        return f"json(coalesce(({subquery}), '{default}'))"
+
 
 class PostgresEngine(Engine):
     name = "postgresql"
@@ -81,6 +90,12 @@ class PostgresEngine(Engine):
 
     def concat(self, expr: str) -> str:
         return f"string_agg({expr}, ',')"
+
+    def empty_json_array(self) -> str:
+        return "json_build_array()"
+
+    def json_or(self, subquery: str, default: str) -> str:
+        return f"coalesce(({subquery}), '{default}'::json)"
 
 
 SQLITE = Engine()
