@@ -23,6 +23,9 @@ class ObjectTable:
     """Output field -> SQL expression, in output order."""
     id_filters: Mapping[str, str] = field(default_factory=dict)
     """Param (e.g. `usrgrpids`) -> condition with one `{ids}` placeholder for the id list."""
+    nocase: frozenset[str] = frozenset()
+    """Output fields of columns SQLite declares COLLATE NOCASE (PostgreSQL's `nocase`): sorted as SQLite
+    sorts them on both stores."""
 
 
 @dataclass
@@ -65,7 +68,7 @@ def _conditions(engine: Engine, table: ObjectTable, query: GetQuery) -> tuple[li
         for i, value in enumerate(values):
             key = f"s{n}_{i}"
             params[key] = _like_pattern(value, query)
-            searches.append(engine.like(table.columns[name], key, negate=query.exclude_search))
+            searches.append(engine.like(engine.bytewise(table.columns[name]), key, negate=query.exclude_search))
     if searches:
         where.append("(" + (" OR " if query.search_by_any else " AND ").join(searches) + ")")
     return where, params
@@ -87,7 +90,7 @@ def select_objects(conn: Db, table: ObjectTable, query: GetQuery) -> list[dict[s
         return conn.execute(f"SELECT COUNT(*) FROM {table.source}{where_sql}", params).fetchone()[0]
     names = _output_names(table, query)
     select = ", ".join(f"{table.columns[n]} AS {n}" for n in names)
-    cursor = conn.execute(f"SELECT {select} FROM {table.source}{where_sql}{_order_and_limit(table, query)}", params)
+    cursor = conn.execute(f"SELECT {select} FROM {table.source}{where_sql}{_order_and_limit(conn.engine, table, query)}", params)
     return [dict(zip(names, row)) for row in cursor]
 
 
@@ -104,7 +107,8 @@ def select_json(
     where_sql, params = _where(conn.engine, table, query)
     # as text: psycopg would decode PostgreSQL's json; the object is sent as it is written
     select = ", ".join([as_text(table.columns[table.key]), f"CAST({obj} AS TEXT)", *also])
-    return conn.execute(f"SELECT {select} FROM {table.source}{where_sql}{_order_and_limit(table, query)}", params).fetchall()
+    order = _order_and_limit(conn.engine, table, query)
+    return conn.execute(f"SELECT {select} FROM {table.source}{where_sql}{order}", params).fetchall()
 
 
 def json_object(engine: Engine, texts: Mapping[str, str], members: Mapping[str, str] = {}) -> str:
@@ -126,9 +130,10 @@ def _where(engine: Engine, table: ObjectTable, query: GetQuery) -> tuple[str, di
     return (f" WHERE {' AND '.join(where)}" if where else ""), params
 
 
-def _order_and_limit(table: ObjectTable, query: GetQuery) -> str:
+def _order_and_limit(engine: Engine, table: ObjectTable, query: GetQuery) -> str:
+    # No sortable field is ever NULL (where the stores would differ: SQLite puts NULLs first, PostgreSQL last).
     orders = [
-        f"{table.columns[name]} {order_at(query.sortorder, i)}"
+        f"{engine.nocase_order(table.columns[name]) if name in table.nocase else table.columns[name]} {order_at(query.sortorder, i)}"
         for i, name in enumerate(query.sortfield)
     ]
     limit_sql = f" LIMIT {int(query.limit)}" if query.limit else ""
