@@ -62,6 +62,25 @@ class Engine:
         """An aggregate: the texts of `expr` joined with commas, in the rows' order."""
         return f"group_concat({expr})"
 
+    def empty_json_array(self) -> str:
+        """SQL of an empty JSON array, a JSON value (not a string) in `json_object`."""
+        return "json_array()"
+
+    def json_or(self, subquery: str, default: str) -> str:
+        """SQL of the JSON value a scalar `subquery` (of a JSON function of this engine) gives, or of
+        the JSON text `default` (a literal, no quotes in it) when it finds no row."""
+        return f"json(coalesce(({subquery}), '{default}'))"
+
+    def bytewise(self, expr: str) -> str:
+        """The text `expr` in bytewise order and equality, whatever its column's collation: for LIKE
+        (PostgreSQL refuses LIKE on its case-insensitive `nocase` columns; SQLite's LIKE ignores collations)."""
+        return expr
+
+    def nocase_order(self, expr: str) -> str:
+        """A sort key of the text `expr` (a NOCASE column) that orders as SQLite's NOCASE: bytewise
+        after folding ASCII letters only."""
+        return expr
+
 
 class PostgresEngine(Engine):
     name = "postgresql"
@@ -81,6 +100,20 @@ class PostgresEngine(Engine):
 
     def concat(self, expr: str) -> str:
         return f"string_agg({expr}, ',')"
+
+    def empty_json_array(self) -> str:
+        return "json_build_array()"
+
+    def json_or(self, subquery: str, default: str) -> str:
+        return f"coalesce(({subquery}), '{default}'::json)"
+
+    def bytewise(self, expr: str) -> str:
+        return f'({expr}) COLLATE "C"'
+
+    def nocase_order(self, expr: str) -> str:
+        # lower() in the C collation folds ASCII letters only; the ICU `nocase` collation orders
+        # punctuation, digits and letters otherwise than SQLite does ('user_1' before 'User01').
+        return f'lower(({expr}) COLLATE "C")'
 
 
 SQLITE = Engine()
