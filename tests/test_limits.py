@@ -4,7 +4,6 @@ each limit through the real endpoint at its default and as configured, then the 
 from __future__ import annotations
 
 import io
-import sqlite3
 from pathlib import Path
 from typing import Any
 
