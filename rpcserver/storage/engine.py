@@ -81,6 +81,16 @@ class Engine:
         after folding ASCII letters only."""
         return expr
 
+    def texts(self, param: str, alias: str) -> str:
+        """A FROM item, named `alias`, of the texts in the JSON array bound as `:param`: rows of `alias.value`."""
+        return f"json_each(:{param}) AS {alias}"
+
+    def lock_events(self, param: str) -> str | None:
+        """A statement that locks, until the transaction ends, the events whose ids are in the JSON
+        array bound as `:param`, in id order (no deadlock between two units); run it before reading
+        the state a unit will change. None here: SQLite's one writer already holds the database."""
+        return None
+
 
 class PostgresEngine(Engine):
     name = "postgresql"
@@ -114,6 +124,13 @@ class PostgresEngine(Engine):
         # lower() in the C collation folds ASCII letters only; the ICU `nocase` collation orders
         # punctuation, digits and letters otherwise than SQLite does ('user_1' before 'User01').
         return f'lower(({expr}) COLLATE "C")'
+
+    def texts(self, param: str, alias: str) -> str:
+        return f"jsonb_array_elements_text(CAST(:{param} AS jsonb)) AS {alias}(value)"
+
+    def lock_events(self, param: str) -> str | None:
+        # Several servers (writer connections) may change the same problem at once.
+        return f"SELECT eventid FROM events WHERE eventid IN (SELECT value FROM json_ids(:{param})) ORDER BY eventid FOR UPDATE"
 
 
 SQLITE = Engine()
