@@ -62,6 +62,11 @@ class Engine:
         """An aggregate: the texts of `expr` joined with commas, in the rows' order."""
         return f"group_concat({expr})"
 
+    def nocase_equals(self, expr: str, value: str) -> str:
+        """`expr` (a NOCASE name: username, role or user group name) equals the text `value` (SQL: `?`,
+        `:name`) as SQLite's NOCASE compares: ignoring the case of ASCII letters only ('É' is not 'é')."""
+        return f"{expr} = {value}"
+
 
 class PostgresEngine(Engine):
     name = "postgresql"
@@ -81,6 +86,10 @@ class PostgresEngine(Engine):
 
     def concat(self, expr: str) -> str:
         return f"string_agg({expr}, ',')"
+
+    def nocase_equals(self, expr: str, value: str) -> str:
+        # lower() in the C collation folds ASCII letters only; the ICU `nocase` collation folds every letter.
+        return f'lower(({expr}) COLLATE "C") = lower(CAST({value} AS TEXT) COLLATE "C")'
 
 
 SQLITE = Engine()

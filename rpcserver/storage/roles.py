@@ -79,7 +79,7 @@ def role_by_id(conn: Db, roleid: int) -> RoleRow | None:
 
 def roleid_named(conn: Db, name: str) -> int | None:
     """The role called `name`, compared as the unique index compares (ASCII case-insensitively)."""
-    row = conn.execute("SELECT roleid FROM role WHERE name = ?", (name,)).fetchone()
+    row = conn.execute(f"SELECT roleid FROM role WHERE {conn.engine.nocase_equals('name', '?')}", (name,)).fetchone()
     return row[0] if row else None
 
 

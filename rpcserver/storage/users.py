@@ -124,7 +124,8 @@ def _check_usernames_free(conn: Db, names: Sequence[tuple[str, int | None]]) -> 
     case (the column is NOCASE). Names repeated within the call are the schema's to refuse."""
     for username, userid in names:
         row = conn.execute(
-            "SELECT username FROM users WHERE username = ? AND userid <> coalesce(?, 0)", (username, userid)
+            f"SELECT username FROM users WHERE {conn.engine.nocase_equals('username', '?')} AND userid <> coalesce(?, 0)",
+            (username, userid),
         ).fetchone()
         if row:
             raise InvalidParams(f'User with username "{row[0]}" already exists.')
