@@ -91,6 +91,11 @@ class Engine:
         the state a unit will change. None here: SQLite's one writer already holds the database."""
         return None
 
+    def nocase_equals(self, expr: str, value: str) -> str:
+        """`expr` (a NOCASE name: username, role or user group name) equals the text `value` (SQL: `?`,
+        `:name`) as SQLite's NOCASE compares: ignoring the case of ASCII letters only ('É' is not 'é')."""
+        return f"{expr} = {value}"
+
 
 class PostgresEngine(Engine):
     name = "postgresql"
@@ -131,6 +136,10 @@ class PostgresEngine(Engine):
     def lock_events(self, param: str) -> str | None:
         # Several servers (writer connections) may change the same problem at once.
         return f"SELECT eventid FROM events WHERE eventid IN (SELECT value FROM json_ids(:{param})) ORDER BY eventid FOR UPDATE"
+
+    def nocase_equals(self, expr: str, value: str) -> str:
+        # lower() in the C collation folds ASCII letters only; the ICU `nocase` collation folds every letter.
+        return f'lower(({expr}) COLLATE "C") = lower(CAST({value} AS TEXT) COLLATE "C")'
 
 
 SQLITE = Engine()

@@ -100,7 +100,7 @@ def _paged(conn: Db, ids: Sequence[int]) -> dict[int, list[str]]:
     paged: dict[int, list[str]] = {}
     for eventid, username in conn.execute(
         f"SELECT pg.eventid, u.username FROM event_page pg JOIN users u ON u.userid = pg.userid"
-        f" WHERE pg.eventid IN (SELECT value FROM {conn.engine.ids('ids')}) ORDER BY pg.eventid, u.username",
+        f" WHERE pg.eventid IN (SELECT value FROM {conn.engine.ids('ids')}) ORDER BY pg.eventid, {conn.engine.nocase_order('u.username')}",
         {"ids": json_ids(ids)},
     ):
         paged.setdefault(eventid, []).append(username)
@@ -155,7 +155,7 @@ def set_closed(conn: Db, eventid: int, now: int, userid: int) -> None:
 
 
 def userid_of(conn: Db, username: str) -> int | None:
-    row = conn.execute("SELECT userid FROM users WHERE username = ?", (username,)).fetchone()
+    row = conn.execute(f"SELECT userid FROM users WHERE {conn.engine.nocase_equals('username', '?')}", (username,)).fetchone()
     return row[0] if row else None
 
 

@@ -24,7 +24,7 @@ class ObjectTable:
     id_filters: Mapping[str, str] = field(default_factory=dict)
     """Param (e.g. `usrgrpids`) -> condition with one `{ids}` placeholder for the id list."""
     nocase: frozenset[str] = frozenset()
-    """Output fields of columns SQLite declares COLLATE NOCASE (PostgreSQL's `nocase`): sorted as SQLite
+    """Output fields of columns SQLite declares COLLATE NOCASE: sorted as SQLite
     sorts them on both stores."""
 
 

@@ -200,8 +200,8 @@ def _conditions(conn: Db, query: SpanQuery, viewer: int | None, params: dict[str
     if query.active is not None:
         where.append(("" if query.active else "NOT ") + COLUMNS["active"])
     if query.acknowledged_by is not None:
-        # NOCASE, as user.login
-        where.append(f"u.username IN (SELECT j.value FROM {conn.engine.texts('acknowledged_by', 'j')})")
+        key = conn.engine.nocase_order  # usernames compare as NOCASE, as user.login does
+        where.append(f"{key('u.username')} IN (SELECT {key('j.value')} FROM {conn.engine.texts('acknowledged_by', 'j')})")
         params["acknowledged_by"] = json.dumps(query.acknowledged_by)
     for n, (name, bound, value) in enumerate(query.bounds):
         condition = f"a.{name} {BOUNDS[bound]} :bound{n}"
