@@ -86,6 +86,9 @@ class Postgres:
         """Empty `name` for the next test; False if it cannot be (a test changed more than rows)."""
         try:
             with psycopg.connect(url_of(name), autocommit=True, connect_timeout=3) as conn, conn.transaction():
+                tables = conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")
+                if {name for (name,) in tables} != {*TABLES, "rpcserver_schema"}:
+                    return False  # a test made tables of its own
                 if conn.execute("SELECT version FROM rpcserver_schema").fetchone() != (VERSION,):
                     return False
                 for table in reversed(TABLES):
