@@ -49,16 +49,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only(why): the test is of SQLite itself (its file, its PRAGMAs)")
 
 
-SQLITE_ONLY_MODULES: dict[str, str] = {}
-"""Test modules not yet run on PostgreSQL (module name -> why); the list only shrinks."""
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "store" not in metafunc.fixturenames:
         return
     chosen = metafunc.config.getoption("store")
     stores = list(STORES) if chosen == "both" else [chosen]
-    if metafunc.definition.get_closest_marker("sqlite_only") or metafunc.module.__name__ in SQLITE_ONLY_MODULES:
+    if metafunc.definition.get_closest_marker("sqlite_only"):
         stores = [store for store in stores if store == "sqlite"]
     metafunc.parametrize("store", stores)
 
