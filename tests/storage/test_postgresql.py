@@ -115,3 +115,22 @@ async def test_a_lost_database_answers_clearly_and_the_server_recovers(postgres:
     finally:
         set_connections(name, True)
         postgres.drop(name)
+
+
+async def test_a_deadlock_is_retried_inside_and_never_reaches_the_caller(postgres: Postgres) -> None:
+    with postgres.database() as url:
+        storage = await Storage.open(url, readers=0)
+        attempts = []
+
+        def unit(db: Any) -> int:
+            attempts.append(1)
+            db.execute("INSERT INTO hstgrp (name) VALUES (?)", (f"try {len(attempts)}",))
+            if len(attempts) == 1:  # as PostgreSQL ends one of two transactions that wait for each other
+                raise psycopg.errors.DeadlockDetected("deadlock detected")
+            return int(db.execute("SELECT count(*) FROM hstgrp WHERE name LIKE 'try %'").fetchone()[0])
+
+        try:
+            assert await storage.write(unit) == 1  # the first attempt's row was rolled back with it
+            assert len(attempts) == 2
+        finally:
+            await storage.close()

@@ -21,7 +21,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg import errors as pg_errors
 
 from ...errors import ApplicationError
 from .. import describe
@@ -82,14 +81,16 @@ class PostgresDb:
         return cursor
 
 
+def _retry(exc: BaseException) -> bool:
+    """A deadlock or serialization failure (SQLSTATE class 40, transaction rollback): the unit is run
+    again, never answered with it. By class, not by Python type: psycopg makes DeadlockDetected an
+    OperationalError beside TransactionRollback, not under it."""
+    return isinstance(exc, psycopg.Error) and (exc.sqlstate or "").startswith("40")
+
+
 def _is_fault(exc: BaseException) -> bool:
     """A fault of the database (gone, shutting down, out of space), not of a statement."""
-    return isinstance(exc, psycopg.OperationalError) and not isinstance(exc, pg_errors.TransactionRollback)
-
-
-def _retry(exc: BaseException) -> bool:
-    """A deadlock or serialization failure: the unit is run again, never answered with it."""
-    return isinstance(exc, pg_errors.TransactionRollback)
+    return isinstance(exc, psycopg.OperationalError) and not _retry(exc)
 
 
 def connect(url: str) -> PostgresDb:
