@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import subprocess
 import sys
@@ -9,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from rpcserver.app import create_app
 from rpcserver.bootstrap import bootstrap
 from rpcserver.config import Config
 from rpcserver.demo import load_demo
 from rpcserver.storage import Storage
-from rpcserver.storage.copy import TABLES
+from rpcserver.storage.copy import TABLES, CopyRefused, copy
 
 from ..stores import Postgres
 
@@ -52,25 +54,32 @@ def rpcserver(*args: str) -> subprocess.CompletedProcess[str]:
 async def test_a_copy_round_trips_through_postgresql_with_every_row_and_id(tmp_path: Path, postgres: Postgres) -> None:
     source, back = tmp_path / "source.db", tmp_path / "back.db"
     await demo_database(source)
+    expected = await rows_of(source)
     with postgres.database(empty=True) as url:
-        there = rpcserver("copy", str(source), url)
-        assert there.returncode == 0, there.stderr
-        counts = dict(line.split(": ") for line in there.stdout.splitlines())
-        assert list(counts) == list(TABLES)
-        expected = await rows_of(source)
-        assert {table: int(n) for table, n in counts.items()} == {table: len(rows) for table, rows in expected.items()}
-        assert counts["events"] != "0" and counts["users"] == "3"
+        counts = await copy(source, url)
+        assert counts == {table: len(rows) for table, rows in expected.items()}
+        assert counts["events"] > 0 and counts["users"] == 3
         assert await rows_of(url) == expected
-        returned = rpcserver("copy", url, str(back))
-        assert returned.returncode == 0, returned.stderr
+        assert await copy(url, back) == counts
     assert await rows_of(back) == expected
+
+
+def test_the_command_prints_a_count_per_table(tmp_path: Path, postgres: Postgres) -> None:
+    source = tmp_path / "source.db"
+    asyncio.run(demo_database(source))
+    with postgres.database(empty=True) as url:
+        copied = rpcserver("copy", str(source), url)
+    assert copied.returncode == 0, copied.stderr
+    assert [line.split(": ")[0] for line in copied.stdout.splitlines()] == list(TABLES)
+    assert "users: 3" in copied.stdout.splitlines()
+    assert copied.stderr == f"copied {source} into {url}\n"
 
 
 async def test_ids_go_on_after_the_copied_ones(tmp_path: Path, postgres: Postgres) -> None:
     source = tmp_path / "source.db"
     await demo_database(source)
     with postgres.database(empty=True) as url:
-        assert rpcserver("copy", str(source), url).returncode == 0
+        await copy(source, url)
         storage = await Storage.open(url, readers=0)
         try:
             new_group = await storage.write(
@@ -89,6 +98,9 @@ async def test_a_target_with_users_is_refused_untouched(tmp_path: Path, postgres
     refused = rpcserver("copy", str(source), str(target))
     assert (refused.returncode, refused.stdout) == (2, "")
     assert refused.stderr == "rpcserver: error: the target database is not empty (it has users or events); give an empty one\n"
+    assert target.read_bytes() == before
+    with pytest.raises(CopyRefused):
+        await copy(source, target)
     assert target.read_bytes() == before
 
 
@@ -125,7 +137,7 @@ async def test_after_a_copy_every_read_answers_the_same(tmp_path: Path, postgres
     source = tmp_path / "source.db"
     await demo_database(source)
     with postgres.database(empty=True) as url:
-        assert rpcserver("copy", str(source), url).returncode == 0
+        await copy(source, url)
         on_postgresql = await answers(aiohttp_client, url)
     on_sqlite = await answers(aiohttp_client, source)
     assert all("result" in answer for answer in on_sqlite), on_sqlite
