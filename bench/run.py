@@ -187,10 +187,6 @@ def drive(command: list[str], token: str, problems: int) -> dict[str, Any]:
 class Saturated(Exception):
     """A server still had calls in flight DRAIN_TIMEOUT seconds after the load stopped."""
 
-    def __init__(self, target: str) -> None:
-        super().__init__(target)
-        self.target = target
-
 
 def drained(store: Store, target: Server) -> int:
     """The acknowledgements stored once the calls left in flight are done: the server idle (under
