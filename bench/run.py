@@ -86,6 +86,12 @@ def pinned(cpu: str, command: list[str]) -> list[str]:
     return ["taskset", "-c", cpu, *command] if PINNING else command
 
 
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, all threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
 @dataclass
 class Server:
     name: str
@@ -101,11 +107,10 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """utime + stime of the server, all threads, and of its database's backends."""
-        total = 0
-        for pid in (self.process.pid, *self.database_pids):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        return total / TICKS
+        return self.database_cpu_seconds() + cpu_seconds(self.process.pid)
+
+    def database_cpu_seconds(self) -> float:
+        return sum(cpu_seconds(pid) for pid in self.database_pids)
 
     def memory_kib(self) -> dict[str, int]:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
@@ -406,11 +411,13 @@ def measure_single(targets: list[Target], command: Callable[[str, int, float], l
 def single_point(target: Target, connections: int, rep: int, command: Callable[[str, int, float], list[str]],
                  results: Results, seconds: float, problems: int) -> None:
     server, store = target.server, target.store
-    before_cpu = server.cpu_seconds()
+    before_cpu, before_database_cpu = server.cpu_seconds(), server.database_cpu_seconds()
     before_rows = store.count_acknowledges() if store else 0
     before_writer = server.writer_stats() if store else {}
     result = drive(command(server.url, connections, seconds), make_db.BENCH_TOKEN, problems)
     result["cpu_us"] = (server.cpu_seconds() - before_cpu) / result["requests"] * 1e6 if result["requests"] else None
+    if server.database_pids and result["requests"]:
+        result["database_cpu_us"] = (server.database_cpu_seconds() - before_database_cpu) / result["requests"] * 1e6
     if store is not None:
         added = drained(store, server) - before_rows
         writer = server.writer_stats()
@@ -461,8 +468,8 @@ def store_ratios(pair: dict[str, dict[str, list[float]] | None]) -> str:
 
 
 def single_table(results: Results) -> list[str]:
-    lines = ["| server | conns | req/s (each rep) | req/s median | p50 ms | p99 ms | server CPU µs/req | calls per commit | errors |",
-             "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| server | conns | req/s (each rep) | req/s median | p50 ms | p99 ms | server CPU µs/req (of it PostgreSQL's) "
+             "| calls per commit | errors |", "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
     for connections in CONNECTIONS:
         for name, points in results.single.items():
             runs = points.get(connections, [])
@@ -470,12 +477,14 @@ def single_table(results: Results) -> list[str]:
                 lines.append(f"| {name} | {connections} | not measured | | | | | | |")
                 continue
             cpu = [r["cpu_us"] for r in runs if r["cpu_us"] is not None]
+            database_cpu = [r["database_cpu_us"] for r in runs if "database_cpu_us" in r]
+            of_it = f" ({median(database_cpu):.0f})" if database_cpu else ""
             per_commit = (f"{sum(r['units'] for r in runs) / max(1, sum(r['commits'] for r in runs)):.1f}"
                           if "units" in runs[0] else "")
             lines.append(
                 f"| {name} | {connections} | {' / '.join(str(round(r['rps'])) for r in runs)} | "
                 f"{median([r['rps'] for r in runs]):.0f} | {median([r['p50_us'] for r in runs]) / 1000:.2f} | "
-                f"{median([r['p99_us'] for r in runs]) / 1000:.2f} | {median(cpu):.0f} | {per_commit} | "
+                f"{median([r['p99_us'] for r in runs]) / 1000:.2f} | {median(cpu):.0f}{of_it} | {per_commit} | "
                 f"{sum(r['errors'] + r['non2xx'] for r in runs)} |")
     return lines
 
