@@ -18,7 +18,7 @@ from rpcserver.domain import spans as rules
 from rpcserver.domain.acknowledge import MESSAGE, UNACKNOWLEDGE
 from rpcserver.errors import NO_PERMISSION_FOR_OPERATION, NO_PERMISSIONS, ApplicationError
 from rpcserver.storage import spans
-from rpcserver.storage.acknowledge import problem_events
+from rpcserver.storage.acknowledge import lock_events, problem_events
 from rpcserver.storage.engine import Db
 from rpcserver.storage.spans import BOUNDED, BOUNDS, SpanQuery
 from schemas.acknowledgement import (
@@ -57,6 +57,7 @@ def as_object(row: dict[str, Any]) -> dict[str, Any]:
 
 def _create_unit(conn: Db, eventid: int, until: int | None, notes: str, caller: Caller,
                  now: int) -> dict[str, Any]:
+    lock_events(conn, [eventid])
     if not problem_events(conn, [eventid], caller.viewer):
         raise ApplicationError(NO_PERMISSIONS)
     spans.record_ends(conn, now, [eventid])  # ends already due are history before this call's row
@@ -84,6 +85,7 @@ async def create(ctx: Context, params: Any) -> dict[str, Any]:
 
 def _update_unit(conn: Db, spanid: int, changes: dict[str, Any], caller: Caller,
                  now: int) -> dict[str, Any]:
+    lock_events(conn, spans.span_events(conn, [spanid]))
     span = spans.span_by_id(conn, spanid, caller.viewer, now)
     if span is None:
         raise ApplicationError(NO_PERMISSIONS)

@@ -82,6 +82,7 @@ def _request(caller: Caller, conn: Db, change: Change, action: int, now: int) ->
 def apply_change(conn: Db, change: Change, caller: Caller, now: int) -> dict[str, Any]:
     """Check and make one transition inside the current transaction; the incident as it is after."""
     viewer = caller.viewer
+    store.lock_events(conn, [change.eventid])
     incident = incidents.incident(conn, change.eventid, viewer, now)
     if incident is None:
         raise ApplicationError(NO_PERMISSIONS)
@@ -192,6 +193,7 @@ def _mass_unit(conn: Db, p: dict[str, Any], method: str, to_status: str, eligibl
         targets = [int(incident["incidentid"]) for incident in incidents.incidents(conn, query, viewer, now)]
     else:
         targets = p["incidentids"]
+    store.lock_events(conn, targets)  # all at once, in id order: two mass calls cannot deadlock
     results = []
     for eventid in targets:
         visible = incidents.incident(conn, eventid, viewer, now)

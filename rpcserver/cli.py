@@ -126,7 +126,7 @@ def run_serve(config: Config) -> None:
 
 
 def _set_password(conn: Db, username: str, passwd: str) -> bool:
-    row = conn.execute("SELECT userid FROM users WHERE username = ?", (username,)).fetchone()
+    row = conn.execute(f"SELECT userid FROM users WHERE {conn.engine.nocase_equals('username', '?')}", (username,)).fetchone()
     if row is None:
         return False
     conn.execute("UPDATE users SET passwd = ?, attempt_failed = 0 WHERE userid = ?", (passwd, row[0]))

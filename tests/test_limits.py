@@ -4,7 +4,6 @@ each limit through the real endpoint at its default and as configured, then the 
 from __future__ import annotations
 
 import io
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -274,10 +273,9 @@ async def test_credentials_and_permissions_come_before_sizes(make_client: Any) -
     too_many_ids = {"eventids": [1, 2, 3, 4]}
     assert error_of(await answer(client, request("event.get", too_many_ids)))[2] == "Not authorized."
     headers = await log_in(client)
-    conn = sqlite3.connect(storage_of(client).description)
-    with conn:  # Admin's role (3) denies event.get from now on
-        conn.execute("INSERT INTO role_rule (roleid, name, value_int, value_str) VALUES (3, 'api.method.0', 0, 'event.get')")
-    conn.close()
+    # Admin's role (3) denies event.get from now on
+    await storage_of(client).write(lambda conn: conn.execute(
+        "INSERT INTO role_rule (roleid, name, value_int, value_str) VALUES (3, 'api.method.0', 0, 'event.get')"))
     response = await post(client, request("event.get", too_many_ids), headers=headers)
     assert error_of(orjson.loads(await response.read()))[2] == 'No permissions to call "event.get".'
 

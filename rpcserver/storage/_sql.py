@@ -9,8 +9,9 @@ from typing import Any
 
 def id_list(ids: Iterable[int]) -> str:
     """Ids as an SQL list literal for `IN (...)`; they are ints, so nothing needs quoting.
-    SQLite accepts an empty `IN ()`, which matches nothing."""
-    return ",".join(str(int(i)) for i in ids)
+    No ids: a query of no rows, as PostgreSQL refuses an empty `IN ()` (`IN` then matches nothing and
+    `NOT IN` everything, as SQLite's empty list does)."""
+    return ",".join(str(int(i)) for i in ids) or "SELECT CAST(NULL AS BIGINT) WHERE 1=0"
 
 
 def marks(values: Sized) -> str:

@@ -56,20 +56,22 @@ def run_units(
     conn: Any,
     units: list[Unit],
     *,
-    begin: str,
+    begin: str | None,
     is_fault: Callable[[BaseException], bool],
     transaction_error: type[Exception] | tuple[type[Exception], ...],
     retry: Callable[[BaseException], bool] = lambda exc: False,
 ) -> tuple[bool, Outcomes]:
     """Apply `units` in one transaction; return whether it committed, and each unit's outcome.
 
-    `is_fault` tells a fault of the database from a unit's own error; `transaction_error` is what the
+    `begin` starts the transaction (None: the caller has started it). `is_fault` tells a fault of the
+    database from a unit's own error; `transaction_error` is what the
     driver raises when the transaction as a whole fails; a unit whose error `retry` accepts (a
     deadlock, say) is rolled back to its savepoint and run once more. Runs on the writer's thread.
     """
     outcomes: Outcomes = []
     try:
-        conn.execute(begin)
+        if begin is not None:  # None: the backend has begun it
+            conn.execute(begin)
         for unit in units:
             for attempt in range(3):
                 conn.execute("SAVEPOINT unit")

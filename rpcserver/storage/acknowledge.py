@@ -2,7 +2,7 @@
 
 "Acknowledged" is the spans' one test (`spans.acknowledged_sql`); bit 2 opens a span, bit 16 ends them.
 
-Set-based: a call on 10,000 events is a handful of statements over `json_each` of the ids.
+Set-based: a call on 10,000 events is a handful of statements over the ids as rows (`engine.ids`).
 """
 
 from __future__ import annotations
@@ -36,6 +36,14 @@ FEW_IDS = 100
 """Up to this many ids, permissions are checked host by host (measured in bench/README.md)."""
 
 
+def lock_events(conn: Db, ids: Sequence[int]) -> None:
+    """Lock the events `ids` (in id order) until the transaction ends, where other servers may write
+    at once (PostgreSQL): a unit locks the events it will change before it reads their state."""
+    sql = conn.engine.lock_events("ids")
+    if sql is not None:
+        conn.execute(sql, {"ids": json_ids(ids)})
+
+
 def problem_events(conn: Db, ids: Sequence[int], userid: int | None, min_permission: int = READ,
                    problems_only: bool = True) -> dict[int, int]:
     """The trigger problem events among `ids` the user may see (every event for userid None: a
@@ -43,9 +51,9 @@ def problem_events(conn: Db, ids: Sequence[int], userid: int | None, min_permiss
     # CROSS JOIN keeps the ids first: without statistics SQLite would otherwise walk every event
     # through events_2 (source, object) and probe the ids, half a second on a million events.
     sql = (
-        "SELECT e.eventid, t.manual_close FROM json_each(:ids) j"
-        " CROSS JOIN events e ON e.eventid = j.value JOIN triggers t ON t.triggerid = e.objectid"
-        " WHERE e.source = 0 AND e.object = 0"
+        f"SELECT e.eventid, t.manual_close FROM {conn.engine.ids('ids')} j"
+        " CROSS JOIN events e JOIN triggers t ON t.triggerid = e.objectid"
+        " WHERE e.eventid = j.value AND e.source = 0 AND e.object = 0"
     )
     if problems_only:
         sql += " AND e.value = 1"
@@ -68,10 +76,10 @@ def event_states(conn: Db, ids: Sequence[int], now: int) -> list[EventState]:
     rows = conn.execute(
         f"SELECT e.eventid, {acknowledged_sql('e')}, e.severity,"
         " EXISTS (SELECT 1 FROM event_recovery r WHERE r.eventid = e.eventid)"
-        "  OR EXISTS (SELECT 1 FROM acknowledges a WHERE a.eventid = e.eventid AND a.action & 1),"
+        "  OR EXISTS (SELECT 1 FROM acknowledges a WHERE a.eventid = e.eventid AND a.action & 1 <> 0),"
         " EXISTS (SELECT 1 FROM event_suppress s WHERE s.eventid = e.eventid AND s.maintenanceid IS NULL),"
         " (SELECT cause_eventid FROM event_symptom es WHERE es.eventid = e.eventid)"
-        " FROM json_each(:ids) j JOIN events e ON e.eventid = j.value ORDER BY j.key",
+        f" FROM {conn.engine.ids('ids')} j JOIN events e ON e.eventid = j.value ORDER BY j.key",
         {"ids": json_ids(ids), "now": now},
     ).fetchall()
     return [EventState(eventid, bool(ack), severity, bool(closed), bool(suppressed), cause)
@@ -80,8 +88,9 @@ def event_states(conn: Db, ids: Sequence[int], now: int) -> list[EventState]:
 
 def causes_of(conn: Db, ids: Sequence[int]) -> dict[int, int | None]:
     return dict(conn.execute(
-        "SELECT j.value, es.cause_eventid FROM json_each(?) j LEFT JOIN event_symptom es ON es.eventid = j.value",
-        (json_ids(ids),),
+        f"SELECT j.value, es.cause_eventid FROM {conn.engine.ids('ids')} j"
+        " LEFT JOIN event_symptom es ON es.eventid = j.value",
+        {"ids": json_ids(ids)},
     ).fetchall())
 
 
@@ -128,14 +137,15 @@ def apply(conn: Db, rows: Sequence[Row], request: Request, userid: int, now: int
     severity_rows = [row for row in rows if row.action & SEVERITY]
     if severity_rows:
         for table in ("events", "problem"):
-            conn.execute(f"UPDATE {table} SET severity = ? WHERE eventid IN (SELECT value FROM json_each(?))",
-                         (severity_rows[0].new_severity, json_ids(r.eventid for r in severity_rows)))
+            conn.execute(f"UPDATE {table} SET severity = :severity WHERE eventid IN (SELECT value FROM {conn.engine.ids('ids')})",
+                         {"severity": severity_rows[0].new_severity, "ids": json_ids(r.eventid for r in severity_rows)})
     for eventid in _with(rows, CLOSE):
         resolve_problem(conn, eventid, now, userid)
     suppressed, unsuppressed = _with(rows, SUPPRESS), _with(rows, UNSUPPRESS)
     if suppressed or unsuppressed:
-        conn.execute("DELETE FROM event_suppress WHERE maintenanceid IS NULL AND eventid IN (SELECT value FROM json_each(?))",
-                     (json_ids([*suppressed, *unsuppressed]),))
+        conn.execute("DELETE FROM event_suppress WHERE maintenanceid IS NULL"
+                     f" AND eventid IN (SELECT value FROM {conn.engine.ids('ids')})",
+                     {"ids": json_ids([*suppressed, *unsuppressed])})
         conn.executemany(
             "INSERT INTO event_suppress (eventid, maintenanceid, suppress_until, userid) VALUES (?, NULL, ?, ?)",
             [(r.eventid, r.suppress_until, userid) for r in rows if r.action & SUPPRESS],
@@ -163,6 +173,7 @@ def acknowledge(conn: Db, request: ack.Request, eventids: list[int], userid: int
     # The schema requires cause_eventid with bit 256 and refuses it without.
     cause = request.cause_eventid if request.action & ack.RANK_TO_SYMPTOM else None
     checked = list(dict.fromkeys(eventids if cause is None else [*eventids, cause]))
+    lock_events(conn, checked)
     readable = problem_events(conn, checked, viewer)
     if len(readable) != len(checked):
         raise ApplicationError(NO_PERMISSIONS)

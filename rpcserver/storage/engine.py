@@ -62,6 +62,40 @@ class Engine:
         """An aggregate: the texts of `expr` joined with commas, in the rows' order."""
         return f"group_concat({expr})"
 
+    def empty_json_array(self) -> str:
+        """SQL of an empty JSON array, a JSON value (not a string) in `json_object`."""
+        return "json_array()"
+
+    def json_or(self, subquery: str, default: str) -> str:
+        """SQL of the JSON value a scalar `subquery` (of a JSON function of this engine) gives, or of
+        the JSON text `default` (a literal, no quotes in it) when it finds no row."""
+        return f"json(coalesce(({subquery}), '{default}'))"
+
+    def bytewise(self, expr: str) -> str:
+        """The text `expr` in bytewise order and equality, whatever its column's collation: for LIKE
+        (PostgreSQL refuses LIKE on its case-insensitive `nocase` columns; SQLite's LIKE ignores collations)."""
+        return expr
+
+    def nocase_order(self, expr: str) -> str:
+        """A sort key of the text `expr` (a NOCASE column) that orders as SQLite's NOCASE: bytewise
+        after folding ASCII letters only."""
+        return expr
+
+    def texts(self, param: str, alias: str) -> str:
+        """A FROM item, named `alias`, of the texts in the JSON array bound as `:param`: rows of `alias.value`."""
+        return f"json_each(:{param}) AS {alias}"
+
+    def lock_events(self, param: str) -> str | None:
+        """A statement that locks, until the transaction ends, the events whose ids are in the JSON
+        array bound as `:param`, in id order (no deadlock between two units); run it before reading
+        the state a unit will change. None here: SQLite's one writer already holds the database."""
+        return None
+
+    def nocase_equals(self, expr: str, value: str) -> str:
+        """`expr` (a NOCASE name: username, role or user group name) equals the text `value` (SQL: `?`,
+        `:name`) as SQLite's NOCASE compares: ignoring the case of ASCII letters only ('É' is not 'é')."""
+        return f"{expr} = {value}"
+
 
 class PostgresEngine(Engine):
     name = "postgresql"
@@ -81,6 +115,31 @@ class PostgresEngine(Engine):
 
     def concat(self, expr: str) -> str:
         return f"string_agg({expr}, ',')"
+
+    def empty_json_array(self) -> str:
+        return "json_build_array()"
+
+    def json_or(self, subquery: str, default: str) -> str:
+        return f"coalesce(({subquery}), '{default}'::json)"
+
+    def bytewise(self, expr: str) -> str:
+        return f'({expr}) COLLATE "C"'
+
+    def nocase_order(self, expr: str) -> str:
+        # lower() in the C collation folds ASCII letters only; the ICU `nocase` collation orders
+        # punctuation, digits and letters otherwise than SQLite does ('user_1' before 'User01').
+        return f'lower(({expr}) COLLATE "C")'
+
+    def texts(self, param: str, alias: str) -> str:
+        return f"jsonb_array_elements_text(CAST(:{param} AS jsonb)) AS {alias}(value)"
+
+    def lock_events(self, param: str) -> str | None:
+        # Several servers (writer connections) may change the same problem at once.
+        return f"SELECT eventid FROM events WHERE eventid IN (SELECT value FROM json_ids(:{param})) ORDER BY eventid FOR UPDATE"
+
+    def nocase_equals(self, expr: str, value: str) -> str:
+        # lower() in the C collation folds ASCII letters only; the ICU `nocase` collation folds every letter.
+        return f'lower(({expr}) COLLATE "C") = lower(CAST({value} AS TEXT) COLLATE "C")'
 
 
 SQLITE = Engine()

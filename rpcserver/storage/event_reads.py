@@ -9,10 +9,10 @@ indefinite, or still ahead of the call's clock). Every query here binds that clo
 A caller other than a super admin reads an event only when its trigger's host is readable
 (read-write with `editable`); nothing says which events were left out.
 
-Objects come back as Zabbix shows them, written as JSON by SQLite (`query.select_json`): every value
-text, NULL as "0" (`query.as_text`), sub-selects included, each row `(id, object JSON)` for the
-caller to put in an array (or an object keyed by id). Only the rows of `groupBy` are dicts of
-SQLite's own values.
+Objects come back as Zabbix shows them, written as JSON by the database (`query.select_json`, with
+its engine's JSON functions): every value text, NULL as "0" (`query.as_text`), sub-selects included,
+each row `(id, object JSON)` for the caller to put in an array (or an object keyed by id). Only the
+rows of `groupBy` are dicts of the database's own values.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any, cast
 
 from ..caller import Caller
 from ._sql import id_list, like_escaped, order_at
-from .engine import Db
+from .engine import Db, Engine
 from .hosts import HOSTS, TRIGGERS
 from .permissions import READ, READ_WRITE, permitted_hostids
 from .query import GetQuery, ObjectTable, as_text, json_object, select_json, select_objects
@@ -46,8 +46,13 @@ AND_OR, OR = 0, 2
 
 
 def suppressed_sql(alias: str) -> str:
-    """Whether the event under `alias` is suppressed at `:now`: 1 or 0."""
+    """Whether the event under `alias` is suppressed at `:now` (a condition)."""
     return f"EXISTS (SELECT 1 FROM event_suppress es WHERE es.eventid = {alias}.eventid AND {_ACTIVE_SUPPRESSION})"
+
+
+def _as_value(condition: str) -> str:
+    """A condition as a field's value: 1 or 0 on both stores (PostgreSQL's own is a boolean)."""
+    return f"CASE WHEN {condition} THEN 1 ELSE 0 END"
 
 
 _ACTIVE_SUPPRESSION = "(es.suppress_until = 0 OR es.suppress_until > :now)"
@@ -81,7 +86,7 @@ EVENTS = ObjectTable(
         "objectid": "e.objectid",
         "clock": "e.clock",
         "value": "e.value",
-        "acknowledged": acknowledged_sql("e"),
+        "acknowledged": _as_value(acknowledged_sql("e")),
         "ns": "e.ns",
         "name": "e.name",
         "severity": "e.severity",
@@ -91,7 +96,7 @@ EVENTS = ObjectTable(
         "userid": "(SELECT er.userid FROM event_recovery er WHERE er.r_eventid = e.eventid LIMIT 1)",
         "cause_eventid": "(SELECT sy.cause_eventid FROM event_symptom sy WHERE sy.eventid = e.eventid)",
         "opdata": _OPDATA.format(alias="e"),
-        "suppressed": suppressed_sql("e"),
+        "suppressed": _as_value(suppressed_sql("e")),
     },
     id_filters=_id_filters("e"),
 )
@@ -111,11 +116,11 @@ PROBLEMS = ObjectTable(
         "correlationid": "p.correlationid",
         "userid": "p.userid",
         "name": "p.name",
-        "acknowledged": acknowledged_sql("p"),
+        "acknowledged": _as_value(acknowledged_sql("p")),
         "severity": "p.severity",
         "cause_eventid": "p.cause_eventid",
         "opdata": _OPDATA.format(alias="p"),
-        "suppressed": suppressed_sql("p"),
+        "suppressed": _as_value(suppressed_sql("p")),
     },
     id_filters=_id_filters("p"),
 )
@@ -128,6 +133,8 @@ ACKNOWLEDGE_COLUMNS = {
 ACKNOWLEDGE_USER_COLUMNS = {"username": "u.username", "name": "u.name", "surname": "u.surname"}
 SUPPRESSION_COLUMNS = {name: f"es.{name}" for name in ("maintenanceid", "suppress_until", "userid")}
 TAG_COLUMNS = {"tag": "tg.tag", "value": "tg.value"}
+TAG_IDS = {"event_tag": "eventtagid", "problem_tag": "problemtagid"}
+"""Each tag table's id: its tags in the order they were written."""
 
 # Whose names an acknowledgement may show (user.get's rule): a super admin sees every user,
 # anyone else themselves and the members of their user groups.
@@ -237,7 +244,9 @@ def _tag_groups(tags: Sequence[TagFilter]) -> dict[str, dict[str, dict[str, Any]
     return groups
 
 
-def tag_condition(tags: Sequence[TagFilter], evaltype: int, alias: str, table: str, params: dict[str, Any]) -> str:
+def tag_condition(
+    engine: Engine, tags: Sequence[TagFilter], evaltype: int, alias: str, table: str, params: dict[str, Any]
+) -> str:
     """Zabbix's tag filter: per tag name its conditions are ORed; tag names are ANDed (evaltype 0)
     or everything is ORed (evaltype 2). No tags at all match nothing."""
     clauses_by_tag = []
@@ -250,7 +259,8 @@ def tag_condition(tags: Sequence[TagFilter], evaltype: int, alias: str, table: s
                 clauses.append(start + ")")
             if kinds.get("value"):
                 ors = [
-                    f"tf.value {operator} :{_param(params, 'tagvalue', operand)}" + (" ESCAPE '!'" if operator == "LIKE" else "")
+                    engine.like("tf.value", _param(params, "tagvalue", operand)) if operator == "LIKE"
+                    else f"tf.value = :{_param(params, 'tagvalue', operand)}"
                     for operator, operand in kinds["value"]
                 ]
                 clauses.append(f"{start} AND {ors[0] if len(ors) == 1 else '(' + ' OR '.join(ors) + ')'})")
@@ -269,7 +279,9 @@ def _param(params: dict[str, Any], prefix: str, value: Any) -> str:
     return name
 
 
-def _conditions(filters: EventFilters, alias: str, tag_table: str, caller: Caller) -> tuple[list[str], dict[str, Any]]:
+def _conditions(
+    engine: Engine, filters: EventFilters, alias: str, tag_table: str, caller: Caller
+) -> tuple[list[str], dict[str, Any]]:
     """The WHERE conditions (and their params) both methods share."""
     # Planner hints, as SQLite keeps no statistics here: every stored event is a trigger event, so
     # the indexes that start with (source, object) narrow nothing unless they also sort or find
@@ -291,7 +303,7 @@ def _conditions(filters: EventFilters, alias: str, tag_table: str, caller: Calle
             where.append(f"{alias}.eventid {operator} :{name}")
             params[name] = getattr(filters, name)
     if filters.acknowledged is not None:
-        where.append(f"{acknowledged_sql(alias)} = {int(filters.acknowledged)}")
+        where.append(("" if filters.acknowledged else "NOT ") + acknowledged_sql(alias))
     actions = []
     if filters.action is not None:
         actions.append(f"ack.action & {int(filters.action)} = {int(filters.action)}")
@@ -302,7 +314,7 @@ def _conditions(filters: EventFilters, alias: str, tag_table: str, caller: Calle
     if filters.suppressed is not None:
         where.append(("" if filters.suppressed else "NOT ") + suppressed_sql(alias))
     if filters.tags is not None:
-        where.append(tag_condition(filters.tags, filters.evaltype, alias, tag_table, params))
+        where.append(tag_condition(engine, filters.tags, filters.evaltype, alias, tag_table, params))
     return where, params
 
 
@@ -315,8 +327,8 @@ def _restricted(query: GetQuery, where: list[str], params: dict[str, Any], now: 
 # --- event.get ----------------------------------------------------------------------------------
 
 
-def _event_conditions(filters: EventFilters, caller: Caller) -> tuple[list[str], dict[str, Any]]:
-    where, params = _conditions(filters, "e", "event_tag", caller)
+def _event_conditions(engine: Engine, filters: EventFilters, caller: Caller) -> tuple[list[str], dict[str, Any]]:
+    where, params = _conditions(engine, filters, "e", "event_tag", caller)
     if filters.trigger_severities is not None and sorted(filters.trigger_severities) != list(SEVERITIES):
         where.append(f"e.objectid IN (SELECT triggerid FROM triggers WHERE priority IN ({id_list(filters.trigger_severities)}))")
     if filters.symptom is not None:
@@ -359,7 +371,7 @@ def _problem_time(value: int) -> str:
 def read_events(conn: Db, read: EventRead, caller: Caller, now: int) -> Rows | list[dict[str, Any]] | int:
     """event.get: the objects (with their sub-selects), their number for `count`, or with
     `group_by` one row per trigger (`objectid`, and `rowscount` for `count`)."""
-    where, params = _event_conditions(read.filters, caller)
+    where, params = _event_conditions(conn.engine, read.filters, caller)
     params.update(problem_time_from=read.filters.problem_time_from, problem_time_till=read.filters.problem_time_till)
     query = _restricted(read.query, where, params, now)
     parts = _value_parts(read.filters)
@@ -368,7 +380,7 @@ def read_events(conn: Db, read: EventRead, caller: Caller, now: int) -> Rows | l
     query = _without_rowscount(query)
     if query.count:
         return sum(cast(int, select_objects(conn, EVENTS, _also(query, part))) for part in parts)
-    members = _sub_selects(read.selects, "e", "event_tag", caller, query.params)
+    members = _sub_selects(conn.engine, read.selects, "e", "event_tag", caller, query.params)
     if len(parts) == 1:
         return cast(Rows, select_json(conn, EVENTS, _also(query, parts[0]), members))
     return _merged(conn, query, parts, members)
@@ -421,7 +433,7 @@ def _grouped(conn: Db, query: GetQuery, parts: list[str]) -> list[dict[str, Any]
 
 def read_problems(conn: Db, read: EventRead, caller: Caller, now: int) -> Rows | int:
     """problem.get: unresolved problems (and, with `recent_since`, those resolved after it)."""
-    where, params = _conditions(read.filters, "p", "problem_tag", caller)
+    where, params = _conditions(conn.engine, read.filters, "p", "problem_tag", caller)
     if read.filters.symptom is not None:
         where.append(f"p.cause_eventid IS {'NOT ' if read.filters.symptom else ''}NULL")
     if read.filters.recent_since is None:
@@ -433,39 +445,44 @@ def read_problems(conn: Db, read: EventRead, caller: Caller, now: int) -> Rows |
     query = _restricted(read.query, where, params, now)
     if query.count:
         return cast(int, select_objects(conn, PROBLEMS, query))
-    return cast(Rows, select_json(conn, PROBLEMS, query, _sub_selects(read.selects, "p", "problem_tag", caller, query.params)))
+    members = _sub_selects(conn.engine, read.selects, "p", "problem_tag", caller, query.params)
+    return cast(Rows, select_json(conn, PROBLEMS, query, members))
 
 
 # --- sub-selects: each a JSON member of the object, made by one correlated subquery -------------
 
 
-def _sub_selects(selects: Selects, alias: str, tag_table: str, caller: Caller, params: dict[str, Any]) -> dict[str, str]:
+def _sub_selects(
+    engine: Engine, selects: Selects, alias: str, tag_table: str, caller: Caller, params: dict[str, Any]
+) -> dict[str, str]:
     """Name -> SQL of the JSON value of each sub-select asked for, for the event under `alias`;
     binds what they need in `params`."""
     eventid = f"{alias}.eventid"
     members: dict[str, str] = {}
     if selects.acknowledges == "count":
-        members["acknowledges"] = f"json_quote((SELECT {as_text('COUNT(*)')} FROM acknowledges a WHERE a.eventid = {eventid}))"
+        # a subquery's text is a string in a JSON object on both stores
+        members["acknowledges"] = f"(SELECT {as_text('COUNT(*)')} FROM acknowledges a WHERE a.eventid = {eventid})"
     elif selects.acknowledges is not None:
-        members["acknowledges"] = _acknowledges(eventid, selects.acknowledges, selects.acknowledge_users, caller, params)
+        members["acknowledges"] = _acknowledges(engine, eventid, selects.acknowledges, selects.acknowledge_users, caller, params)
     if selects.alerts:
-        members["alerts"] = "json_array()"  # no actions run here, so no alerts are ever sent
+        members["alerts"] = engine.empty_json_array()  # no actions run here, so no alerts are ever sent
     if selects.hosts is not None:
-        host = json_object(_texts(HOSTS.columns, selects.hosts))
-        members["hosts"] = _json_array(host, "triggers t JOIN hosts h ON h.hostid = t.hostid", f"t.triggerid = {alias}.objectid",
-                                       "h.hostid")
+        host = json_object(engine, _texts(HOSTS.columns, selects.hosts))
+        members["hosts"] = engine.json_array(host, "triggers t JOIN hosts h ON h.hostid = t.hostid",
+                                             f"t.triggerid = {alias}.objectid", "h.hostid")
     if selects.related_object is not None:
-        trigger = json_object(_texts(TRIGGERS.columns, selects.related_object))
-        members["relatedObject"] = f"json(coalesce((SELECT {trigger} FROM triggers t WHERE t.triggerid = {alias}.objectid), '[]'))"
+        trigger = json_object(engine, _texts(TRIGGERS.columns, selects.related_object))
+        members["relatedObject"] = engine.json_or(f"SELECT {trigger} FROM triggers t WHERE t.triggerid = {alias}.objectid", "[]")
     if selects.suppression_data is not None:
-        suppression = json_object(_texts(SUPPRESSION_COLUMNS, selects.suppression_data))
-        members["suppression_data"] = _json_array(suppression, "event_suppress es", f"es.eventid = {eventid} AND {_ACTIVE_SUPPRESSION}",
-                                                  "es.event_suppressid")
+        suppression = json_object(engine, _texts(SUPPRESSION_COLUMNS, selects.suppression_data))
+        members["suppression_data"] = engine.json_array(
+            suppression, "event_suppress es", f"es.eventid = {eventid} AND {_ACTIVE_SUPPRESSION}", "es.event_suppressid"
+        )
     if selects.tags is not None:
-        tag = json_object(_texts(TAG_COLUMNS, selects.tags))
-        members["tags"] = _json_array(tag, f"{tag_table} tg", f"tg.eventid = {eventid}", "tg.rowid")
+        tag = json_object(engine, _texts(TAG_COLUMNS, selects.tags))
+        members["tags"] = engine.json_array(tag, f"{tag_table} tg", f"tg.eventid = {eventid}", f"tg.{TAG_IDS[tag_table]}")
     if selects.urls:
-        members["urls"] = "json_array()"
+        members["urls"] = engine.empty_json_array()
     return members
 
 
@@ -478,23 +495,19 @@ def _texts(columns: Mapping[str, str], output: Output) -> dict[str, str]:
     return {name: as_text(columns[name]) for name in _names(columns, output)}
 
 
-def _json_array(obj: str, source: str, where: str, order: str) -> str:
-    """SQL of the JSON array of `obj` for each row of `source` that meets `where`, in `order`."""
-    # The ORDER BY of a FROM subquery holds for an aggregate over it: SQLite never flattens one into
-    # the other. json() makes a value JSON again after a subquery (which may lose that it was).
-    return f"json((SELECT json_group_array(json(o)) FROM (SELECT {obj} AS o FROM {source} WHERE {where} ORDER BY {order})))"
-
-
-def _acknowledges(eventid: str, output: Output, with_users: bool, caller: Caller, params: dict[str, Any]) -> str:
+def _acknowledges(
+    engine: Engine, eventid: str, output: Output, with_users: bool, caller: Caller, params: dict[str, Any]
+) -> str:
     """The event's history rows, newest first. `with_users`: also the author's username, name and
     surname (when asked for), where the caller may see the author; missing otherwise."""
     own = _texts(ACKNOWLEDGE_COLUMNS, output)
     author = _texts(ACKNOWLEDGE_USER_COLUMNS, output) if with_users else {}
     order = "a.clock DESC, a.acknowledgeid DESC"
     if not author:
-        return _json_array(json_object(own), "acknowledges a", f"a.eventid = {eventid}", order)
-    visible = "1"
+        return engine.json_array(json_object(engine, own), "acknowledges a", f"a.eventid = {eventid}", order)
+    visible = "1=1"
     if not caller.is_super_admin:
         visible, params["perm_userid"] = _VISIBLE_USER, caller.userid
-    return _json_array(f"CASE WHEN u.userid IS NULL THEN {json_object(own)} ELSE {json_object({**own, **author})} END",
-                       f"acknowledges a LEFT JOIN users u ON u.userid = a.userid AND {visible}", f"a.eventid = {eventid}", order)
+    obj = f"CASE WHEN u.userid IS NULL THEN {json_object(engine, own)} ELSE {json_object(engine, {**own, **author})} END"
+    return engine.json_array(obj, f"acknowledges a LEFT JOIN users u ON u.userid = a.userid AND {visible}",
+                             f"a.eventid = {eventid}", order)

@@ -90,7 +90,7 @@ def _open_problem(conn: Db, triggerid: int) -> int | None:
 def _paged_userids(conn: Db, usernames: tuple[str, ...]) -> list[int]:
     ids = []
     for username in dict.fromkeys(usernames):
-        row = conn.execute("SELECT userid FROM users WHERE username = ?", (username,)).fetchone()
+        row = conn.execute(f"SELECT userid FROM users WHERE {conn.engine.nocase_equals('username', '?')}", (username,)).fetchone()
         if row is None:
             raise ApplicationError(NO_PERMISSIONS)
         ids.append(row[0])

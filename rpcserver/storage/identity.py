@@ -41,7 +41,7 @@ def _user_row(row: tuple[Any, ...]) -> UserRow:
 
 
 def user_by_name(conn: Db, username: str) -> UserRow | None:
-    row = conn.execute(_USER + " WHERE u.username = ?", (username,)).fetchone()
+    row = conn.execute(f"{_USER} WHERE {conn.engine.nocase_equals('u.username', '?')}", (username,)).fetchone()
     return _user_row(row) if row else None
 
 

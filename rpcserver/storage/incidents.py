@@ -4,12 +4,13 @@ storage/acknowledge.py, the same path event.acknowledge takes."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..domain.incident import SEVERITY_NAMES, STATUSES
-from ._sql import id_list
+from ._sql import json_ids
 from .engine import Db
 from .permissions import READ, permitted_hostids
 from .spans import acknowledged_sql
@@ -63,14 +64,17 @@ def incidents(conn: Db, query: IncidentQuery, viewer: int | None, now: int) -> l
     params: dict[str, Any] = {"now": now}
     sql = _BASE + _visible(viewer, params)
     if query.incidentids is not None:
-        sql += f" AND e.eventid IN ({id_list(query.incidentids)})"
+        sql += f" AND e.eventid IN (SELECT value FROM {conn.engine.ids('incidentids')})"
+        params["incidentids"] = json_ids(query.incidentids)
     if query.statuses is not None:
-        sql += f" AND {STATUS_SQL} IN ({','.join(repr(s) for s in query.statuses if s in STATUSES)})"
+        sql += f" AND {STATUS_SQL} IN (SELECT j.value FROM {conn.engine.texts('statuses', 'j')})"
+        params["statuses"] = json.dumps([s for s in query.statuses if s in STATUSES])
     if query.paged_userid is not None:
         sql += " AND EXISTS (SELECT 1 FROM event_page pg WHERE pg.eventid = e.eventid AND pg.userid = :paged)"
         params["paged"] = query.paged_userid
     if query.severities is not None:
-        sql += f" AND p.severity IN ({id_list(query.severities)})"
+        sql += f" AND p.severity IN (SELECT value FROM {conn.engine.ids('severities')})"
+        params["severities"] = json_ids(query.severities)
     sql += f" ORDER BY e.eventid {'DESC' if query.descending else 'ASC'}"
     if query.limit:
         sql += f" LIMIT {int(query.limit)}"
@@ -96,7 +100,8 @@ def _paged(conn: Db, ids: Sequence[int]) -> dict[int, list[str]]:
     paged: dict[int, list[str]] = {}
     for eventid, username in conn.execute(
         f"SELECT pg.eventid, u.username FROM event_page pg JOIN users u ON u.userid = pg.userid"
-        f" WHERE pg.eventid IN ({id_list(ids)}) ORDER BY pg.eventid, u.username"
+        f" WHERE pg.eventid IN (SELECT value FROM {conn.engine.ids('ids')}) ORDER BY pg.eventid, {conn.engine.nocase_order('u.username')}",
+        {"ids": json_ids(ids)},
     ):
         paged.setdefault(eventid, []).append(username)
     return paged
@@ -106,7 +111,9 @@ def _notes(conn: Db, ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
     notes: dict[int, list[dict[str, Any]]] = {}
     for eventid, clock, username, status_from, status_to, text in conn.execute(
         f"SELECT n.eventid, n.clock, u.username, n.status_from, n.status_to, n.text FROM incident_note n"
-        f" LEFT JOIN users u ON u.userid = n.userid WHERE n.eventid IN ({id_list(ids)}) ORDER BY n.eventid, n.noteid"
+        " LEFT JOIN users u ON u.userid = n.userid"
+        f" WHERE n.eventid IN (SELECT value FROM {conn.engine.ids('ids')}) ORDER BY n.eventid, n.noteid",
+        {"ids": json_ids(ids)},
     ):
         notes.setdefault(eventid, []).append(
             {"clock": clock, "username": username, "status_from": status_from, "status_to": status_to, "text": text}
@@ -148,7 +155,7 @@ def set_closed(conn: Db, eventid: int, now: int, userid: int) -> None:
 
 
 def userid_of(conn: Db, username: str) -> int | None:
-    row = conn.execute("SELECT userid FROM users WHERE username = ?", (username,)).fetchone()
+    row = conn.execute(f"SELECT userid FROM users WHERE {conn.engine.nocase_equals('username', '?')}", (username,)).fetchone()
     return row[0] if row else None
 
 

@@ -1,6 +1,7 @@
 """The SQL behind every `*.get`: one builder for output, id filters, `filter`, `search`,
 sorting, `limit` and `countOutput`, over a table described by `ObjectTable`; rows come as dicts
-(`select_objects`) or as objects SQLite writes in JSON (`select_json`)."""
+(`select_objects`) or as objects the database writes in JSON (`select_json`), through its engine's
+`json_object`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._sql import id_list, like_escaped, order_at
-from .engine import Db
+from .engine import Db, Engine
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,9 @@ class ObjectTable:
     """Output field -> SQL expression, in output order."""
     id_filters: Mapping[str, str] = field(default_factory=dict)
     """Param (e.g. `usrgrpids`) -> condition with one `{ids}` placeholder for the id list."""
+    nocase: frozenset[str] = frozenset()
+    """Output fields of columns SQLite declares COLLATE NOCASE: sorted as SQLite
+    sorts them on both stores."""
 
 
 @dataclass
@@ -50,7 +54,7 @@ def _like_pattern(text: str, query: GetQuery) -> str:
     return escaped + "%" if query.start_search else f"%{escaped}%"
 
 
-def _conditions(table: ObjectTable, query: GetQuery) -> tuple[list[str], dict[str, Any]]:
+def _conditions(engine: Engine, table: ObjectTable, query: GetQuery) -> tuple[list[str], dict[str, Any]]:
     where = list(query.where)
     params = dict(query.params)
     for name, ids in query.ids.items():
@@ -64,8 +68,7 @@ def _conditions(table: ObjectTable, query: GetQuery) -> tuple[list[str], dict[st
         for i, value in enumerate(values):
             key = f"s{n}_{i}"
             params[key] = _like_pattern(value, query)
-            operator = "NOT LIKE" if query.exclude_search else "LIKE"
-            searches.append(f"{table.columns[name]} {operator} :{key} ESCAPE '!'")
+            searches.append(engine.like(engine.bytewise(table.columns[name]), key, negate=query.exclude_search))
     if searches:
         where.append("(" + (" OR " if query.search_by_any else " AND ").join(searches) + ")")
     return where, params
@@ -73,19 +76,21 @@ def _conditions(table: ObjectTable, query: GetQuery) -> tuple[list[str], dict[st
 
 def as_text(sql: str) -> str:
     """`sql`'s value as a Zabbix get shows it: text (SQLite's, as Python's str() writes an integer
-    or text), NULL as "0". Made by SQLite, it costs a fraction of converting each value in Python."""
+    or text), NULL as "0". Made by the database, it costs a fraction of converting each value in Python.
+    The same digits on both stores for an integer; a truth value must be made an integer first (PostgreSQL
+    writes a boolean as 'true')."""
     return f"coalesce(CAST({sql} AS TEXT), '0')"
 
 
 def select_objects(conn: Db, table: ObjectTable, query: GetQuery) -> list[dict[str, Any]] | int:
     """Rows as dicts of the requested fields (all of them for "extend") plus the key, or the
-    number of rows for `count`. Values are as SQLite returns them; shaping is the caller's."""
-    where_sql, params = _where(table, query)
+    number of rows for `count`. Values are as the database returns them; shaping is the caller's."""
+    where_sql, params = _where(conn.engine, table, query)
     if query.count:
         return conn.execute(f"SELECT COUNT(*) FROM {table.source}{where_sql}", params).fetchone()[0]
     names = _output_names(table, query)
     select = ", ".join(f"{table.columns[n]} AS {n}" for n in names)
-    cursor = conn.execute(f"SELECT {select} FROM {table.source}{where_sql}{_order_and_limit(table, query)}", params)
+    cursor = conn.execute(f"SELECT {select} FROM {table.source}{where_sql}{_order_and_limit(conn.engine, table, query)}", params)
     return [dict(zip(names, row)) for row in cursor]
 
 
@@ -93,22 +98,24 @@ def select_json(
     conn: Db, table: ObjectTable, query: GetQuery, members: Mapping[str, str], also: Sequence[str] = ()
 ) -> list[tuple[Any, ...]]:
     """Rows as (key as text, the object as JSON text, *the `also` expressions' values), the object made
-    by SQLite: the requested fields as `as_text` makes them (the key only when `output` names it or is
+    by the database: the requested fields as `as_text` makes them (the key only when `output` names it or is
     "extend"), then `members` (name -> SQL of a JSON value). Not for `count`."""
     names = _output_names(table, query)
     if query.output != "extend" and table.key not in query.output:
         names.remove(table.key)
-    obj = json_object({name: as_text(table.columns[name]) for name in names}, members)
-    where_sql, params = _where(table, query)
-    select = ", ".join([as_text(table.columns[table.key]), obj, *also])
-    return conn.execute(f"SELECT {select} FROM {table.source}{where_sql}{_order_and_limit(table, query)}", params).fetchall()
+    obj = json_object(conn.engine, {name: as_text(table.columns[name]) for name in names}, members)
+    where_sql, params = _where(conn.engine, table, query)
+    # as text: psycopg would decode PostgreSQL's json; the object is sent as it is written
+    select = ", ".join([as_text(table.columns[table.key]), f"CAST({obj} AS TEXT)", *also])
+    order = _order_and_limit(conn.engine, table, query)
+    return conn.execute(f"SELECT {select} FROM {table.source}{where_sql}{order}", params).fetchall()
 
 
-def json_object(texts: Mapping[str, str], members: Mapping[str, str] = {}) -> str:
+def json_object(engine: Engine, texts: Mapping[str, str], members: Mapping[str, str] = {}) -> str:
     """SQL of a JSON object: `texts` (name -> SQL of a text value) as strings, then `members` (name ->
-    SQL of a JSON value: a JSON function's own result, e.g. json() around a subquery, as SQLite takes
-    any other text for a string), in that order."""
-    return "json_object(" + ", ".join(f"'{name}', {sql}" for name, sql in (*texts.items(), *members.items())) + ")"
+    SQL of a JSON value: made by one of `engine`'s JSON functions, as both stores take any other text
+    for a string), in that order."""
+    return engine.json_object([*texts.items(), *members.items()])
 
 
 def _output_names(table: ObjectTable, query: GetQuery) -> list[str]:
@@ -118,14 +125,15 @@ def _output_names(table: ObjectTable, query: GetQuery) -> list[str]:
     return [table.key, *(name for name in dict.fromkeys(query.output) if name != table.key and name in table.columns)]
 
 
-def _where(table: ObjectTable, query: GetQuery) -> tuple[str, dict[str, Any]]:
-    where, params = _conditions(table, query)
+def _where(engine: Engine, table: ObjectTable, query: GetQuery) -> tuple[str, dict[str, Any]]:
+    where, params = _conditions(engine, table, query)
     return (f" WHERE {' AND '.join(where)}" if where else ""), params
 
 
-def _order_and_limit(table: ObjectTable, query: GetQuery) -> str:
+def _order_and_limit(engine: Engine, table: ObjectTable, query: GetQuery) -> str:
+    # No sortable field is ever NULL (where the stores would differ: SQLite puts NULLs first, PostgreSQL last).
     orders = [
-        f"{table.columns[name]} {order_at(query.sortorder, i)}"
+        f"{engine.nocase_order(table.columns[name]) if name in table.nocase else table.columns[name]} {order_at(query.sortorder, i)}"
         for i, name in enumerate(query.sortfield)
     ]
     limit_sql = f" LIMIT {int(query.limit)}" if query.limit else ""

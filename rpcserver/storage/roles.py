@@ -14,6 +14,7 @@ ROLES = ObjectTable(
     source="role r",
     key="roleid",
     columns={"roleid": "r.roleid", "name": "r.name", "type": "r.type", "readonly": "r.readonly"},
+    nocase=frozenset({"name"}),
     id_filters={
         "roleids": "r.roleid IN ({ids})",
         "userids": "r.roleid IN (SELECT roleid FROM users WHERE userid IN ({ids}))",
@@ -79,7 +80,7 @@ def role_by_id(conn: Db, roleid: int) -> RoleRow | None:
 
 def roleid_named(conn: Db, name: str) -> int | None:
     """The role called `name`, compared as the unique index compares (ASCII case-insensitively)."""
-    row = conn.execute("SELECT roleid FROM role WHERE name = ?", (name,)).fetchone()
+    row = conn.execute(f"SELECT roleid FROM role WHERE {conn.engine.nocase_equals('name', '?')}", (name,)).fetchone()
     return row[0] if row else None
 
 

@@ -44,9 +44,17 @@ def acknowledged_sql(alias: str) -> str:
 
 def acknowledged_events(conn: Db, eventids: Iterable[int], now: int) -> set[int]:
     """Those of `eventids` that are acknowledged at `now`."""
-    rows = conn.execute(f"SELECT j.value FROM json_each(:ids) j WHERE {_has_active_span('j.value')}",
+    rows = conn.execute(f"SELECT j.value FROM {conn.engine.ids('ids')} j WHERE {_has_active_span('j.value')}",
                         {"ids": json_ids(eventids), "now": now})
     return {eventid for (eventid,) in rows}
+
+
+def span_events(conn: Db, spanids: Sequence[int]) -> list[int]:
+    """The events of the spans `spanids` (a span never moves to another event)."""
+    return [eventid for (eventid,) in conn.execute(
+        f"SELECT DISTINCT a.eventid FROM {conn.engine.ids('ids')} j JOIN acknowledgement a ON a.acknowledgementid = j.value",
+        {"ids": json_ids(spanids)},
+    )]
 
 
 def write_history(conn: Db, rows: Iterable[tuple[int, int, int, str, int]]) -> None:
@@ -61,7 +69,9 @@ def open_spans(conn: Db, eventids: Sequence[int], userid: int, now: int, until: 
     return inserted_id(conn.execute(
         "INSERT INTO acknowledgement (eventid, userid, acknowledged_on, acknowledged_until, notes, last_modified,"
         " last_modified_by, end_recorded)"
-        " SELECT j.value, :userid, :now, :until, :notes, :now, :userid, :recorded FROM json_each(:ids) j ORDER BY j.key"
+        " SELECT j.value, CAST(:userid AS BIGINT), CAST(:now AS BIGINT), CAST(:until AS BIGINT), CAST(:notes AS TEXT),"
+        " CAST(:now AS BIGINT), CAST(:userid AS BIGINT), CAST(:recorded AS INTEGER)"
+        f" FROM {conn.engine.ids('ids')} j ORDER BY j.key"
         " RETURNING acknowledgementid",
         {"ids": json_ids(eventids), "userid": userid, "now": now, "until": until, "notes": notes,
          "recorded": int(not is_active(until, now))},
@@ -72,7 +82,7 @@ def end_active_spans(conn: Db, eventids: Sequence[int], userid: int, now: int) -
     """End every active span of the events now, by `userid` (bit 16); the caller writes the history."""
     conn.execute(
         "UPDATE acknowledgement AS a SET acknowledged_until = :now, last_modified = :now, last_modified_by = :userid,"
-        f" end_recorded = 1 WHERE a.eventid IN (SELECT value FROM json_each(:ids)) AND {active_sql('a')}",
+        f" end_recorded = 1 WHERE a.eventid IN (SELECT value FROM {conn.engine.ids('ids')}) AND {active_sql('a')}",
         {"now": now, "userid": userid, "ids": json_ids(eventids)},
     )
 
@@ -103,10 +113,15 @@ def record_ends(conn: Db, now: int, eventids: Sequence[int] | None = None) -> in
     due = "end_recorded = 0 AND acknowledged_until <= :now"
     params: dict[str, Any] = {"now": now}
     if eventids is not None:
-        due += " AND eventid IN (SELECT value FROM json_each(:ids))"
+        due += f" AND eventid IN (SELECT value FROM {conn.engine.ids('ids')})"
         params["ids"] = json_ids(eventids)
     # deduplicated here: SELECT DISTINCT would read every span through the eventid index
     events = list(dict.fromkeys(eventid for (eventid,) in conn.execute(f"SELECT eventid FROM acknowledgement WHERE {due}", params)))
+    lock = conn.engine.lock_events("locked")
+    if events and lock is not None:
+        # Another server may be recording the same ends: lock their events, then look again at what is due.
+        conn.execute(lock, {"locked": json_ids(events)})
+        events = list(dict.fromkeys(eventid for (eventid,) in conn.execute(f"SELECT eventid FROM acknowledgement WHERE {due}", params)))
     if not events:
         return 0
     spans, authors = _spans_of(conn, events)
@@ -124,8 +139,8 @@ def _spans_of(conn: Db, eventids: list[int]) -> tuple[dict[int, list[Span]], dic
     authors: dict[int, int] = {}
     for eventid, spanid, start, end, recorded, userid in conn.execute(
         "SELECT eventid, acknowledgementid, acknowledged_on, acknowledged_until, end_recorded, userid"
-        " FROM acknowledgement WHERE eventid IN (SELECT value FROM json_each(?))",
-        (json_ids(eventids),),
+        f" FROM acknowledgement WHERE eventid IN (SELECT value FROM {conn.engine.ids('ids')})",
+        {"ids": json_ids(eventids)},
     ):
         spans.setdefault(eventid, []).append(Span(spanid, start, end, pending=not recorded))
         authors[spanid] = userid
@@ -169,7 +184,7 @@ class SpanQuery:
     limit: int | None = None
 
 
-def _conditions(query: SpanQuery, viewer: int | None, params: dict[str, Any]) -> list[str]:
+def _conditions(conn: Db, query: SpanQuery, viewer: int | None, params: dict[str, Any]) -> list[str]:
     where = []
     if viewer is not None:
         where.append(
@@ -180,12 +195,13 @@ def _conditions(query: SpanQuery, viewer: int | None, params: dict[str, Any]) ->
     for name, column in (("acknowledgementids", "a.acknowledgementid"), ("eventids", "a.eventid")):
         ids = getattr(query, name)
         if ids is not None:
-            where.append(f"{column} IN (SELECT value FROM json_each(:{name}))")
+            where.append(f"{column} IN (SELECT value FROM {conn.engine.ids(name)})")
             params[name] = json_ids(ids)
     if query.active is not None:
         where.append(("" if query.active else "NOT ") + COLUMNS["active"])
     if query.acknowledged_by is not None:
-        where.append("u.username IN (SELECT value FROM json_each(:acknowledged_by))")  # NOCASE, as user.login
+        key = conn.engine.nocase_order  # usernames compare as NOCASE, as user.login does
+        where.append(f"{key('u.username')} IN (SELECT {key('j.value')} FROM {conn.engine.texts('acknowledged_by', 'j')})")
         params["acknowledged_by"] = json.dumps(query.acknowledged_by)
     for n, (name, bound, value) in enumerate(query.bounds):
         condition = f"a.{name} {BOUNDS[bound]} :bound{n}"
@@ -208,7 +224,7 @@ def get_spans(conn: Db, query: SpanQuery, viewer: int | None, now: int) -> list[
     """The spans matching `query` on events `viewer` may read (every event for None: a super admin),
     as dicts of COLUMNS with SQLite's values."""
     params: dict[str, Any] = {"now": now}
-    where = _conditions(query, viewer, params)
+    where = _conditions(conn, query, viewer, params)
     select = ", ".join(f"{sql} AS {name}" for name, sql in COLUMNS.items())
     sql = (
         f"SELECT {select} FROM acknowledgement a JOIN users u ON u.userid = a.userid"

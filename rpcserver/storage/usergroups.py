@@ -25,6 +25,7 @@ USERGROUPS = ObjectTable(
         "usrgrpids": "g.usrgrpid IN ({ids})",
         "userids": "g.usrgrpid IN (SELECT usrgrpid FROM users_groups WHERE userid IN ({ids}))",
     },
+    nocase=frozenset({"name"}),
 )
 
 MEMBER_OF = "g.usrgrpid IN (SELECT usrgrpid FROM users_groups WHERE userid = :member_userid)"
@@ -79,7 +80,9 @@ def usergroups_by_id(conn: Db, usrgrpids: list[int]) -> dict[int, UserGroupRow]:
 def name_taken(conn: Db, name: str, usrgrpid: int | None) -> str | None:
     """The name of another group that `name` would clash with (names are unique regardless of
     ASCII case), or None. `usrgrpid` is the group being renamed, None for a new one."""
-    row = conn.execute("SELECT name FROM usrgrp WHERE name = ? AND usrgrpid <> coalesce(?, 0)", (name, usrgrpid)).fetchone()
+    row = conn.execute(
+        f"SELECT name FROM usrgrp WHERE {conn.engine.nocase_equals('name', '?')} AND usrgrpid <> coalesce(?, 0)", (name, usrgrpid)
+    ).fetchone()
     return row[0] if row else None
 
 

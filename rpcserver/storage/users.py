@@ -36,6 +36,7 @@ USERS = ObjectTable(
         "userids": "u.userid IN ({ids})",
         "usrgrpids": "u.userid IN (SELECT userid FROM users_groups WHERE usrgrpid IN ({ids}))",
     },
+    nocase=frozenset({"username"}),
 )
 USRGRP_COLUMNS = {
     "usrgrpid": "g.usrgrpid",
@@ -124,7 +125,8 @@ def _check_usernames_free(conn: Db, names: Sequence[tuple[str, int | None]]) -> 
     case (the column is NOCASE). Names repeated within the call are the schema's to refuse."""
     for username, userid in names:
         row = conn.execute(
-            "SELECT username FROM users WHERE username = ? AND userid <> coalesce(?, 0)", (username, userid)
+            f"SELECT username FROM users WHERE {conn.engine.nocase_equals('username', '?')} AND userid <> coalesce(?, 0)",
+            (username, userid),
         ).fetchone()
         if row:
             raise InvalidParams(f'User with username "{row[0]}" already exists.')

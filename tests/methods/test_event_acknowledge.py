@@ -345,6 +345,30 @@ async def test_a_failing_call_changes_nothing(ack: Any, world: dict[str, Any], c
     assert await event_row(client, world["closable"]) == before
 
 
+def trace(conn: Any, callback: Any) -> None:
+    """Pass every statement the connection executes to `callback` (None: stop), one per row of an
+    executemany: sqlite3's trace callback, or the same around PostgreSQL's connection."""
+    if conn.engine.name == "sqlite":
+        conn.set_trace_callback(callback)
+        return
+    if callback is None:
+        del conn.execute, conn.executemany
+        return
+    execute, executemany = type(conn).execute, type(conn).executemany
+
+    def traced_execute(sql: str, params: Any = ()) -> Any:
+        callback(sql)
+        return execute(conn, sql, params)
+
+    def traced_executemany(sql: str, rows: Any) -> Any:
+        rows = list(rows)
+        for _ in rows:
+            callback(sql)
+        return executemany(conn, sql, rows)
+
+    conn.execute, conn.executemany = traced_execute, traced_executemany
+
+
 async def test_ten_thousand_ids_are_a_handful_of_statements(call: Any, admin: str, client: Any) -> None:
     storage = storage_of(client)
 
@@ -360,11 +384,11 @@ async def test_ten_thousand_ids_are_a_handful_of_statements(call: Any, admin: st
     eventids = await storage.write(many_problems)
     statements: list[str] = []
     # Count what the writer's connection executes (set on its own thread, through a unit of work).
-    await storage.write(lambda conn: conn.set_trace_callback(statements.append))
+    await storage.write(trace, statements.append)
     try:
         assert (await call("event.acknowledge", {"eventids": eventids, "action": 6, "message": "bulk"}, auth=admin))["eventids"] == eventids
     finally:
-        await storage.write(lambda conn: conn.set_trace_callback(None))
+        await storage.write(trace, None)
     others = [s for s in statements if not s.startswith("INSERT INTO acknowledges")]
     assert len(statements) - len(others) == 10_000  # one history row each, by executemany
     assert len(others) < 20, others

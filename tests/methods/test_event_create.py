@@ -103,15 +103,15 @@ async def test_bad_input_is_refused_and_changes_nothing(client: Any, rpc: Any, a
 
 def add_user(conn: sqlite3.Connection, username: str, roleid: int, rights: dict[str, int]) -> None:
     """A user whose own user group has `rights` (host group name -> permission)."""
-    usrgrpid = conn.execute("INSERT INTO usrgrp (name) VALUES (?)", (f"{username} group",)).lastrowid
+    usrgrpid = conn.execute("INSERT INTO usrgrp (name) VALUES (?) RETURNING usrgrpid", (f"{username} group",)).fetchone()[0]
     for group, permission in rights.items():
-        conn.execute("INSERT OR IGNORE INTO hstgrp (name) VALUES (?)", (group,))
+        conn.execute("INSERT INTO hstgrp (name) VALUES (?) ON CONFLICT DO NOTHING", (group,))
         groupid = conn.execute("SELECT groupid FROM hstgrp WHERE name = ?", (group,)).fetchone()[0]
         conn.execute("INSERT INTO rights (groupid, permission, id) VALUES (?, ?, ?)", (usrgrpid, permission, groupid))
     from rpcserver.passwords import hash_password_sync
 
-    userid = conn.execute("INSERT INTO users (username, passwd, roleid) VALUES (?, ?, ?)",
-                          (username, hash_password_sync("secret-pass", 4), roleid)).lastrowid
+    userid = conn.execute("INSERT INTO users (username, passwd, roleid) VALUES (?, ?, ?) RETURNING userid",
+                          (username, hash_password_sync("secret-pass", 4), roleid)).fetchone()[0]
     conn.execute("INSERT INTO users_groups (usrgrpid, userid) VALUES (?, ?)", (usrgrpid, userid))
 
 

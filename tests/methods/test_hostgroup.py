@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from rpcserver.passwords import hash_password_sync
+from rpcserver.storage._sql import inserted_id
 
 from ..conftest import error_of, storage_of
 
@@ -57,30 +58,33 @@ class World:
 
 
 def _seed(conn: sqlite3.Connection, passwd: str) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
-    groups = {name: conn.execute("INSERT INTO hstgrp (name) VALUES (?)", (name,)).lastrowid for name in GROUPS}
+    groups = {name: inserted_id(conn.execute("INSERT INTO hstgrp (name) VALUES (?) RETURNING groupid", (name,))) for name in GROUPS}
     hosts = {
-        host: conn.execute("INSERT INTO hosts (host, name, status) VALUES (?, ?, ?)", (host, name, status)).lastrowid
+        host: inserted_id(conn.execute("INSERT INTO hosts (host, name, status) VALUES (?, ?, ?) RETURNING hostid", (host, name, status)))
         for host, (name, status, _) in HOSTS.items()
     }
     # Links newest host first, so that results in id order prove the SQL sorts them.
     for host, (_, _, host_groups) in reversed(HOSTS.items()):
         conn.executemany("INSERT INTO hosts_groups (hostid, groupid) VALUES (?, ?)", [(hosts[host], groups[g]) for g in host_groups])
     triggers = {
-        description: conn.execute(
-            "INSERT INTO triggers (hostid, description, priority, value, manual_close, opdata, lastchange) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        description: inserted_id(conn.execute(
+            "INSERT INTO triggers (hostid, description, priority, value, manual_close, opdata, lastchange)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING triggerid",
             (hosts[host], description, *rest),
-        ).lastrowid
+        ))
         for description, (host, *rest) in TRIGGERS.items()
     }
     usrgrps = {}
     for usrgrp, rights in USER_GROUPS.items():
-        usrgrps[usrgrp] = conn.execute("INSERT INTO usrgrp (name) VALUES (?)", (usrgrp,)).lastrowid
+        usrgrps[usrgrp] = inserted_id(conn.execute("INSERT INTO usrgrp (name) VALUES (?) RETURNING usrgrpid", (usrgrp,)))
         conn.executemany(
             "INSERT INTO rights (groupid, permission, id) VALUES (?, ?, ?)",
             [(usrgrps[usrgrp], permission, groups[group]) for group, permission in rights.items()],
         )
     for username, (roleid, user_groups) in USERS.items():
-        userid = conn.execute("INSERT INTO users (username, passwd, roleid) VALUES (?, ?, ?)", (username, passwd, roleid)).lastrowid
+        userid = inserted_id(conn.execute(
+            "INSERT INTO users (username, passwd, roleid) VALUES (?, ?, ?) RETURNING userid", (username, passwd, roleid)
+        ))
         conn.executemany("INSERT INTO users_groups (usrgrpid, userid) VALUES (?, ?)", [(usrgrps[g], userid) for g in user_groups])
     return groups, hosts, triggers
 

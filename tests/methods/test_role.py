@@ -42,9 +42,9 @@ async def add_user(client: Any, username: str, roleid: int, usrgrpids: tuple[int
 
     def insert(conn: sqlite3.Connection) -> int:
         userid = conn.execute(
-            "INSERT INTO users (username, name, surname, passwd, roleid) VALUES (?, ?, 'Tester', ?, ?)",
+            "INSERT INTO users (username, name, surname, passwd, roleid) VALUES (?, ?, 'Tester', ?, ?) RETURNING userid",
             (username, username.title(), passwd, roleid),
-        ).lastrowid
+        ).fetchone()[0]
         conn.executemany("INSERT INTO users_groups (usrgrpid, userid) VALUES (?, ?)", [(g, userid) for g in usrgrpids])
         return userid
 
@@ -53,7 +53,7 @@ async def add_user(client: Any, username: str, roleid: int, usrgrpids: tuple[int
 
 async def add_usergroup(client: Any, name: str) -> int:
     def insert(conn: sqlite3.Connection) -> int:
-        return conn.execute("INSERT INTO usrgrp (name) VALUES (?)", (name,)).lastrowid
+        return conn.execute("INSERT INTO usrgrp (name) VALUES (?) RETURNING usrgrpid", (name,)).fetchone()[0]
 
     return await storage_of(client).write(insert)
 

@@ -44,14 +44,14 @@ async def add_user(client: Any, username: str, roleid: int = USER_ROLE) -> str:
     """A user row (user.create may not exist yet); such a user authenticates only by token."""
 
     def insert(conn: sqlite3.Connection) -> int:
-        return conn.execute("INSERT INTO users (username, roleid) VALUES (?, ?)", (username, roleid)).lastrowid
+        return conn.execute("INSERT INTO users (username, roleid) VALUES (?, ?) RETURNING userid", (username, roleid)).fetchone()[0]
 
     return str(await storage_of(client).write(insert))
 
 
 async def add_role_without_tokens(client: Any) -> int:
     def insert(conn: sqlite3.Connection) -> int:
-        roleid = conn.execute("INSERT INTO role (name, type) VALUES ('No tokens', 1)").lastrowid
+        roleid = conn.execute("INSERT INTO role (name, type) VALUES ('No tokens', 1) RETURNING roleid").fetchone()[0]
         conn.executemany(
             "INSERT INTO role_rule (roleid, name, value_int) VALUES (?, ?, ?)",
             [(roleid, "actions.default_access", 1), (roleid, "actions.manage_api_tokens", 0),

@@ -481,7 +481,7 @@ async def test_delete_refusals_change_nothing(api: Rpc, client: Any, add_user: A
 
 
 def add_host(conn: sqlite3.Connection, host: str, *groupids: str) -> int:
-    hostid = conn.execute("INSERT INTO hosts (host, name) VALUES (?, ?)", (host, host)).lastrowid
+    hostid = conn.execute("INSERT INTO hosts (host, name) VALUES (?, ?) RETURNING hostid", (host, host)).fetchone()[0]
     conn.executemany("INSERT INTO hosts_groups (hostid, groupid) VALUES (?, ?)", [(hostid, int(g)) for g in groupids])
     return hostid  # type: ignore[return-value]
 

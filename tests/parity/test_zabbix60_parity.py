@@ -20,6 +20,8 @@ from typing import Any
 import orjson
 import pytest
 
+from rpcserver.storage._sql import inserted_id
+
 from ..conftest import FakeClock, storage_of
 
 DATA = json.loads(Path(__file__).with_name("zabbix60_exchanges.json").read_text(encoding="utf-8"))
@@ -129,10 +131,10 @@ async def seed_events(call: Call, admin: str, bindings: Bindings, client: Any) -
 
 def insert_event(conn: sqlite3.Connection, event: dict[str, Any]) -> int:
     """An event no API method makes (an internal one, of an item); objectid 0: items are not modelled."""
-    return conn.execute(
-        "INSERT INTO events (source, object, objectid, clock, value, name, severity) VALUES (?, ?, 0, ?, ?, ?, ?)",
+    return inserted_id(conn.execute(
+        "INSERT INTO events (source, object, objectid, clock, value, name, severity) VALUES (?, ?, 0, ?, ?, ?, ?) RETURNING eventid",
         (event["source"], event["object"], event["clock"], event["value"], event["name"], event["severity"]),
-    ).lastrowid  # type: ignore[return-value]
+    ))
 
 
 # --- sending --------------------------------------------------------------------------------------

@@ -50,9 +50,19 @@ BOOKKEEPING = ("sessions", "mass_call")
 """Tables a refused call may still write: a session's lastaccess, the rate limit's count of the caller's own calls."""
 
 
+def table_names(conn: Any) -> list[str]:
+    """The database's tables, on either store."""
+    if conn.engine.name == "postgresql":
+        sql = ("SELECT table_name FROM information_schema.tables"
+               " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'")
+    else:
+        sql = "SELECT name FROM sqlite_schema WHERE type = 'table'"
+    return [row[0] for row in conn.execute(sql)]
+
+
 def database_snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table but the bookkeeping ones."""
-    tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'") if row[0] not in BOOKKEEPING]
+    tables = [table for table in table_names(conn) if table not in BOOKKEEPING]
     return {table: sorted(conn.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr) for table in tables}
 
 
@@ -204,7 +214,7 @@ async def test_sql_looking_input_is_stored_verbatim_and_matches_only_itself(call
     assert await call("hostgroup.get", {"filter": {"name": f"group {text}"}, "output": ["groupid"]}, auth=admin) == [{"groupid": groupid}]
     assert await call("hostgroup.get", {"search": {"name": text}, "output": ["groupid"]}, auth=admin) == [{"groupid": groupid}]
     assert await call("user.get", {"search": {"name": text}, "output": ["userid"]}, auth=admin) == [{"userid": userid}]
-    tables = await storage_of(client).read(lambda c: {row[0] for row in c.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")})
+    tables = set(await storage_of(client).read(table_names))
     assert {"users", "acknowledges", "hstgrp"} <= tables
 
 

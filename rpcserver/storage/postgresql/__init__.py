@@ -143,13 +143,30 @@ class _Connection:
         self._thread.shutdown()
 
 
+def _begin(connection: _Connection, begin: str) -> PostgresDb:
+    """The connection with a transaction begun. One found dead at BEGIN (the server restarted, or
+    ended it while it was idle) is opened again once: nothing had run on it, so nothing is repeated.
+
+    Raises psycopg.OperationalError if the database cannot be reached.
+    """
+    db = connection.usable()
+    try:
+        db.execute(begin)
+    except psycopg.OperationalError:
+        if not connection.lost():
+            raise
+        db = connection.usable()
+        db.execute(begin)
+    return db
+
+
 def _run_batch(connection: _Connection, units: list[Unit]) -> tuple[bool, Outcomes]:
     try:
-        db = connection.usable()
+        db = _begin(connection, "BEGIN")
     except psycopg.OperationalError as exc:
         log.error("the database cannot be reached: %s", exc)
         return False, [Failed(ApplicationError(UNREACHABLE)) for _ in units]
-    committed, outcomes = run_units(db, units, begin="BEGIN", is_fault=_is_fault, transaction_error=psycopg.Error,
+    committed, outcomes = run_units(db, units, begin=None, is_fault=_is_fault, transaction_error=psycopg.Error,
                                     retry=_retry)
     if not committed and connection.lost():
         return False, [Failed(ApplicationError(UNREACHABLE)) for _ in units]
@@ -158,12 +175,11 @@ def _run_batch(connection: _Connection, units: list[Unit]) -> tuple[bool, Outcom
 
 def _read_snapshot(connection: _Connection, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
     try:
-        db = connection.usable()
+        db = _begin(connection, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
     except psycopg.OperationalError as exc:
         log.error("the database cannot be reached: %s", exc)
         raise ApplicationError(UNREACHABLE) from None
     try:
-        db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         try:
             return fn(db, *args)
         finally:
