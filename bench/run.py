@@ -2,16 +2,20 @@
 
     python bench/run.py                  # from the clone's root, with the venv's Python
     python bench/run.py --only get       # just part 3 (under a minute); --only may be repeated
+    python bench/run.py --store sqlite   # one store only (default both, side by side)
 
-1. single `event.acknowledge` (1 id, action 6, API token as Bearer, synchronous=FULL) at 1, 16 and
+1. single `event.acknowledge` (1 id, action 6, API token as Bearer, durable commits) at 1, 16 and
    64 connections, next to a bare aiohttp + orjson endpoint (bench/bare.py) run the same way;
-2. one bulk `event.acknowledge` of 10,000 ids, next to raw sqlite3 applying the same rows;
+2. one bulk `event.acknowledge` of 10,000 ids, next to raw SQL applying the same rows;
 3. `problem.get` of the newest 100 problems with selectAcknowledges, next to the raw SQL;
 4. the server's RSS while it holds 1,000,000 events.
 
-Servers run pinned to CPU 0 (`taskset -c 0`), the load generator (wrk if installed, else
-bench/loadgen.py) to CPU 1; the raw SQLite measurements run on CPU 0 like the servers. The
-database is built fresh by bench/make_db.py for each run. See bench/README.md for the results.
+Each on SQLite (a file, synchronous=FULL) and on PostgreSQL (`--pg-url`'s server, a database of
+our own, synchronous_commit on), the same way in the same run, with the PostgreSQL/SQLite ratios.
+Servers run pinned to CPU 0 (`taskset -c 0`; PostgreSQL's backends serving them too), the load
+generator (wrk if installed, else bench/loadgen.py) to CPU 1; the raw SQL measurements run on CPU 0
+like the servers. The database is built fresh by bench/make_db.py for each run and copied into
+PostgreSQL by `rpcserver copy` (bench/stores.py). See bench/README.md for the results.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -41,6 +45,20 @@ sys.path.insert(0, str(BENCH))
 
 import make_db  # noqa: E402
 import orjson  # noqa: E402
+from stores import PostgresStore, RawPostgres, RawSqlite, SqliteStore  # noqa: E402
+
+Store = SqliteStore | PostgresStore
+Raw = RawSqlite | RawPostgres
+STORES: dict[str, type[Store]] = {"sqlite": SqliteStore, "postgresql": PostgresStore}
+STORE_METHOD = {"sqlite": "SQLite (WAL, synchronous=FULL)",
+                "postgresql": "PostgreSQL (loopback, synchronous_commit on, vacuumed and analyzed after the copy)"}
+BARE = "bare aiohttp+orjson"
+UNGROUPED = "1 call per commit"
+"""Part 1's name for a server whose writer commits every call alone (bench/serve.py --max-batch 1)."""
+
+
+def rpc_name(store: type[Store] | Store) -> str:
+    return f"rpcserver {store.label}"
 
 SERVER_CPU, CLIENT_CPU = "0", "1"
 READY = re.compile(r"listening on http://127\.0\.0\.1:(\d+)/")
@@ -68,29 +86,52 @@ def pinned(cpu: str, command: list[str]) -> list[str]:
     return ["taskset", "-c", cpu, *command] if PINNING else command
 
 
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, all threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
 @dataclass
 class Server:
     name: str
     process: subprocess.Popen[bytes]
     port: int
     log_path: Path
+    database_pids: list[int] = field(default_factory=list)
+    """Processes of its database outside it (PostgreSQL's backends): pinned and counted with it."""
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime, all threads
+        """utime + stime of the server, all threads, and of its database's backends."""
+        return self.database_cpu_seconds() + cpu_seconds(self.process.pid)
+
+    def database_cpu_seconds(self) -> float:
+        return sum(cpu_seconds(pid) for pid in self.database_pids)
 
     def memory_kib(self) -> dict[str, int]:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
         return {key: int(re.search(rf"{key}:\s+(\d+) kB", status).group(1)) for key in ("VmRSS", "VmHWM")}  # type: ignore[union-attr]
 
+    def writer_stats(self) -> dict[str, int]:
+        """Its writer's counters so far (bench/serve.py prints them on SIGUSR1)."""
+        count = self.log_path.read_text().count("\nWRITER ")
+        self.process.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 5
+        while (text := self.log_path.read_text()).count("\nWRITER ") == count:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{self.name} did not print its writer's counters:\n{text[-2000:]}")
+            time.sleep(0.01)
+        return json.loads(text.rsplit("\nWRITER ", 1)[1].split("\n", 1)[0])
+
 
 @contextmanager
-def server(name: str, command: list[str], workdir: Path) -> Iterator[Server]:
-    """Start a server pinned to the server CPU; wait for its `listening on` line; SIGTERM it after."""
+def server(name: str, command: list[str], workdir: Path, database_pids: Callable[[], list[int]] = list) -> Iterator[Server]:
+    """Start a server pinned to the server CPU; wait for its `listening on` line; SIGTERM it after.
+    `database_pids` finds its database's own processes once it has started: they are pinned with it."""
     log_path = workdir / f"{name}.log"
     with open(log_path, "wb") as log:
         # the code of the tree this script is in, whatever is installed
@@ -103,7 +144,10 @@ def server(name: str, command: list[str], workdir: Path) -> Iterator[Server]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"{name} did not start:\n{log_path.read_text()}")
             time.sleep(0.05)
-        yield Server(name, process, int(match.group(1)), log_path)
+        pids = database_pids()
+        for pid in pids if PINNING else ():
+            os.sched_setaffinity(pid, {int(SERVER_CPU)})
+        yield Server(name, process, int(match.group(1)), log_path, pids)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -111,6 +155,12 @@ def server(name: str, command: list[str], workdir: Path) -> Iterator[Server]:
         except subprocess.TimeoutExpired:  # a call still running (a timed-out bulk call): no point waiting
             process.kill()
             process.wait()
+
+
+def rpc_command(store: Store, max_batch: int | None = None) -> list[str]:
+    """rpcserver serve on the store's database, through bench/serve.py (the same server, its writer's counters shown)."""
+    batch = [] if max_batch is None else ["--max-batch", str(max_batch)]
+    return [sys.executable, str(BENCH / "serve.py"), *batch, "--db", store.db, "--port", "0", "--synchronous", "FULL"]
 
 
 # --- load ----------------------------------------------------------------------------------------
@@ -139,26 +189,21 @@ def drive(command: list[str], token: str, problems: int) -> dict[str, Any]:
     return result
 
 
-def count_acknowledges(db: Path) -> int:
-    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-        return conn.execute("SELECT MAX(acknowledgeid) FROM acknowledges").fetchone()[0]
-
-
 class Saturated(Exception):
-    """The server still had calls in flight DRAIN_TIMEOUT seconds after the load stopped."""
+    """A server still had calls in flight DRAIN_TIMEOUT seconds after the load stopped."""
 
 
-def drained(db: Path, target: Server) -> int:
+def drained(store: Store, target: Server) -> int:
     """The acknowledgements stored once the calls left in flight are done: the server idle (under
     2 % of a CPU) and no new acknowledgement for 0.5 s.
 
     Raises:
         Saturated: they were not done within DRAIN_TIMEOUT seconds.
     """
-    count, cpu, deadline = count_acknowledges(db), target.cpu_seconds(), time.monotonic() + DRAIN_TIMEOUT
+    count, cpu, deadline = store.count_acknowledges(), target.cpu_seconds(), time.monotonic() + DRAIN_TIMEOUT
     while time.monotonic() < deadline:
         time.sleep(0.5)
-        now_count, now_cpu = count_acknowledges(db), target.cpu_seconds()
+        now_count, now_cpu = store.count_acknowledges(), target.cpu_seconds()
         if now_count == count and now_cpu - cpu < 0.01:
             return count
         count, cpu = now_count, now_cpu
@@ -243,81 +288,20 @@ class Api:
         return answer["result"]
 
 
-def raw_connection(db: Path) -> sqlite3.Connection:
-    """sqlite3 as rpcserver's writer has it: WAL, foreign keys, synchronous=FULL."""
-    conn = sqlite3.connect(db, isolation_level=None)
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA synchronous = FULL")
-    return conn
-
-
-def last_rowids(db: Path) -> dict[str, int]:
-    """Every table's highest rowid."""
-    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-        tables = [name for (name,) in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-        return {table: conn.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}").fetchone()[0] for table in tables}
-
-
-Changes = dict[str, list[tuple[Any, ...]]]
-"""What one call wrote: the rows it added, per table (an acknowledge changes no existing row)."""
-
-
-def changes_since(db: Path, before: dict[str, int]) -> Changes:
-    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-        added = {table: conn.execute(f"SELECT * FROM {table} WHERE rowid > ?", (last,)).fetchall()
-                 for table, last in before.items()}
-    return {table: rows for table, rows in added.items() if rows}
-
-
-def apply_raw(conn: sqlite3.Connection, changes: Changes) -> None:
-    """The same rows, written with plain sqlite3 in one transaction."""
-    conn.execute("BEGIN IMMEDIATE")
-    for table, rows in changes.items():
-        conn.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * len(rows[0]))})", rows)
-    conn.execute("COMMIT")
-
-
-RAW_PERMITTED = (
-    " AND p.objectid IN (SELECT t.triggerid FROM triggers t WHERE t.hostid IN ("
-    "SELECT hg.hostid FROM hosts_groups hg JOIN rights r ON r.id = hg.groupid"
-    " JOIN users_groups ug ON ug.usrgrpid = r.groupid WHERE ug.userid = :userid AND r.permission >= 2))"
-)
-
-
-def raw_problem_get(conn: sqlite3.Connection, userid: int | None) -> list[Any]:
-    """The newest 100 unresolved problems with what problem.get's `extend` shows (the trigger's
-    opdata, whether suppressed now, whether acknowledged now: an acknowledgement span without an end or
-    ending later, the server's one rule, written out here so the yardstick stays independent of it) and
-    their acknowledgements, as one would write it by hand."""
-    permitted = RAW_PERMITTED if userid is not None else ""
-    problems = conn.execute(
-        "SELECT p.*, coalesce((SELECT t.opdata FROM triggers t WHERE t.triggerid = p.objectid), ''),"
-        " EXISTS (SELECT 1 FROM event_suppress es WHERE es.eventid = p.eventid"
-        "  AND (es.suppress_until = 0 OR es.suppress_until > :now)),"
-        " EXISTS (SELECT 1 FROM acknowledgement ak WHERE ak.eventid = p.eventid"
-        "  AND (ak.acknowledged_until IS NULL OR ak.acknowledged_until > :now))"
-        " FROM problem p WHERE p.source = 0 AND p.object = 0 AND p.r_eventid IS NULL"
-        f"{permitted} ORDER BY p.eventid DESC LIMIT 100", {"userid": userid, "now": int(time.time())}
-    ).fetchall()
-    ids = json.dumps([row[0] for row in problems])
-    acks = conn.execute("SELECT a.* FROM acknowledges a WHERE a.eventid IN (SELECT value FROM json_each(?))"
-                        " ORDER BY a.clock DESC, a.acknowledgeid DESC", (ids,)).fetchall()
-    return [problems, acks]
-
-
 # --- the four measurements -----------------------------------------------------------------------
 
 
 @dataclass
 class Results:
     loadgen: str = ""
-    single: dict[str, dict[int, list[dict[str, Any]]]] = field(default_factory=lambda: {"bare": {}, "rpc": {}})
-    bulk: dict[str, dict[str, list[float]]] = field(default_factory=dict)
-    """Per id shape: seconds of the rpcserver call and of raw sqlite3, and the rows each wrote."""
-    problem_get: dict[str, dict[str, list[float]]] = field(default_factory=dict)
-    get_floor: dict[str, list[float]] = field(default_factory=dict)
-    """apiinfo.version timed as problem.get is, next to the super admin's raw SQL: what any call costs over HTTP."""
+    stores: list[str] = field(default_factory=list)
+    single: dict[str, dict[int, list[dict[str, Any]]]] = field(default_factory=dict)
+    """Per target (bare, then each store's rpcserver), per connection count, each rep's load generator result."""
+    bulk: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
+    """Per store, per id shape: seconds of the rpcserver call and of the raw SQL, and the rows each wrote."""
+    problem_get: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
+    get_floor: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    """Per store: apiinfo.version timed as problem.get is, next to the super admin's raw SQL: what any call costs over HTTP."""
     memory: dict[str, dict[str, int]] = field(default_factory=dict)
     checks: list[str] = field(default_factory=list)
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -339,88 +323,113 @@ def bulk_id_sets(problems: int, reps: int, seed: int) -> dict[str, list[list[int
     }
 
 
-def measure_bulk(api: Api, served: Path, raw: sqlite3.Connection, id_sets: dict[str, list[list[int]]],
-                 results: Results) -> None:
-    """Each bulk call on the server, then the rows it wrote applied by raw sqlite3 to the other copy.
+def measure_bulk(api: Api, store: Store, raw: Raw, id_sets: dict[str, list[list[int]]], results: Results) -> None:
+    """Each bulk call on the server, then the rows it wrote applied by raw SQL to the other copy.
     After a call that timed out the server is still busy with it: the remaining calls are skipped."""
+    bulk = results.bulk.setdefault(store.name, {})
     for shape, sets in id_sets.items():
-        results.bulk[shape] = {"rpc": [], "raw": [], "rows": []}
+        bulk[shape] = {"rpc": [], "raw": [], "rows": []}
         for eventids in sets:
-            before = last_rowids(served)
+            mark = store.mark()
             params = {"eventids": [str(e) for e in eventids], "action": 6, "message": "Problem resolved."}
             try:
-                results.bulk[shape]["rpc"].append(timed(partial(api.call, make_db.BENCH_TOKEN, "event.acknowledge", params)))
+                bulk[shape]["rpc"].append(timed(partial(api.call, make_db.BENCH_TOKEN, "event.acknowledge", params)))
             except TimeoutError:
-                results.checks.append(f"bulk acknowledge ({shape} ids) did not answer within {api.timeout:g} s; "
+                results.checks.append(f"{store.label}: bulk acknowledge ({shape} ids) did not answer within {api.timeout:g} s; "
                                       "the other bulk calls were skipped")
                 return
-            changes = changes_since(served, before)
+            changes = store.changes_since(mark)
             with on_server_cpu():
-                results.bulk[shape]["raw"].append(timed(partial(apply_raw, raw, changes)))
-            results.bulk[shape]["rows"].append(sum(len(rows) for rows in changes.values()))
+                bulk[shape]["raw"].append(timed(partial(raw.apply, changes)))
+            bulk[shape]["rows"].append(sum(len(rows) for _, rows in changes.values()))
 
 
-def measure_problem_get(api: Api, raw: sqlite3.Connection, results: Results, userid: int, reps: int) -> None:
+def measure_problem_get(api: Api, store: Store, raw: Raw, results: Results, userid: int, reps: int) -> None:
     """Each caller's problem.get, each call followed by the raw SQL; then apiinfo.version the same way."""
+    gets = results.problem_get.setdefault(store.name, {})
     for who, token, raw_userid in (("super admin", make_db.ADMIN_TOKEN, None), ("permission-checked user", make_db.BENCH_TOKEN, userid)):
         answer = api.call(token, "problem.get", PROBLEM_GET)
-        problems, _ = raw_problem_get(raw, raw_userid)
+        problems, _ = raw.problem_get(raw_userid)
         # eventid first and acknowledged last in the raw rows; the answer has both as strings
         found = [(row["eventid"], row["acknowledged"]) for row in answer]
         if found != [(str(row[0]), str(row[-1])) for row in problems]:
-            results.checks.append(f"problem.get as {who}: not the problems, or not their acknowledged, "
+            results.checks.append(f"{store.label}: problem.get as {who}: not the problems, or not their acknowledged, "
                                   "the raw SQL finds")
-        results.problem_get[who] = next_to_raw(api, raw, token, "problem.get", PROBLEM_GET, raw_userid, reps)
-    results.get_floor = next_to_raw(api, raw, None, "apiinfo.version", {}, None, reps)
+        gets[who] = next_to_raw(api, raw, token, "problem.get", PROBLEM_GET, raw_userid, reps)
+    results.get_floor[store.name] = next_to_raw(api, raw, None, "apiinfo.version", {}, None, reps)
 
 
-def next_to_raw(api: Api, raw: sqlite3.Connection, token: str | None, method: str, params: Any, raw_userid: int | None,
+def next_to_raw(api: Api, raw: Raw, token: str | None, method: str, params: Any, raw_userid: int | None,
                 reps: int) -> dict[str, list[float]]:
     """Seconds of each call and of the raw problem.get SQL run after it (on the server's CPU)."""
     rpc, sql = [], []
     request = api.request(token, method, params)
     for _ in range(3):  # warm-up
         api.round_trip(request)
-        raw_problem_get(raw, raw_userid)
+        raw.problem_get(raw_userid)
     for _ in range(reps):
         rpc.append(timed(lambda: api.round_trip(request)))
         with on_server_cpu():
-            sql.append(timed(lambda: raw_problem_get(raw, raw_userid)))
+            sql.append(timed(lambda: raw.problem_get(raw_userid)))
     return {"rpc": rpc, "raw": sql}
 
 
-def measure_single(bare: Server, rpc: Server, db: Path, command: Callable[[str, int, float], list[str]],
+@dataclass
+class Target:
+    """One server part 1 drives: the bare endpoint (no store) or rpcserver on a store."""
+
+    name: str
+    server: Server
+    store: Store | None = None
+
+
+def measure_single(targets: list[Target], command: Callable[[str, int, float], list[str]],
                    results: Results, reps: int, seconds: float, problems: int) -> None:
-    """Every point, or as many as come before the server stops keeping up (see `drained`)."""
-    try:
-        single_points(bare, rpc, db, command, results, reps, seconds, problems)
-    except Saturated:
-        results.checks.append(f"rpcserver still had calls in flight {DRAIN_TIMEOUT} s after the load stopped: "
-                              "the remaining single-ack points were not measured")
-
-
-def single_points(bare: Server, rpc: Server, db: Path, command: Callable[[str, int, float], list[str]],
-                  results: Results, reps: int, seconds: float, problems: int) -> None:
-    for target in (bare, rpc):  # warm-up, discarded
-        drive(command(target.url, 16, 2), make_db.BENCH_TOKEN, problems)
-    drained(db, rpc)
+    """Every point of every target, interleaved; a server that stops keeping up (see `drained`) is
+    measured no further, the others go on."""
+    for target in targets:  # warm-up, discarded
+        drive(command(target.server.url, 16, 2), make_db.BENCH_TOKEN, problems)
+    running = list(targets)
+    for target in targets:
+        if target.store is not None:
+            try:
+                drained(target.store, target.server)
+            except Saturated:
+                running.remove(target)
+                results.checks.append(f"{target.name} still had calls in flight {DRAIN_TIMEOUT} s after the warm-up: not measured")
     for rep in range(reps):
         for connections in CONNECTIONS:
-            for target in (bare, rpc):
-                before_cpu = target.cpu_seconds()
-                before_rows = count_acknowledges(db) if target is rpc else 0
-                result = drive(command(target.url, connections, seconds), make_db.BENCH_TOKEN, problems)
-                result["cpu_us"] = (target.cpu_seconds() - before_cpu) / result["requests"] * 1e6 if result["requests"] else None
-                if target is rpc:
-                    added = drained(db, rpc) - before_rows
-                    if not result["requests"] <= added <= result["requests"] + connections + result["errors"]:
-                        results.checks.append(f"c={connections} rep {rep + 1}: {result['requests']} answers "
-                                              f"but {added} acknowledgements stored")
-                if result["errors"] or result["non2xx"]:
-                    results.checks.append(f"{target.name} c={connections} rep {rep + 1}: {result['errors']} socket errors, "
-                                          f"{result['non2xx']} non-2xx")
-                results.single[target.name].setdefault(connections, []).append(result)
-                print(f"  {target.name:4} c={connections:<3} rep {rep + 1}: {result['rps']:8.0f} req/s", file=sys.stderr)
+            for target in list(running):
+                try:
+                    single_point(target, connections, rep, command, results, seconds, problems)
+                except Saturated:
+                    running.remove(target)
+                    results.checks.append(f"{target.name} still had calls in flight {DRAIN_TIMEOUT} s after the load stopped "
+                                          f"at c={connections}: its remaining single-ack points were not measured")
+
+
+def single_point(target: Target, connections: int, rep: int, command: Callable[[str, int, float], list[str]],
+                 results: Results, seconds: float, problems: int) -> None:
+    server, store = target.server, target.store
+    before_cpu, before_database_cpu = server.cpu_seconds(), server.database_cpu_seconds()
+    before_rows = store.count_acknowledges() if store else 0
+    before_writer = server.writer_stats() if store else {}
+    result = drive(command(server.url, connections, seconds), make_db.BENCH_TOKEN, problems)
+    result["cpu_us"] = (server.cpu_seconds() - before_cpu) / result["requests"] * 1e6 if result["requests"] else None
+    if server.database_pids and result["requests"]:
+        result["database_cpu_us"] = (server.database_cpu_seconds() - before_database_cpu) / result["requests"] * 1e6
+    if store is not None:
+        added = drained(store, server) - before_rows
+        writer = server.writer_stats()
+        result["units"], result["commits"] = (writer[key] - before_writer[key] for key in ("units", "commits"))
+        if not result["requests"] <= added <= result["requests"] + connections + result["errors"]:
+            results.checks.append(f"{target.name} c={connections} rep {rep + 1}: {result['requests']} answers "
+                                  f"but {added} acknowledgements stored")
+    if result["errors"] or result["non2xx"]:
+        results.checks.append(f"{target.name} c={connections} rep {rep + 1}: {result['errors']} socket errors, "
+                              f"{result['non2xx']} non-2xx")
+    results.single.setdefault(target.name, {}).setdefault(connections, []).append(result)
+    print(f"  {target.name:28} c={connections:<3} rep {rep + 1}: {result['rps']:8.0f} req/s", file=sys.stderr)
 
 
 # --- report --------------------------------------------------------------------------------------
@@ -434,84 +443,195 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f}"
 
 
+def ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else float("nan")
+
+
 def verdict(value: float, target: float, at_least: bool) -> str:
     if value != value:  # nan: not measured
         return "not measured"
     return "met" if (value >= target if at_least else value <= target) else "MISSED"
 
 
-def single_table(results: Results) -> tuple[list[str], dict[int, float]]:
-    lines = ["| server | conns | req/s (each rep) | req/s median | p50 ms | p99 ms | server CPU µs/req | errors |",
-             "|---|---:|---|---:|---:|---:|---:|---:|"]
+def p90(values: list[float]) -> float:
+    return sorted(values)[int(0.9 * (len(values) - 1))] if values else float("nan")
+
+
+def median_rps(results: Results, target: str, connections: int) -> float:
+    return median([r["rps"] for r in results.single.get(target, {}).get(connections, [])])
+
+
+def store_ratios(pair: dict[str, dict[str, list[float]] | None]) -> str:
+    """PostgreSQL / SQLite of the medians, rpcserver's and the raw SQL's."""
+    pg, lite = ({"rpc": [], "raw": [], **(pair.get(name) or {})} for name in ("postgresql", "sqlite"))
+    return f"rpcserver {ratio(median(pg['rpc']), median(lite['rpc'])):.2f}, raw {ratio(median(pg['raw']), median(lite['raw'])):.2f}"
+
+
+def single_table(results: Results) -> list[str]:
+    lines = ["| server | conns | req/s (each rep) | req/s median | p50 ms | p99 ms | server CPU µs/req (of it PostgreSQL's) "
+             "| calls per commit | errors |", "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
     for connections in CONNECTIONS:
-        for name in ("bare", "rpc"):
-            label = "bare aiohttp+orjson" if name == "bare" else "rpcserver"
-            runs = results.single[name].get(connections, [])
+        for name, points in results.single.items():
+            runs = points.get(connections, [])
             if not runs:
-                lines.append(f"| {label} | {connections} | not measured | | | | | |")
+                lines.append(f"| {name} | {connections} | not measured | | | | | | |")
                 continue
             cpu = [r["cpu_us"] for r in runs if r["cpu_us"] is not None]
+            database_cpu = [r["database_cpu_us"] for r in runs if "database_cpu_us" in r]
+            of_it = f" ({median(database_cpu):.0f})" if database_cpu else ""
+            per_commit = (f"{sum(r['units'] for r in runs) / max(1, sum(r['commits'] for r in runs)):.1f}"
+                          if "units" in runs[0] else "")
             lines.append(
-                f"| {label} | {connections} | {' / '.join(str(round(r['rps'])) for r in runs)} | "
+                f"| {name} | {connections} | {' / '.join(str(round(r['rps'])) for r in runs)} | "
                 f"{median([r['rps'] for r in runs]):.0f} | {median([r['p50_us'] for r in runs]) / 1000:.2f} | "
-                f"{median([r['p99_us'] for r in runs]) / 1000:.2f} | {median(cpu):.0f} | "
+                f"{median([r['p99_us'] for r in runs]) / 1000:.2f} | {median(cpu):.0f}{of_it} | {per_commit} | "
                 f"{sum(r['errors'] + r['non2xx'] for r in runs)} |")
-    ratios = {connections: median([r["rps"] for r in results.single["rpc"].get(connections, [])])
-              / median([r["rps"] for r in results.single["bare"].get(connections, [])] or [1.0])
-              for connections in CONNECTIONS}
-    return lines, ratios
+    return lines
 
 
 def report(results: Results, args: argparse.Namespace, db_mib: float) -> str:
+    stores = [STORES[name] for name in results.stores]
     out = [f"load generator: {results.loadgen}",
-           f"pinning: {'servers on CPU 0, load generator on CPU 1' if PINNING else 'none (fewer than 2 CPUs or no taskset)'}",
-           f"database: {args.events:,} events ({db_mib:.0f} MiB), synchronous=FULL; "
+           "pinning: " + ("servers on CPU 0 (with their PostgreSQL backends), load generator on CPU 1" if PINNING
+                          else "none (fewer than 2 CPUs or no taskset)"),
+           f"database: {args.events:,} events ({db_mib:.0f} MiB as SQLite), stores: "
+           + ", ".join(STORE_METHOD[name] for name in results.stores) + "; "
            f"{args.reps} reps x {args.duration:g} s per point, interleaved, every rep shown, ratios of medians",
            f"machine load average before / after: {results.load_before[0]:.2f} / {results.load[0]:.2f} "
            "(other work on the machine skews every figure)", ""]
     targets = ["", "ratios and targets"]
+    both = len(stores) == 2
     if "single" in args.only:
-        lines, ratios = single_table(results)
-        out += ["1. single event.acknowledge (1 id, action 6, Bearer token, permission-checked user)", "", *lines, ""]
-        targets.append("  single ack / bare:    " + ", ".join(f"c={c}: {r:.2f}" for c, r in ratios.items())
-                       + f"   (target >= {TARGETS['single']:.2f} at c=64: {verdict(ratios[64], TARGETS['single'], True)})")
+        out += ["1. single event.acknowledge (1 id, action 6, Bearer token, permission-checked user)", "",
+                *single_table(results), ""]
+        for store in stores:
+            ratios = {c: ratio(median_rps(results, rpc_name(store), c), median_rps(results, BARE, c)) for c in CONNECTIONS}
+            targets.append(f"  single ack / bare, {store.label + ':':12}" + ", ".join(f"c={c}: {r:.2f}" for c, r in ratios.items())
+                           + f"   (target >= {TARGETS['single']:.2f} at c=64: {verdict(ratios[64], TARGETS['single'], True)})")
+        if both:
+            targets.append("  single ack, PostgreSQL / SQLite req/s: " + ", ".join(
+                f"c={c}: {ratio(median_rps(results, rpc_name(PostgresStore), c), median_rps(results, rpc_name(SqliteStore), c)):.2f}"
+                for c in CONNECTIONS))
+        for store in stores:
+            ungrouped = f"{rpc_name(store)}, {UNGROUPED}"
+            if ungrouped in results.single:
+                targets.append(f"  {store.label}, group commit / {UNGROUPED} req/s: " + ", ".join(
+                    f"c={c}: {ratio(median_rps(results, rpc_name(store), c), median_rps(results, ungrouped, c)):.2f}"
+                    for c in CONNECTIONS))
     if "bulk" in args.only:
-        out += ["2. bulk event.acknowledge of 10,000 ids (one call, permission-checked user) vs raw sqlite3 writing "
-                "the same rows in one transaction", "",
-                "| ids | rows added | rpcserver ms (each rep) | raw sqlite3 ms (each rep) | ratio of medians |",
-                "|---|---:|---|---|---:|"]
-        for shape, times in results.bulk.items():
-            out.append(f"| {shape} | {median(times['rows']):,.0f} | {' / '.join(ms(t) for t in times['rpc']) or 'timed out'} | "
-                       f"{' / '.join(ms(t) for t in times['raw']) or '-'} | {median(times['rpc']) / median(times['raw']):.2f} |")
+        out += ["2. bulk event.acknowledge of 10,000 ids (one call, permission-checked user) vs raw SQL writing "
+                "the same rows in one transaction (sqlite3 / psycopg executemany)", "",
+                "| ids | store | rows added | rpcserver ms (each rep) | raw ms (each rep) | rpcserver / raw |",
+                "|---|---|---:|---|---|---:|"]
+        for shape in ("scattered", "consecutive"):
+            for store in stores:
+                times = results.bulk.get(store.name, {}).get(shape)
+                if times is None:
+                    continue
+                out.append(f"| {shape} | {store.label} | {median(times['rows']):,.0f} | "
+                           f"{' / '.join(ms(t) for t in times['rpc']) or 'timed out'} | {' / '.join(ms(t) for t in times['raw']) or '-'} | "
+                           f"{ratio(median(times['rpc']), median(times['raw'])):.2f} |")
         out.append("")
-        scattered = results.bulk["scattered"]
-        bulk = median(scattered["rpc"]) / median(scattered["raw"])
-        targets.append(f"  bulk / raw sqlite3:   {bulk:.2f} (scattered ids)   (target <= {TARGETS['bulk']}: "
-                       f"{verdict(bulk, TARGETS['bulk'], False)})")
+        for store in stores:
+            scattered = results.bulk.get(store.name, {}).get("scattered", {"rpc": [], "raw": []})
+            bulk = ratio(median(scattered["rpc"]), median(scattered["raw"]))
+            targets.append(f"  bulk / raw, {store.label + ':':12} {bulk:.2f} (scattered ids)   (target <= {TARGETS['bulk']}: "
+                           f"{verdict(bulk, TARGETS['bulk'], False)})")
+        if both:
+            for shape in ("scattered", "consecutive"):
+                pair = {name: results.bulk.get(name, {}).get(shape) for name in ("postgresql", "sqlite")}
+                targets.append(f"  bulk ({shape}), PostgreSQL / SQLite ms: {store_ratios(pair)}")
     if "get" in args.only:
         out += [f"3. problem.get, newest 100 problems + selectAcknowledges ({args.get_reps} calls) vs the raw SQL", "",
-                "| caller | rpcserver ms median (p90) | raw SQL ms median (p90) | ratio of medians |", "|---|---|---|---:|"]
-        for who, times in results.problem_get.items():
-            p90 = lambda values: sorted(values)[int(0.9 * (len(values) - 1))]  # noqa: E731
-            out.append(f"| {who} | {median(times['rpc']) * 1000:.2f} ({p90(times['rpc']) * 1000:.2f}) | "
-                       f"{median(times['raw']) * 1000:.2f} ({p90(times['raw']) * 1000:.2f}) | "
-                       f"{median(times['rpc']) / median(times['raw']):.2f} |")
-        floor = results.get_floor
-        out += [f"| (floor: apiinfo.version, no credentials or SQL) | {median(floor['rpc']) * 1000:.2f} | "
-                f"{median(floor['raw']) * 1000:.2f} (super admin's) | {median(floor['rpc']) / median(floor['raw']):.2f} |", ""]
-        gets = {who: median(t["rpc"]) / median(t["raw"]) for who, t in results.problem_get.items()}
-        targets.append("  problem.get / raw:    " + ", ".join(f"{r:.2f} {who}" for who, r in gets.items())
-                       + f"   (target <= {TARGETS['problem_get']}: {verdict(max(gets.values()), TARGETS['problem_get'], False)})")
-    out += ["4. rpcserver's memory holding the database", "", "| when | RSS MiB | peak (VmHWM) MiB |", "|---|---:|---:|"]
+                "| caller | store | rpcserver ms median (p90) | raw SQL ms median (p90) | rpcserver / raw |", "|---|---|---|---|---:|"]
+        for who in ("super admin", "permission-checked user"):
+            for store in stores:
+                times = results.problem_get.get(store.name, {}).get(who, {"rpc": [], "raw": []})
+                out.append(f"| {who} | {store.label} | {median(times['rpc']) * 1000:.2f} ({p90(times['rpc']) * 1000:.2f}) | "
+                           f"{median(times['raw']) * 1000:.2f} ({p90(times['raw']) * 1000:.2f}) | "
+                           f"{ratio(median(times['rpc']), median(times['raw'])):.2f} |")
+        for store in stores:
+            floor = results.get_floor.get(store.name, {"rpc": [], "raw": []})
+            out.append(f"| (floor: apiinfo.version, no credentials or SQL) | {store.label} | {median(floor['rpc']) * 1000:.2f} | "
+                       f"{median(floor['raw']) * 1000:.2f} (super admin's) | {ratio(median(floor['rpc']), median(floor['raw'])):.2f} |")
+        out.append("")
+        for store in stores:
+            gets = {who: ratio(median(t["rpc"]), median(t["raw"])) for who, t in results.problem_get.get(store.name, {}).items()}
+            worst = max(gets.values(), default=float("nan"))
+            targets.append(f"  problem.get / raw, {store.label + ':':12}" + ", ".join(f"{r:.2f} {who}" for who, r in gets.items())
+                           + f"   (target <= {TARGETS['problem_get']}: {verdict(worst, TARGETS['problem_get'], False)})")
+        if both:
+            for who in ("super admin", "permission-checked user"):
+                pair = {name: results.problem_get.get(name, {}).get(who) for name in ("postgresql", "sqlite")}
+                targets.append(f"  problem.get ({who}), PostgreSQL / SQLite ms: {store_ratios(pair)}")
+    out += ["4. rpcserver's memory holding the database (the server process; PostgreSQL's own memory is not in it)", "",
+            "| when | RSS MiB | peak (VmHWM) MiB |", "|---|---:|---:|"]
     for when, memory in results.memory.items():
         out.append(f"| {when} | {memory['VmRSS'] / 1024:.1f} | {memory['VmHWM'] / 1024:.1f} |")
-    peak_mb = max(memory["VmHWM"] for memory in results.memory.values()) * 1024 / 1e6
+    peak_mb = max((memory["VmHWM"] for memory in results.memory.values()), default=0) * 1024 / 1e6
     targets += [f"  peak RSS:             {peak_mb:.0f} MB = {peak_mb * 1e6 / 2**20:.1f} MiB   (target <= {TARGETS['rss_mb']} MB: "
                 f"{verdict(peak_mb, TARGETS['rss_mb'], False)})",
                 "  checks: " + ("all passed (no socket errors or non-2xx, one stored acknowledgement per answered call, "
                                 "problem.get finds the problems, and their acknowledged, the raw SQL finds)"
                                 if not results.checks else "; ".join(results.checks))]
     return "\n".join(out + targets)
+
+
+def open_stores(names: tuple[str, ...], args: argparse.Namespace, template: Path, opened: list[Store]) -> None:
+    """Each store's two copies of the template, appended to `opened` as soon as each exists (to be closed)."""
+    for name in names:
+        started = time.monotonic()
+        if name == "sqlite":
+            opened.append(SqliteStore(args.workdir, template))
+        else:
+            print(f"copying it into PostgreSQL ({args.pg_url}, databases {args.pg_prefix}_*) ...", file=sys.stderr)
+            opened.append(PostgresStore(args.pg_url, template, args.pg_prefix))
+        print(f"  {opened[-1].label}: ready in {time.monotonic() - started:.0f} s", file=sys.stderr)
+
+
+def reads_and_bulk(store: Store, args: argparse.Namespace, results: Results, bench_userid: int, problems: int) -> None:
+    """Parts 3 and 2 on one store: one server, and the raw SQL on the store's other copy."""
+    with server(f"rpc-reads-and-bulk-{store.name}", rpc_command(store), args.workdir, store.backend_pids) as rpc, \
+            closing(store.raw()) as raw:
+        for pid in raw.backend_pids() if PINNING else ():
+            os.sched_setaffinity(pid, {int(SERVER_CPU)})  # the raw SQL's database work on the server's CPU, as SQLite's is
+        if "get" in args.only:
+            print(f"problem.get, {store.label} ...", file=sys.stderr)
+            with closing(Api(rpc.url, args.bulk_timeout)) as api:
+                measure_problem_get(api, store, raw, results, bench_userid, args.get_reps)
+        if "bulk" in args.only:
+            print(f"bulk acknowledge, {store.label} ...", file=sys.stderr)
+            with closing(Api(rpc.url, args.bulk_timeout)) as api:
+                measure_bulk(api, store, raw, bulk_id_sets(problems, args.reps, seed=7), results)
+        done = " and ".join(what for part, what in (("get", "problem.get"), ("bulk", "the bulk calls")) if part in args.only)
+        results.memory[f"{store.label}: first server, after {done}"] = rpc.memory_kib()
+
+
+def single_acknowledges(stores: list[Store], args: argparse.Namespace, results: Results, problems: int,
+                        command: Callable[[str, int, float], list[str]]) -> None:
+    """Part 1: the bare endpoint and a fresh rpcserver per store (and per store one without group commit,
+    with --ungrouped), all running at once, driven in turn."""
+    with ExitStack() as running:
+        targets = [Target(BARE, running.enter_context(server("bare", [sys.executable, str(BENCH / "bare.py")], args.workdir)))]
+        claimed: set[int] = set()  # backends of servers already started on the same database
+
+        def own_backends(store: Store) -> list[int]:
+            pids = [pid for pid in store.backend_pids() if pid not in claimed]
+            claimed.update(pids)
+            return pids
+
+        for store in stores:
+            variants = [(rpc_name(store), None)] + ([(f"{rpc_name(store)}, {UNGROUPED}", 1)] if args.ungrouped else [])
+            for name, max_batch in variants:
+                log_name = name.replace(" ", "-").replace(",", "").lower()
+                rpc = running.enter_context(server(log_name, rpc_command(store, max_batch), args.workdir, partial(own_backends, store)))
+                targets.append(Target(name, rpc, store))
+                # a restarted server holds the database as this one does: its memory from the start
+                results.memory[f"{name}: second server, after start"] = rpc.memory_kib()
+        print("single acknowledge ...", file=sys.stderr)
+        measure_single(targets, command, results, args.reps, args.duration, problems)
+        for target in targets[1:]:
+            results.memory[f"{target.name}: second server, after the single acknowledges"] = target.server.memory_kib()
 
 
 def main() -> None:
@@ -526,55 +646,49 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--only", action="append", choices=PARTS,
                         help="run only this part (repeatable; default: all): single, bulk or get (problem.get)")
+    parser.add_argument("--store", choices=("sqlite", "postgresql", "both"), default="both",
+                        help="the store(s) to measure rpcserver on, side by side (default both)")
+    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgresql://root@127.0.0.1:5432/postgres"),
+                        help="a PostgreSQL database to connect to for creating and dropping the suite's own "
+                             "(default $BENCH_PG_URL or postgresql://root@127.0.0.1:5432/postgres)")
+    parser.add_argument("--pg-prefix", default=f"rpcserver_bench_{os.getpid()}",
+                        help="name prefix of the two PostgreSQL databases made and dropped (default rpcserver_bench_<pid>)")
+    parser.add_argument("--ungrouped", action="store_true",
+                        help="part 1 also on a server per store whose writer commits every call alone (no group commit)")
     args = parser.parse_args()
     args.only = tuple(args.only or PARTS)
+    store_names = ("sqlite", "postgresql") if args.store == "both" else (args.store,)
     started = time.monotonic()
     if PINNING:
         os.sched_setaffinity(0, {int(CLIENT_CPU)})
-    results = Results()
+    results = Results(stores=list(store_names))
     results.loadgen, command = load_generator(args.python_loadgen)
     print(f"load generator: {results.loadgen}", file=sys.stderr)
     results.load_before = os.getloadavg()
 
     args.workdir.mkdir(parents=True, exist_ok=True)
-    template, served, raw_db = (args.workdir / name for name in ("template.db", "server.db", "raw.db"))
+    template = args.workdir / "template.db"
     print(f"building {args.events:,} events into {template} ...", file=sys.stderr)
     make_db.build(template, args.events)
-    for copy in (served, raw_db):
-        for suffix in ("-wal", "-shm"):
-            Path(f"{copy}{suffix}").unlink(missing_ok=True)
-        shutil.copyfile(template, copy)
     problems = args.events * 4 // 5
     with closing(sqlite3.connect(template)) as conn:
         bench_userid = conn.execute("SELECT userid FROM users WHERE username = 'bench'").fetchone()[0]
 
-    rpc_command = [sys.executable, "-m", "rpcserver", "serve", "--db", str(served), "--port", "0", "--synchronous", "FULL"]
-    raw = raw_connection(raw_db)
-    if "get" in args.only or "bulk" in args.only:
-        with server("rpc-reads-and-bulk", rpc_command, args.workdir) as rpc:
-            if "get" in args.only:
-                print("problem.get ...", file=sys.stderr)
-                with closing(Api(rpc.url, args.bulk_timeout)) as api:
-                    measure_problem_get(api, raw, results, bench_userid, args.get_reps)
-            if "bulk" in args.only:
-                print("bulk acknowledge ...", file=sys.stderr)
-                with closing(Api(rpc.url, args.bulk_timeout)) as api:
-                    measure_bulk(api, served, raw, bulk_id_sets(problems, args.reps, seed=7), results)
-            done = " and ".join(what for part, what in (("get", "problem.get"), ("bulk", "the bulk calls")) if part in args.only)
-            results.memory[f"first server, after {done}"] = rpc.memory_kib()
-    raw.close()
-    if "single" in args.only:
-        # a fresh server, as a restarted one holds the database: its memory from the start
-        bare_command = [sys.executable, str(BENCH / "bare.py")]
-        with server("rpc", rpc_command, args.workdir) as rpc, server("bare", bare_command, args.workdir) as bare:
-            results.memory["second server, after start"] = rpc.memory_kib()
-            print("single acknowledge ...", file=sys.stderr)
-            measure_single(bare, rpc, served, command, results, args.reps, args.duration, problems)
-            results.memory["second server, after the single acknowledges"] = rpc.memory_kib()
+    stores: list[Store] = []
+    try:
+        open_stores(store_names, args, template, stores)
+        if "get" in args.only or "bulk" in args.only:
+            for store in stores:
+                reads_and_bulk(store, args, results, bench_userid, problems)
+        if "single" in args.only:
+            single_acknowledges(stores, args, results, problems, command)
+    finally:
+        for store in stores:
+            store.close()
     results.load = os.getloadavg()
     text = report(results, args, template.stat().st_size / 2**20)
     print(text)
-    print(f"\n(took {time.monotonic() - started:.0f} s; server log: {args.workdir / 'rpc.log'})")
+    print(f"\n(took {time.monotonic() - started:.0f} s; server logs: {args.workdir}/*.log)")
     if args.json:
         args.json.write_text(json.dumps(results.__dict__, indent=1, default=str))
 
