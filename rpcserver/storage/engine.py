@@ -71,11 +71,6 @@ class Engine:
         the JSON text `default` (a literal, no quotes in it) when it finds no row."""
         return f"json(coalesce(({subquery}), '{default}'))"
 
-    def bytewise(self, expr: str) -> str:
-        """The text `expr` in bytewise order and equality, whatever its column's collation: for LIKE
-        (PostgreSQL refuses LIKE on its case-insensitive `nocase` columns; SQLite's LIKE ignores collations)."""
-        return expr
-
     def nocase_order(self, expr: str) -> str:
         """A sort key of the text `expr` (a NOCASE column) that orders as SQLite's NOCASE: bytewise
         after folding ASCII letters only."""
@@ -104,8 +99,9 @@ class PostgresEngine(Engine):
         return f"json_ids(:{param})"  # a set-returning function of the schema (postgresql/schema.py)
 
     def like(self, expr: str, param: str, *, negate: bool = False) -> str:
-        # The columns are in the C collation (bytewise order, as SQLite's): fold the case of both sides.
-        return f"lower({expr}) {'NOT LIKE' if negate else 'LIKE'} lower(:{param}) ESCAPE '!'"
+        # lower() in the C collation folds ASCII letters only, as SQLite's LIKE ignores only their case.
+        return (f'lower(({expr}) COLLATE "C") {"NOT LIKE" if negate else "LIKE"}'
+                f' lower(CAST(:{param} AS TEXT) COLLATE "C") ESCAPE \'!\'')
 
     def json_object(self, pairs: Iterable[tuple[str, str]]) -> str:
         return "json_build_object(" + ", ".join(f"'{name}', {sql}" for name, sql in pairs) + ")"
@@ -122,12 +118,8 @@ class PostgresEngine(Engine):
     def json_or(self, subquery: str, default: str) -> str:
         return f"coalesce(({subquery}), '{default}'::json)"
 
-    def bytewise(self, expr: str) -> str:
-        return f'({expr}) COLLATE "C"'
-
     def nocase_order(self, expr: str) -> str:
-        # lower() in the C collation folds ASCII letters only; the ICU `nocase` collation orders
-        # punctuation, digits and letters otherwise than SQLite does ('user_1' before 'User01').
+        # lower() in the C collation folds ASCII letters only, as NOCASE does.
         return f'lower(({expr}) COLLATE "C")'
 
     def texts(self, param: str, alias: str) -> str:
@@ -138,7 +130,7 @@ class PostgresEngine(Engine):
         return f"SELECT eventid FROM events WHERE eventid IN (SELECT value FROM json_ids(:{param})) ORDER BY eventid FOR UPDATE"
 
     def nocase_equals(self, expr: str, value: str) -> str:
-        # lower() in the C collation folds ASCII letters only; the ICU `nocase` collation folds every letter.
+        # lower() in the C collation folds ASCII letters only, as NOCASE does ('É' stays 'É').
         return f'lower(({expr}) COLLATE "C") = lower(CAST({value} AS TEXT) COLLATE "C")'
 
 

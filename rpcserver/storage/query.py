@@ -68,7 +68,7 @@ def _conditions(engine: Engine, table: ObjectTable, query: GetQuery) -> tuple[li
         for i, value in enumerate(values):
             key = f"s{n}_{i}"
             params[key] = _like_pattern(value, query)
-            searches.append(engine.like(engine.bytewise(table.columns[name]), key, negate=query.exclude_search))
+            searches.append(engine.like(table.columns[name], key, negate=query.exclude_search))
     if searches:
         where.append("(" + (" OR " if query.search_by_any else " AND ").join(searches) + ")")
     return where, params
