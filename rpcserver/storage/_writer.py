@@ -145,7 +145,11 @@ class GroupCommitWriter:
 
     async def _commit(self, batch: list[tuple[Unit, asyncio.Future[Any]]]) -> None:
         units = [unit for unit, _ in batch]
-        committed, outcomes = await self._run_batch(units)
+        try:
+            committed, outcomes = await self._run_batch(units)
+        except Exception:
+            log.exception("writer thread failed")
+            committed, outcomes = False, [Failed(ApplicationError(STORAGE_FAILED)) for _ in units]
         self.stats.units += len(units)
         if committed:
             self.stats.commits += 1

@@ -24,7 +24,7 @@ import psycopg
 
 from ...errors import ApplicationError
 from .. import describe
-from .._writer import STORAGE_FAILED, Failed, Outcomes, Unit, run_units
+from .._writer import Failed, Outcomes, Unit, run_units
 from ..engine import POSTGRESQL, Engine, Params
 from ..sqlite.schema_v1 import DEFAULT_ROWS
 from .schema import SchemaError, advance_sequences, migrate
@@ -230,11 +230,7 @@ class PostgresBackend:
         return cls(url, opened[0], opened[1:], version)
 
     async def run_batch(self, units: list[Unit]) -> tuple[bool, Outcomes]:
-        try:
-            return await self._writer.run(_run_batch, self._writer, units)
-        except Exception:
-            log.exception("writer thread failed")
-            return False, [Failed(ApplicationError(STORAGE_FAILED)) for _ in units]
+        return await self._writer.run(_run_batch, self._writer, units)
 
     async def read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         reader = await self._idle.get()

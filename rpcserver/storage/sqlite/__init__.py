@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from ...errors import ApplicationError
-from .._writer import STORAGE_FAILED, Failed, Outcomes, Unit, run_units
+from .._writer import Outcomes, Unit, run_units
 from ..credentials import InlineReader
 from ..engine import SQLITE, Engine
 from .migrations import MIGRATIONS, Migration, SchemaError, migrate
@@ -169,12 +169,8 @@ class SqliteBackend:
         return cls(path, writer, opened[1:], version)
 
     async def run_batch(self, units: list[Unit]) -> tuple[bool, Outcomes]:
-        # Looked up at each call, so a test can put a faulty database under a running server.
-        try:
-            return await self._writer._execute(run_batch, self._writer._conn, units)
-        except Exception:
-            log.exception("writer thread failed")
-            return False, [Failed(ApplicationError(STORAGE_FAILED)) for _ in units]
+        # `run_batch` is looked up at each call, so a test can put a faulty database under a running server.
+        return await self._writer._execute(run_batch, self._writer._conn, units)
 
     async def read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         reader = await self._idle.get()
