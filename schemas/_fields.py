@@ -7,8 +7,8 @@ The reasons are CApiInputValidator's ("a number is expected", "value is too long
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from marshmallow import ValidationError, fields
 
@@ -381,6 +381,24 @@ class HostName(ZField):
 _ANY_INT32 = Int32()
 
 
+T = TypeVar("T")
+
+
+def unique_items(values: list[Any], load: Callable[[Any], T]) -> list[T]:
+    """Each of `values` loaded by `load`; an item that fails, or that loads to a value loaded before
+    it, is refused at its index (Zabbix's `value (x) already exists`)."""
+    loaded: list[T] = []
+    for index, item in enumerate(values):
+        try:
+            value = load(item)
+        except ValidationError as exc:
+            raise ValidationError({index: exc.messages}) from None
+        if value in loaded:
+            raise ValidationError({index: [f"value ({item}) already exists"]})
+        loaded.append(value)
+    return loaded
+
+
 class Int32s(ZField):
     """One integer or an array of them (API_INTS32 with NORMALIZE), each one of `choices`, no repeats."""
 
@@ -398,16 +416,7 @@ class Int32s(ZField):
             pass
         if not isinstance(value, list):
             raise ValidationError(self.type_reason)
-        loaded: list[int] = []
-        for index, item in enumerate(value):
-            try:
-                number = self.item._deserialize(item, attr, data)
-            except ValidationError as exc:
-                raise ValidationError({index: exc.messages}) from None
-            if number in loaded:
-                raise ValidationError({index: [f"value ({item}) already exists"]})
-            loaded.append(number)
-        return loaded
+        return unique_items(value, lambda item: self.item._deserialize(item, attr, data))
 
     def json_type(self) -> dict[str, Any]:
         one = self.item.json_type()

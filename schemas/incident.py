@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validates_schema
 from rpcserver.domain.incident import SEVERITY_NAMES, STATUSES
 
 from ._base import ZabbixSchema
-from ._fields import MAX_INT32, Id, Ids, Int32, String, Strings, ZField, one_of
+from ._fields import MAX_INT32, Id, Ids, Int32, String, Strings, ZField, one_of, unique_items
 from ._results import epoch
 
 COMMENT_LENGTH = 255
@@ -28,16 +28,7 @@ class Severities(ZField):
             value = [value]  # one severity stands for an array of it
         if not isinstance(value, list):
             raise ValidationError(self.type_reason)
-        loaded: list[int] = []
-        for index, item in enumerate(value):
-            try:
-                severity = self._severity(item)
-            except ValidationError as exc:
-                raise ValidationError({index: exc.messages}) from None
-            if severity in loaded:
-                raise ValidationError({index: [f"value ({item}) already exists"]})
-            loaded.append(severity)
-        return loaded
+        return unique_items(value, self._severity)
 
     def _severity(self, item: Any) -> int:
         if isinstance(item, str) and item in SEVERITY_NAMES:
