@@ -18,8 +18,7 @@ from .config import Config, ConfigError, env_name, load_config
 from .errors import ApiError
 from .passwords import hash_password
 from .server import ListenError, serve, stop_on_signals
-from .storage import Storage, StorageOpenError, describe
-from .storage.engine import Db
+from .storage import Storage, StorageOpenError, describe, users
 
 USAGE_ERROR = 2
 DEFAULTS = Config()
@@ -125,15 +124,6 @@ def run_serve(config: Config) -> None:
         fail(f"cannot start with database {describe(config.db)}: {exc.data if isinstance(exc, ApiError) else exc}")
 
 
-def _set_password(conn: Db, username: str, passwd: str) -> bool:
-    row = conn.execute(f"SELECT userid FROM users WHERE {conn.engine.nocase_equals('username', '?')}", (username,)).fetchone()
-    if row is None:
-        return False
-    conn.execute("UPDATE users SET passwd = ?, attempt_failed = 0 WHERE userid = ?", (passwd, row[0]))
-    conn.execute("DELETE FROM sessions WHERE userid = ?", (row[0],))
-    return True
-
-
 def run_passwd(config: Config, username: str) -> None:
     password = sys.stdin.readline().rstrip("\r\n")
     if not password:
@@ -142,7 +132,7 @@ def run_passwd(config: Config, username: str) -> None:
     async def main() -> bool:
         storage = await Storage.open(config.db, synchronous=config.synchronous, readers=1)
         try:
-            return await storage.write(_set_password, username, await hash_password(password, config.password_cost))
+            return await storage.write(users.set_password, username, await hash_password(password, config.password_cost))
         finally:
             await storage.close()
 

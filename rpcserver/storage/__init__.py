@@ -16,11 +16,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ._writer import GroupCommitWriter, Outcomes, Unit, WriterStats
 from .credentials import InlineReader
-from .engine import Engine
+from .engine import Db, Engine
 
 __all__ = ["Storage", "StorageOpenError", "WriterStats", "describe", "is_postgresql_url"]
 
 T = TypeVar("T")
+
+
+def _select_one(conn: Db) -> None:
+    conn.execute("SELECT 1").fetchone()
 
 
 class StorageOpenError(Exception):
@@ -126,6 +130,10 @@ class Storage:
             ApplicationError: the database cannot be read (locked, failing, corrupt or unreachable).
         """
         return await self._backend.read(fn, args)
+
+    async def ping(self) -> None:
+        """Raises unless the database answers a query."""
+        await self._backend.read(_select_one, ())
 
     def inline_reader(self) -> InlineReader | None:
         """A reader for tiny indexed queries on the event loop's own thread, where the backend has one."""

@@ -305,3 +305,34 @@ def delete_users(conn: Db, userids: Sequence[int], actor: Actor) -> None:
         if userid == actor.userid:
             raise InvalidParams(DELETES_HIMSELF)
     keeping_an_active_super_admin(conn, lambda: conn.execute(f"DELETE FROM users WHERE userid IN ({id_list(userids)})"))
+
+
+# Units of the server's own setup: the first Admin, and `rpcserver passwd`
+
+ADMINISTRATORS_GROUP = 7
+SUPER_ADMIN_ROLE = 3
+
+
+def has_users(conn: Db) -> bool:
+    return conn.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
+
+
+def create_admin(conn: Db, passwd: str) -> None:
+    # The first user of a new database: its id is 1 on both stores, as Zabbix's Admin's is.
+    userid = conn.execute(
+        "INSERT INTO users (username, name, surname, passwd, roleid, autologout)"
+        " VALUES ('Admin', 'Zabbix', 'Administrator', ?, ?, '0') RETURNING userid",
+        (passwd, SUPER_ADMIN_ROLE),
+    ).fetchone()[0]
+    conn.execute("INSERT INTO users_groups (usrgrpid, userid) VALUES (?, ?)", (ADMINISTRATORS_GROUP, userid))
+
+
+def set_password(conn: Db, username: str, passwd: str) -> bool:
+    """Give the user `username` the password hash `passwd`, unblock them and end their sessions;
+    False if there is no such user."""
+    row = conn.execute(f"SELECT userid FROM users WHERE {conn.engine.nocase_equals('username', '?')}", (username,)).fetchone()
+    if row is None:
+        return False
+    conn.execute("UPDATE users SET passwd = ?, attempt_failed = 0 WHERE userid = ?", (passwd, row[0]))
+    conn.execute("DELETE FROM sessions WHERE userid = ?", (row[0],))
+    return True
