@@ -13,12 +13,14 @@ from marshmallow import fields
 
 from rpcserver.context import Context
 from rpcserver.dispatch import ApiMethod, ByName
+from rpcserver.domain.errors import DomainError
 from rpcserver.domain.incident import (
     ACKNOWLEDGED,
     CLOSED,
     OPEN,
     RESOLVED,
 )
+from rpcserver.errors import api_error
 from rpcserver.storage import incidents
 from schemas.incident import (
     IncidentAcknowledgeParams,
@@ -35,6 +37,12 @@ _acknowledge_params = IncidentAcknowledgeParams()
 _update_params = IncidentUpdateParams()
 _shorthand_params = IncidentShorthandParams()
 _mass_params = IncidentMassParams()
+
+
+def _refusal_message(refusal: DomainError) -> str:
+    """A refused incident's message in a mass answer: the text its own call would answer with."""
+    data = api_error(refusal).data
+    return data["message"] if isinstance(data, dict) else str(data)
 
 
 def _public(incident: dict[str, Any]) -> dict[str, Any]:
@@ -103,8 +111,12 @@ async def close(ctx: Context, params: Any) -> dict[str, Any]:
 
 async def _mass(ctx: Context, params: Any, method: str, to_status: str, eligible: tuple[str, ...]) -> dict[str, Any]:
     p = _mass_params.load_params(params)
-    return await ctx.storage.write(incidents.mass_change, p, method, to_status, eligible, ctx.caller, ctx.now,
-                                   ctx.settings.mass_rate_limit)
+    answer = await ctx.storage.write(incidents.mass_change, p, method, to_status, eligible, ctx.caller, ctx.now,
+                                     ctx.settings.mass_rate_limit)
+    for result in answer["results"]:
+        refusal = result.pop("refusal")
+        result["message"] = "" if refusal is None else _refusal_message(refusal)
+    return answer
 
 
 async def mass_acknowledge(ctx: Context, params: Any) -> dict[str, Any]:

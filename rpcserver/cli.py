@@ -15,7 +15,7 @@ import orjson
 from . import __version__
 from .app import create_app
 from .config import Config, ConfigError, env_name, load_config
-from .errors import ApiError
+from .domain.errors import DomainError
 from .passwords import hash_password
 from .server import ListenError, serve, stop_on_signals
 from .storage import Storage, StorageOpenError, describe, users
@@ -120,8 +120,8 @@ def run_serve(config: Config) -> None:
         asyncio.run(main())
     except (StorageOpenError, ListenError) as exc:
         fail(str(exc))
-    except (ApiError, sqlite3.Error) as exc:  # a fault while preparing a new database: still one line
-        fail(f"cannot start with database {describe(config.db)}: {exc.data if isinstance(exc, ApiError) else exc}")
+    except (DomainError, sqlite3.Error) as exc:  # a fault while preparing a new database: still one line
+        fail(f"cannot start with database {describe(config.db)}: {exc}")
 
 
 def run_passwd(config: Config, username: str) -> None:

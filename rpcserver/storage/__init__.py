@@ -127,7 +127,7 @@ class Storage:
         """Run `fn(db, *args)` on a reader connection, in one snapshot of committed data.
 
         Raises:
-            ApplicationError: the database cannot be read (locked, failing, corrupt or unreachable).
+            Unavailable: the database cannot be read (locked, failing, corrupt or unreachable).
         """
         return await self._backend.read(fn, args)
 

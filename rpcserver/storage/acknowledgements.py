@@ -8,7 +8,7 @@ from typing import Any
 from ..caller import Caller
 from ..domain import spans as rules
 from ..domain.acknowledge import MESSAGE, UNACKNOWLEDGE
-from ..errors import NO_PERMISSIONS, ApplicationError
+from ..domain.errors import Forbidden, NotFound
 from . import spans
 from .acknowledge import lock_events, problem_events
 from .engine import Db
@@ -20,7 +20,7 @@ def create_span(conn: Db, eventid: int, until: int | None, notes: str, caller: C
                 now: int) -> dict[str, Any]:
     lock_events(conn, [eventid])
     if not problem_events(conn, [eventid], caller.viewer):
-        raise ApplicationError(NO_PERMISSIONS)
+        raise NotFound()
     spans.record_ends(conn, now, [eventid])  # ends already due are history before this call's row
     newly = rules.is_active(until, now) and not spans.acknowledged_events(conn, [eventid], now)
     spanid = spans.open_spans(conn, [eventid], caller.userid, now, until, notes)
@@ -35,9 +35,9 @@ def update_span(conn: Db, spanid: int, changes: dict[str, Any], caller: Caller,
     lock_events(conn, spans.span_events(conn, [spanid]))
     span = spans.span_by_id(conn, spanid, caller.viewer, now)
     if span is None:
-        raise ApplicationError(NO_PERMISSIONS)
+        raise NotFound()
     if not span["active"]:
-        raise ApplicationError(NO_LONGER_ACTIVE.format(spanid))
+        raise Forbidden(NO_LONGER_ACTIVE.format(spanid))
     until = changes.get("acknowledged_until", span["acknowledged_until"])
     notes = changes.get("notes", span["notes"])
     if (until, notes) == (span["acknowledged_until"], span["notes"]):

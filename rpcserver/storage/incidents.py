@@ -11,6 +11,7 @@ from typing import Any
 
 from ..caller import Caller
 from ..domain import acknowledge as ack
+from ..domain.errors import DomainError, Forbidden, NotFound
 from ..domain.incident import (
     ACKNOWLEDGED,
     CLOSED,
@@ -23,7 +24,6 @@ from ..domain.incident import (
     check_transition,
 )
 from ..domain.ratelimit import retry_after
-from ..errors import NO_PERMISSIONS, ApiError, ApplicationError
 from ._sql import json_ids
 from .acknowledge import acknowledge, editable_count, lock_events
 from .engine import Db
@@ -204,7 +204,7 @@ def _role_allows(caller: Caller, action: int) -> None:
         ack.check_action(action, caller.may)
     except ack.ActionRefused as refused:
         reason = str(refused)
-        raise ApplicationError(reason[0].upper() + reason[1:] + ".") from None
+        raise Forbidden(reason[0].upper() + reason[1:] + ".") from None
 
 
 def _request(caller: Caller, conn: Db, change: Change, action: int, now: int) -> None:
@@ -220,12 +220,12 @@ def apply_change(conn: Db, change: Change, caller: Caller, now: int) -> dict[str
     lock_events(conn, [change.eventid])
     current = incident(conn, change.eventid, viewer, now)
     if current is None:
-        raise ApplicationError(NO_PERMISSIONS)
+        raise NotFound()
     from_status = current["status"]
     try:
         check_transition(from_status, change.to_status)
     except TransitionRefused as refused:
-        raise ApplicationError(refused.data()) from None
+        raise Forbidden(refused.data()) from None
     if change.to_status == ACKNOWLEDGED:
         _request(caller, conn, change, ack.ACKNOWLEDGE | ack.MESSAGE, now)
         set_acknowledger(conn, change.eventid, change.acknowledged_by or caller.username, caller.userid)
@@ -237,7 +237,7 @@ def apply_change(conn: Db, change: Change, caller: Caller, now: int) -> dict[str
     else:  # resolved -> closed: the problem is over already; closing the incident still needs write rights
         _role_allows(caller, ack.CLOSE | ack.MESSAGE)
         if editable_count(conn, [change.eventid], viewer) != 1:
-            raise ApplicationError(NO_PERMISSIONS)
+            raise NotFound()
         _request(caller, conn, change, ack.MESSAGE, now)
     if change.to_status == CLOSED:
         set_closed(conn, change.eventid, now, caller.userid)
@@ -248,15 +248,16 @@ def apply_change(conn: Db, change: Change, caller: Caller, now: int) -> dict[str
 
 def mass_change(conn: Db, p: dict[str, Any], method: str, to_status: str, eligible: tuple[str, ...],
                 caller: Caller, now: int, limit: int) -> dict[str, Any]:
-    """Each incident applied or refused on its own (a savepoint each), Splunk On-Call style."""
+    """Each incident applied or refused on its own (a savepoint each), Splunk On-Call style; a
+    refused one's result holds its `refusal`, for the handler to word."""
     retry = retry_after(mass_calls(conn, caller.userid, now - RATE_WINDOW), now, limit, RATE_WINDOW)
     if retry is not None:
-        raise ApplicationError(f"Rate limit exceeded: {limit} calls per minute for {method}. Retry in {retry} s.")
+        raise Forbidden(f"Rate limit exceeded: {limit} calls per minute for {method}. Retry in {retry} s.")
     viewer = caller.viewer
     if "paged_user" in p:
         paged = userid_of(conn, p["paged_user"])
         if paged is None:
-            raise ApplicationError(NO_PERMISSIONS)
+            raise NotFound()
         query = IncidentQuery(paged_userid=paged, statuses=list(eligible))
         targets = [int(row["incidentid"]) for row in incidents(conn, query, viewer, now)]
     else:
@@ -268,14 +269,13 @@ def mass_change(conn: Db, p: dict[str, Any], method: str, to_status: str, eligib
         conn.execute("SAVEPOINT incident")
         try:
             apply_change(conn, Change(eventid, to_status, p.get("comment")), caller, now)
-            accepted, message = True, ""
-        except ApiError as refused:
+            refusal = None
+        except DomainError as refused:
             conn.execute("ROLLBACK TO incident")
-            accepted = False
-            message = refused.data["message"] if isinstance(refused.data, dict) else str(refused.data)
+            refusal = refused
         conn.execute("RELEASE incident")
-        results.append({"cmdAccepted": accepted, "entityId": visible["_triggerid"] if visible else "",
-                        "incidentNumber": str(eventid), "message": message})
+        results.append({"cmdAccepted": refusal is None, "entityId": visible["_triggerid"] if visible else "",
+                        "incidentNumber": str(eventid), "refusal": refusal})
     record_mass_call(conn, caller.userid, now)
     return {"results": results}
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..caller import Caller, RoleRules
-from ..errors import NO_PERMISSIONS, ApplicationError, InvalidParams
+from ..domain.errors import Conflict, NotFound
 from . import identity
 from ._sql import inserted_id
 from .engine import Db
@@ -149,7 +149,7 @@ def _with_rules(rules: RoleRules, given: dict[str, Any]) -> RoleRules:
 def _check_name_free(conn: Db, name: str, roleid: int | None = None) -> None:
     holder = roleid_named(conn, name)
     if holder is not None and holder != roleid:
-        raise InvalidParams(f'Role "{name}" already exists.')
+        raise Conflict(f'Role "{name}" already exists.')
 
 
 def create_roles(conn: Db, new_roles: list[dict[str, Any]]) -> list[int]:
@@ -164,7 +164,7 @@ def create_roles(conn: Db, new_roles: list[dict[str, Any]]) -> list[int]:
 def _existing(conn: Db, roleid: int) -> RoleRow:
     role = role_by_id(conn, roleid)
     if role is None:
-        raise ApplicationError(NO_PERMISSIONS)
+        raise NotFound()
     return role
 
 
@@ -173,9 +173,9 @@ def update_roles(conn: Db, changes: list[dict[str, Any]], caller: Caller) -> Non
     for change in changes:
         role = _existing(conn, change["roleid"])
         if role.readonly:
-            raise InvalidParams(f'Cannot update readonly role "{role.name}".')
+            raise Conflict(f'Cannot update readonly role "{role.name}".')
         if role.roleid == caller.roleid and change.get("type", role.type) != role.type:
-            raise InvalidParams("Cannot change the user type of own role.")
+            raise Conflict("Cannot change the user type of own role.")
         current[role.roleid] = role
     for change in changes:
         role = current[change["roleid"]]
@@ -190,9 +190,9 @@ def delete_roles(conn: Db, roleids: list[int]) -> None:
     for roleid in roleids:
         role = _existing(conn, roleid)
         if role.readonly:
-            raise InvalidParams(f'Cannot delete readonly role "{role.name}".')
+            raise Conflict(f'Cannot delete readonly role "{role.name}".')
         if has_users(conn, roleid):
-            raise InvalidParams(f'The role "{role.name}" is assigned to at least one user and cannot be deleted.')
+            raise Conflict(f'The role "{role.name}" is assigned to at least one user and cannot be deleted.')
     delete_role_rows(conn, roleids)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..caller import Caller
-from ..errors import NO_PERMISSIONS, ApplicationError, InvalidParams
+from ..domain.errors import Conflict, NotFound
 from ._sql import inserted_id, marks
 from .engine import Db
 from .query import GetQuery, ObjectTable, select_objects
@@ -118,12 +118,12 @@ def select_tokens(conn: Db, query: GetQuery, where: TokenFilter) -> list[dict[st
 
 # Units of work of token.*
 
-def _already_exists(token: NewToken) -> InvalidParams:
-    return InvalidParams(f'API token "{token.name}" already exists for userid "{token.userid}".')
+def _already_exists(token: NewToken) -> Conflict:
+    return Conflict(f'API token "{token.name}" already exists for userid "{token.userid}".')
 
 
-def _unavailable(userid: int) -> InvalidParams:
-    return InvalidParams(f'User with ID "{userid}" is not available.')
+def _unavailable(userid: int) -> Conflict:
+    return Conflict(f'User with ID "{userid}" is not available.')
 
 
 def _check_owners(conn: Db, tokens: Sequence[NewToken], caller: Caller) -> None:
@@ -157,7 +157,7 @@ def create_tokens(conn: Db, tokens: Sequence[NewToken], caller: Caller, now: int
 
 def _require_tokens(conn: Db, tokenids: Sequence[int], owner: int | None) -> None:
     if count_tokens(conn, tokenids, owner) != len(tokenids):
-        raise ApplicationError(NO_PERMISSIONS)
+        raise NotFound()
 
 
 def set_token_hashes(conn: Db, hashes: dict[int, str], caller: Caller) -> None:

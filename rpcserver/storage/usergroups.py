@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import NO_PERMISSIONS, ApplicationError, InvalidParams
+from ..domain.errors import Conflict, NotFound
 from . import users
 from ._sql import inserted_id, marks
 from .engine import Db
@@ -180,7 +180,7 @@ def _check_names(conn: Db, names: list[tuple[int | None, str]]) -> None:
     for usrgrpid, name in names:
         taken = name_taken(conn, name, usrgrpid)
         if taken is not None:
-            raise InvalidParams(f'User group "{taken}" already exists.')
+            raise Conflict(f'User group "{taken}" already exists.')
 
 
 def _listed(groups: list[dict[str, Any]], field: str, key: str) -> list[int]:
@@ -191,13 +191,13 @@ def _listed(groups: list[dict[str, Any]], field: str, key: str) -> list[int]:
 def _check_users(conn: Db, groups: list[dict[str, Any]]) -> None:
     userids = _listed(groups, "users", "userid")
     if userids and missing_userids(conn, userids):
-        raise ApplicationError(NO_PERMISSIONS)
+        raise NotFound()
 
 
 def _check_hostgroups(conn: Db, groups: list[dict[str, Any]]) -> None:
     groupids = _listed(groups, "hostgroup_rights", "id")
     if groupids and missing_hostgroupids(conn, groupids):
-        raise ApplicationError(NO_PERMISSIONS)
+        raise NotFound()
 
 
 def _check_oneself(conn: Db, group: dict[str, Any], current: UserGroupRow | None, caller_userid: int) -> None:
@@ -211,7 +211,7 @@ def _check_oneself(conn: Db, group: dict[str, Any], current: UserGroupRow | None
     else:
         members = member_ids(conn, current.usrgrpid) if current else set()
     if caller_userid in members:
-        raise InvalidParams(LOCKS_ONESELF_OUT)
+        raise Conflict(LOCKS_ONESELF_OUT)
 
 
 def _write_rights_and_members(conn: Db, usrgrpid: int, group: dict[str, Any]) -> set[int]:
@@ -247,7 +247,7 @@ def update_usergroups(conn: Db, groups: list[dict[str, Any]], caller_userid: int
     usrgrpids = [group["usrgrpid"] for group in groups]
     current = usergroups_by_id(conn, usrgrpids)
     if len(current) != len(usrgrpids):
-        raise ApplicationError(NO_PERMISSIONS)
+        raise NotFound()
     _check_names(conn, [(group["usrgrpid"], group["name"]) for group in groups if "name" in group])
     _check_users(conn, groups)
     for group in groups:
@@ -265,15 +265,15 @@ def _apply_updates(conn: Db, groups: list[dict[str, Any]]) -> None:
     # Checked on the result, so a user moved from one group of the call to another may go.
     stranded = first_user_without_group(conn, left) if left else None
     if stranded is not None:
-        raise InvalidParams(f'User "{stranded}" cannot be without user group.')
+        raise Conflict(f'User "{stranded}" cannot be without user group.')
 
 
 def delete_usergroups(conn: Db, usrgrpids: list[int]) -> None:
     if len(usergroups_by_id(conn, usrgrpids)) != len(usrgrpids):
-        raise ApplicationError(NO_PERMISSIONS)
+        raise NotFound()
     stranded = only_group_of(conn, usrgrpids)
     if stranded is not None:
-        raise InvalidParams(f'User group "{stranded[0]}" is the only group of user "{stranded[1]}".')
+        raise Conflict(f'User group "{stranded[0]}" is the only group of user "{stranded[1]}".')
     delete_usergroup_rows(conn, usrgrpids)
 
 

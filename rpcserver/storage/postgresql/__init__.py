@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import errors as pg_errors
 
-from ...errors import ApplicationError
+from ...domain.errors import Unavailable
 from .. import describe
 from .._writer import STORAGE_FAILED, Failed, Outcomes, Unit, run_units
 from ..engine import POSTGRESQL, Engine, Params
@@ -165,11 +165,11 @@ def _run_batch(connection: _Connection, units: list[Unit]) -> tuple[bool, Outcom
         db = _begin(connection, "BEGIN")
     except psycopg.OperationalError as exc:
         log.error("the database cannot be reached: %s", exc)
-        return False, [Failed(ApplicationError(UNREACHABLE)) for _ in units]
+        return False, [Failed(Unavailable(UNREACHABLE)) for _ in units]
     committed, outcomes = run_units(db, units, begin=None, is_fault=_is_fault, transaction_error=psycopg.Error,
                                     retry=_retry)
     if not committed and connection.lost():
-        return False, [Failed(ApplicationError(UNREACHABLE)) for _ in units]
+        return False, [Failed(Unavailable(UNREACHABLE)) for _ in units]
     return committed, outcomes
 
 
@@ -178,7 +178,7 @@ def _read_snapshot(connection: _Connection, fn: Callable[..., T], args: tuple[An
         db = _begin(connection, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
     except psycopg.OperationalError as exc:
         log.error("the database cannot be reached: %s", exc)
-        raise ApplicationError(UNREACHABLE) from None
+        raise Unavailable(UNREACHABLE) from None
     try:
         try:
             return fn(db, *args)
@@ -188,9 +188,9 @@ def _read_snapshot(connection: _Connection, fn: Callable[..., T], args: tuple[An
     except psycopg.OperationalError:
         if connection.lost():
             log.exception("the database connection was lost during a read")
-            raise ApplicationError(UNREACHABLE) from None
+            raise Unavailable(UNREACHABLE) from None
         log.exception("a read met a database fault")
-        raise ApplicationError(READ_FAILED) from None
+        raise Unavailable(READ_FAILED) from None
 
 
 class PostgresBackend:
@@ -233,7 +233,7 @@ class PostgresBackend:
             return await self._writer.run(_run_batch, self._writer, units)
         except Exception:
             log.exception("writer thread failed")
-            return False, [Failed(ApplicationError(STORAGE_FAILED)) for _ in units]
+            return False, [Failed(Unavailable(STORAGE_FAILED)) for _ in units]
 
     async def read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         reader = await self._idle.get()

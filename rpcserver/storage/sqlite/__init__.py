@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from ...errors import ApplicationError
+from ...domain.errors import Unavailable
 from .._writer import STORAGE_FAILED, Failed, Outcomes, Unit, run_units
 from ..credentials import InlineReader
 from ..engine import SQLITE, Engine
@@ -174,7 +174,7 @@ class SqliteBackend:
             return await self._writer._execute(run_batch, self._writer._conn, units)
         except Exception:
             log.exception("writer thread failed")
-            return False, [Failed(ApplicationError(STORAGE_FAILED)) for _ in units]
+            return False, [Failed(Unavailable(STORAGE_FAILED)) for _ in units]
 
     async def read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         reader = await self._idle.get()
@@ -184,7 +184,7 @@ class SqliteBackend:
             if not is_fault(exc, READ_FAULT_CODES):
                 raise
             log.exception("a read met a database fault")
-            raise ApplicationError(READ_FAILED) from None
+            raise Unavailable(READ_FAILED) from None
         finally:
             self._idle.put_nowait(reader)
 
