@@ -23,7 +23,6 @@ from rpcserver.storage.postgresql.schema import VERSION, advance_sequences, migr
 from rpcserver.storage.sqlite.schema_v1 import DEFAULT_ROWS
 
 STORES = ("sqlite", "postgresql")
-PUBLIC_TABLES = "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
 MAINTENANCE_URL = os.environ.get("RPCSERVER_TEST_POSTGRES", "postgresql://root@127.0.0.1:5432/postgres")
 REQUIRED = os.environ.get("RPCSERVER_TEST_REQUIRE_POSTGRES") == "1"
 HOW_TO_ENABLE = (f"PostgreSQL half skipped: no server answers at {urlsplit(MAINTENANCE_URL).hostname}; set "
@@ -51,7 +50,6 @@ class Postgres:
 
     def __init__(self) -> None:
         self._template: str | None = None
-        self._template_tables: list[tuple[str]] = []
         self._unavailable: str | None = None
         self._free: list[str] = []
         self._dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-test-database")
@@ -74,7 +72,6 @@ class Postgres:
             _admin(f"CREATE DATABASE {name}")
             with psycopg.connect(url_of(name), autocommit=True) as conn:
                 migrate(conn, DEFAULT_ROWS)  # the schema and built-in rows; the first Admin comes at start-up
-                self._template_tables = conn.execute(PUBLIC_TABLES).fetchall()
             self._template = name
         return self._template
 
@@ -86,14 +83,14 @@ class Postgres:
         return name
 
     def _reused(self, name: str) -> bool:
-        """Empty `name` for the next test; False if it cannot be (a test changed more than rows,
-        or made tables of its own)."""
+        """Empty `name` for the next test; False if it cannot be (a test changed more than rows)."""
         try:
             with psycopg.connect(url_of(name), autocommit=True, connect_timeout=3) as conn, conn.transaction():
+                tables = conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")
+                if {name for (name,) in tables} != {*TABLES, "rpcserver_schema"}:
+                    return False  # a test made tables of its own
                 if conn.execute("SELECT version FROM rpcserver_schema").fetchone() != (VERSION,):
                     return False
-                if conn.execute(PUBLIC_TABLES).fetchall() != self._template_tables:
-                    return False  # a test's own tables would meet the next test
                 for table in reversed(TABLES):
                     conn.execute(f"DELETE FROM {table}")
                 conn.execute(DEFAULT_ROWS)

@@ -65,7 +65,7 @@ async def test_a_change_through_one_is_seen_at_once_through_the_others(instances
     await second.call("event.acknowledge", {"eventids": eventid, "action": ACK}, admin)
     shown = await third.call("problem.get", {"eventids": eventid, "output": ["acknowledged"]}, admin)
     assert shown == [{"acknowledged": "1"}]
-    await first.call("user.create", {"username": "ops", "passwd": "ops-password", "roleid": "2",
+    await first.call("user.create", {"username": "ops", "passwd": "ops-password", "roleid": "3",
                                      "usrgrps": [{"usrgrpid": "7"}]}, admin)
     session = (await third.rpc("user.login", {"username": "ops", "password": "ops-password"}))["result"]
     assert await second.call("problem.get", {"eventids": eventid, "output": ["eventid"]}, session) == [{"eventid": str(eventid)}]
