@@ -4,7 +4,8 @@ Two backends behind one interface: SQLite (`sqlite/`, a file: the embedded defau
 (`postgresql/`, a `postgresql://` URL: one database shared by several servers). Units of work and
 read functions are plain functions of a `engine.Db` connection, written once in SQL both understand;
 they run on the connection's thread. Writes go through one group-commit writer (`_writer`), reads
-through a small pool of connections, each read in one snapshot.
+through a small pool of connections, each read in one snapshot. Every unit of work lives here, none
+in a handler; what they refuse they raise as `rpcserver.domain.errors`, never as JSON-RPC errors.
 """
 
 from __future__ import annotations
