@@ -1,4 +1,5 @@
-"""SQL of identity: callers, sessions, tokens, login attempts."""
+"""SQL of identity: callers, sessions, tokens, login attempts; the lookups that authenticate a
+call and the user object user.login and user.checkAuthentication answer with."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """SQL of the incident dialect: incidents read from problems, their extra state and notes, the
-mass calls' targets and rate-limit log. Changes to the problem itself go through
-storage/acknowledge.py, the same path event.acknowledge takes."""
+mass calls' targets and rate-limit log, and the units of work of incident.*. Changes to the
+problem itself go through storage/acknowledge.py, the same path event.acknowledge takes."""
 
 from __future__ import annotations
 

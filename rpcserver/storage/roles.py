@@ -1,4 +1,5 @@
-"""SQL of roles: the `role` rows, their `role_rule` rows (written through `RoleRules`), and who has them."""
+"""SQL of roles: the `role` rows, their `role_rule` rows (written through `RoleRules`), and who has them;
+and the units of work of role.*."""
 
 from __future__ import annotations
 

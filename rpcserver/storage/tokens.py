@@ -1,4 +1,5 @@
-"""SQL of API tokens (table `token`): creating, listing, setting a secret's hash, deleting.
+"""SQL of API tokens (table `token`): creating, listing, setting a secret's hash, deleting; and
+the units of work of token.*, each checking ownership in its own transaction.
 
 Only the sha512 hash of a secret is ever stored; authentication by token lives in `identity`.
 """

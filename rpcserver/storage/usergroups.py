@@ -1,5 +1,5 @@
 """SQL of user groups: their rows, their members (users_groups) and their host-group rights
-(rights: `groupid` is the user group, `id` the host group)."""
+(rights: `groupid` is the user group, `id` the host group); and the units of work of usergroup.*."""
 
 from __future__ import annotations
 
