@@ -14,12 +14,8 @@ from marshmallow import fields
 from rpcserver.caller import Caller
 from rpcserver.context import Context
 from rpcserver.dispatch import ApiMethod, ByName
-from rpcserver.domain import spans as rules
-from rpcserver.domain.acknowledge import MESSAGE, UNACKNOWLEDGE
-from rpcserver.errors import NO_PERMISSION_FOR_OPERATION, NO_PERMISSIONS, ApplicationError
-from rpcserver.storage import spans
-from rpcserver.storage.acknowledge import lock_events, problem_events
-from rpcserver.storage.engine import Db
+from rpcserver.errors import NO_PERMISSION_FOR_OPERATION, ApplicationError
+from rpcserver.storage import acknowledgements, spans
 from rpcserver.storage.spans import BOUNDED, BOUNDS, SpanQuery
 from schemas.acknowledgement import (
     AcknowledgementCreateParams,
@@ -29,7 +25,6 @@ from schemas.acknowledgement import (
     resolved_end,
 )
 
-NO_LONGER_ACTIVE = 'Acknowledgement "{}" is no longer active; create a new one.'
 CANNOT_DELETE = ("Acknowledgements cannot be deleted: they are a historic record. "
                  "Set acknowledged_until to now to end one.")
 
@@ -55,20 +50,6 @@ def as_object(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _create_unit(conn: Db, eventid: int, until: int | None, notes: str, caller: Caller,
-                 now: int) -> dict[str, Any]:
-    lock_events(conn, [eventid])
-    if not problem_events(conn, [eventid], caller.viewer):
-        raise ApplicationError(NO_PERMISSIONS)
-    spans.record_ends(conn, now, [eventid])  # ends already due are history before this call's row
-    newly = rules.is_active(until, now) and not spans.acknowledged_events(conn, [eventid], now)
-    spanid = spans.open_spans(conn, [eventid], caller.userid, now, until, notes)
-    action = rules.creation_action(newly, notes)
-    if action:
-        spans.write_history(conn, [(caller.userid, eventid, now, notes if action & MESSAGE else "", action)])
-    return as_object(spans.stored_span(conn, spanid, now))
-
-
 async def create(ctx: Context, params: Any) -> dict[str, Any]:
     """Acknowledge a problem from now until `acknowledged_until`, or until ended; answers the new one.
 
@@ -80,27 +61,7 @@ async def create(ctx: Context, params: Any) -> dict[str, Any]:
     p = _create_params.load_params(params)
     until = resolved_end(p.get("acknowledged_until"), ctx.now)
     _check_role(ctx.caller, p["notes"])
-    return await ctx.storage.write(_create_unit, p["eventid"], until, p["notes"], ctx.caller, ctx.now)
-
-
-def _update_unit(conn: Db, spanid: int, changes: dict[str, Any], caller: Caller,
-                 now: int) -> dict[str, Any]:
-    lock_events(conn, spans.span_events(conn, [spanid]))
-    span = spans.span_by_id(conn, spanid, caller.viewer, now)
-    if span is None:
-        raise ApplicationError(NO_PERMISSIONS)
-    if not span["active"]:
-        raise ApplicationError(NO_LONGER_ACTIVE.format(spanid))
-    until = changes.get("acknowledged_until", span["acknowledged_until"])
-    notes = changes.get("notes", span["notes"])
-    if (until, notes) == (span["acknowledged_until"], span["notes"]):
-        return as_object(span)  # the current values change nothing, not even last_modified
-    eventid = span["eventid"]
-    spans.record_ends(conn, now, [eventid])
-    spans.change_span(conn, spanid, until, notes, caller.userid, now)
-    if not rules.is_active(until, now) and not spans.acknowledged_events(conn, [eventid], now):
-        spans.write_history(conn, [(caller.userid, eventid, now, "", UNACKNOWLEDGE)])  # ended the last one
-    return as_object(spans.stored_span(conn, spanid, now))
+    return as_object(await ctx.storage.write(acknowledgements.create_span, p["eventid"], until, p["notes"], ctx.caller, ctx.now))
 
 
 async def update(ctx: Context, params: Any) -> dict[str, Any]:
@@ -116,7 +77,8 @@ async def update(ctx: Context, params: Any) -> dict[str, Any]:
     if "acknowledged_until" in p:
         changes["acknowledged_until"] = resolved_end(p["acknowledged_until"], ctx.now)
     _check_role(ctx.caller, changes.get("notes"))
-    return await ctx.storage.write(_update_unit, p["acknowledgementid"], changes, ctx.caller, ctx.now)
+    span = await ctx.storage.write(acknowledgements.update_span, p["acknowledgementid"], changes, ctx.caller, ctx.now)
+    return as_object(span)
 
 
 async def get(ctx: Context, params: Any) -> list[dict[str, Any]]:

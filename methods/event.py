@@ -13,6 +13,7 @@ from rpcserver.caller import USER
 from rpcserver.context import Context
 from rpcserver.dispatch import ApiMethod, ByName
 from rpcserver.domain import acknowledge as ack
+from rpcserver.domain.errors import InvalidValue
 from rpcserver.domain.spans import is_active
 from rpcserver.errors import NO_PERMISSION_FOR_OPERATION, ApplicationError
 from rpcserver.storage import acknowledge as store
@@ -49,7 +50,7 @@ async def acknowledge(ctx: Context, params: Any) -> dict[str, list[int]]:
     try:
         ack.check_action(p["action"], ctx.caller.may)
     except ack.ActionRefused as refused:
-        raise store.incorrect("action", str(refused)) from None
+        raise InvalidValue("action", str(refused)) from None
     request = ack.Request(p["action"], p["message"], p["severity"], p["suppress_until"] or 0, p.get("cause_eventid"),
                           acknowledged_until=until, ends_at_once=not is_active(until, ctx.now))
     eventids = list(dict.fromkeys(p["eventids"]))

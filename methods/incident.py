@@ -7,29 +7,21 @@ the other's changes at once. Statuses are derived (domain/incident.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import fields
 
-from rpcserver.caller import Caller
 from rpcserver.context import Context
 from rpcserver.dispatch import ApiMethod, ByName
-from rpcserver.domain import acknowledge as ack
+from rpcserver.domain.errors import DomainError
 from rpcserver.domain.incident import (
     ACKNOWLEDGED,
     CLOSED,
-    DEFAULT_NOTES,
     OPEN,
     RESOLVED,
-    TransitionRefused,
-    check_transition,
 )
-from rpcserver.domain.ratelimit import retry_after
-from rpcserver.errors import NO_PERMISSIONS, ApiError, ApplicationError
-from rpcserver.storage import acknowledge as store
+from rpcserver.errors import api_error
 from rpcserver.storage import incidents
-from rpcserver.storage.engine import Db
 from schemas.incident import (
     IncidentAcknowledgeParams,
     IncidentGetParams,
@@ -40,8 +32,6 @@ from schemas.incident import (
     IncidentUpdateParams,
 )
 
-RATE_WINDOW = 60
-
 _get_params = IncidentGetParams()
 _acknowledge_params = IncidentAcknowledgeParams()
 _update_params = IncidentUpdateParams()
@@ -49,14 +39,10 @@ _shorthand_params = IncidentShorthandParams()
 _mass_params = IncidentMassParams()
 
 
-@dataclass(frozen=True)
-class Change:
-    """One requested transition of one incident."""
-
-    eventid: int
-    to_status: str
-    text: str | None
-    acknowledged_by: str | None = None
+def _refusal_message(refusal: DomainError) -> str:
+    """A refused incident's message in a mass answer: the text its own call would answer with."""
+    data = api_error(refusal).data
+    return data["message"] if isinstance(data, dict) else str(data)
 
 
 def _public(incident: dict[str, Any]) -> dict[str, Any]:
@@ -64,55 +50,8 @@ def _public(incident: dict[str, Any]) -> dict[str, Any]:
 
 
 
-def _role_allows(caller: Caller, action: int) -> None:
-    try:
-        ack.check_action(action, caller.may)
-    except ack.ActionRefused as refused:
-        reason = str(refused)
-        raise ApplicationError(reason[0].upper() + reason[1:] + ".") from None
-
-
-def _request(caller: Caller, conn: Db, change: Change, action: int, now: int) -> None:
-    """Apply bits of event.acknowledge to the incident's problem, with the transition's message."""
-    _role_allows(caller, action)
-    text = change.text or DEFAULT_NOTES[change.to_status]
-    store.acknowledge(conn, ack.Request(action, text), [change.eventid], caller.userid, caller.is_super_admin, now)
-
-
-def apply_change(conn: Db, change: Change, caller: Caller, now: int) -> dict[str, Any]:
-    """Check and make one transition inside the current transaction; the incident as it is after."""
-    viewer = caller.viewer
-    store.lock_events(conn, [change.eventid])
-    incident = incidents.incident(conn, change.eventid, viewer, now)
-    if incident is None:
-        raise ApplicationError(NO_PERMISSIONS)
-    from_status = incident["status"]
-    try:
-        check_transition(from_status, change.to_status)
-    except TransitionRefused as refused:
-        raise ApplicationError(refused.data()) from None
-    if change.to_status == ACKNOWLEDGED:
-        _request(caller, conn, change, ack.ACKNOWLEDGE | ack.MESSAGE, now)
-        incidents.set_acknowledger(conn, change.eventid, change.acknowledged_by or caller.username, caller.userid)
-    elif change.to_status == OPEN:
-        _request(caller, conn, change, ack.UNACKNOWLEDGE | ack.MESSAGE, now)
-        incidents.forget_acknowledger(conn, change.eventid)
-    elif change.to_status == RESOLVED or from_status == ACKNOWLEDGED:  # closing an acknowledged one resolves it first
-        _request(caller, conn, change, ack.CLOSE | ack.MESSAGE, now)
-    else:  # resolved -> closed: the problem is over already; closing the incident still needs write rights
-        _role_allows(caller, ack.CLOSE | ack.MESSAGE)
-        if store.editable_count(conn, [change.eventid], viewer) != 1:
-            raise ApplicationError(NO_PERMISSIONS)
-        _request(caller, conn, change, ack.MESSAGE, now)
-    if change.to_status == CLOSED:
-        incidents.set_closed(conn, change.eventid, now, caller.userid)
-    incidents.add_note(conn, change.eventid, now, caller.userid, from_status, change.to_status,
-                       change.text or DEFAULT_NOTES[change.to_status])
-    return incidents.incident(conn, change.eventid, viewer, now)  # type: ignore[return-value]
-
-
-async def _change(ctx: Context, change: Change) -> dict[str, Any]:
-    return _public(await ctx.storage.write(apply_change, change, ctx.caller, ctx.now))
+async def _change(ctx: Context, change: incidents.Change) -> dict[str, Any]:
+    return _public(await ctx.storage.write(incidents.apply_change, change, ctx.caller, ctx.now))
 
 
 async def get(ctx: Context, params: Any) -> list[dict[str, Any]]:
@@ -124,20 +63,12 @@ async def get(ctx: Context, params: Any) -> list[dict[str, Any]]:
     """
     p = _get_params.load_params(params)
 
-    def read(conn: Db) -> list[dict[str, Any]]:
-        paged = None
-        if p["paged_user"] is not None:
-            paged = incidents.userid_of(conn, p["paged_user"])
-            if paged is None:
-                return []
-        query = incidents.IncidentQuery(
-            incidentids=p["incidentids"], statuses=p["status"], paged_userid=paged,
-            severities=p["severities"],
-            limit=p["limit"], descending=p["sortorder"] == "DESC",
-        )
-        return incidents.incidents(conn, query, ctx.caller.viewer, ctx.now)
-
-    return [_public(incident) for incident in await ctx.storage.read(read)]
+    query = incidents.IncidentQuery(
+        incidentids=p["incidentids"], statuses=p["status"], severities=p["severities"],
+        limit=p["limit"], descending=p["sortorder"] == "DESC",
+    )
+    rows = await ctx.storage.read(incidents.read_incidents, query, p["paged_user"], ctx.caller.viewer, ctx.now)
+    return [_public(incident) for incident in rows]
 
 
 async def acknowledge(ctx: Context, params: Any) -> dict[str, Any]:
@@ -148,7 +79,7 @@ async def acknowledge(ctx: Context, params: Any) -> dict[str, Any]:
     acknowledger (e.g. "Ticketing System"), default the caller's username. Refused from any status but open.
     """
     p = _acknowledge_params.load_params(params)
-    return await _change(ctx, Change(p["incidentid"], ACKNOWLEDGED, p.get("comment"), p.get("acknowledged_by")))
+    return await _change(ctx, incidents.Change(p["incidentid"], ACKNOWLEDGED, p.get("comment"), p.get("acknowledged_by")))
 
 
 async def update(ctx: Context, params: Any) -> dict[str, Any]:
@@ -163,59 +94,29 @@ async def update(ctx: Context, params: Any) -> dict[str, Any]:
     reopened", "Incident resolved", "Incident closed").
     """
     p = _update_params.load_params(params)
-    return await _change(ctx, Change(p["incidentid"], p["status"], p.get("note")))
+    return await _change(ctx, incidents.Change(p["incidentid"], p["status"], p.get("note")))
 
 
 async def resolve(ctx: Context, params: Any) -> dict[str, Any]:
     """Resolve an incident: incident.update to "resolved", with `comment` as the note."""
     p = _shorthand_params.load_params(params)
-    return await _change(ctx, Change(p["incidentid"], RESOLVED, p.get("comment")))
+    return await _change(ctx, incidents.Change(p["incidentid"], RESOLVED, p.get("comment")))
 
 
 async def close(ctx: Context, params: Any) -> dict[str, Any]:
     """Close an incident: incident.update to "closed", with `comment` as the note."""
     p = _shorthand_params.load_params(params)
-    return await _change(ctx, Change(p["incidentid"], CLOSED, p.get("comment")))
-
-
-def _mass_unit(conn: Db, p: dict[str, Any], method: str, to_status: str, eligible: tuple[str, ...],
-               caller: Caller, now: int, limit: int) -> dict[str, Any]:
-    """Each incident applied or refused on its own (a savepoint each), Splunk On-Call style."""
-    retry = retry_after(incidents.mass_calls(conn, caller.userid, now - RATE_WINDOW), now, limit, RATE_WINDOW)
-    if retry is not None:
-        raise ApplicationError(f"Rate limit exceeded: {limit} calls per minute for {method}. Retry in {retry} s.")
-    viewer = caller.viewer
-    if "paged_user" in p:
-        paged = incidents.userid_of(conn, p["paged_user"])
-        if paged is None:
-            raise ApplicationError(NO_PERMISSIONS)
-        query = incidents.IncidentQuery(paged_userid=paged, statuses=list(eligible))
-        targets = [int(incident["incidentid"]) for incident in incidents.incidents(conn, query, viewer, now)]
-    else:
-        targets = p["incidentids"]
-    store.lock_events(conn, targets)  # all at once, in id order: two mass calls cannot deadlock
-    results = []
-    for eventid in targets:
-        visible = incidents.incident(conn, eventid, viewer, now)
-        conn.execute("SAVEPOINT incident")
-        try:
-            apply_change(conn, Change(eventid, to_status, p.get("comment")), caller, now)
-            accepted, message = True, ""
-        except ApiError as refused:
-            conn.execute("ROLLBACK TO incident")
-            accepted = False
-            message = refused.data["message"] if isinstance(refused.data, dict) else str(refused.data)
-        conn.execute("RELEASE incident")
-        results.append({"cmdAccepted": accepted, "entityId": visible["_triggerid"] if visible else "",
-                        "incidentNumber": str(eventid), "message": message})
-    incidents.record_mass_call(conn, caller.userid, now)
-    return {"results": results}
+    return await _change(ctx, incidents.Change(p["incidentid"], CLOSED, p.get("comment")))
 
 
 async def _mass(ctx: Context, params: Any, method: str, to_status: str, eligible: tuple[str, ...]) -> dict[str, Any]:
     p = _mass_params.load_params(params)
-    return await ctx.storage.write(_mass_unit, p, method, to_status, eligible, ctx.caller, ctx.now,
-                                   ctx.settings.mass_rate_limit)
+    answer = await ctx.storage.write(incidents.mass_change, p, method, to_status, eligible, ctx.caller, ctx.now,
+                                     ctx.settings.mass_rate_limit)
+    for result in answer["results"]:
+        refusal = result.pop("refusal")
+        result["message"] = "" if refusal is None else _refusal_message(refusal)
+    return answer
 
 
 async def mass_acknowledge(ctx: Context, params: Any) -> dict[str, Any]:

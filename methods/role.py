@@ -8,17 +8,14 @@ A role's rules are a `RoleRules`: params are turned into one, and one is turned 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from methods._get import get_query, shape
 from rpcserver.caller import ACTIONS, Caller, RoleRules
 from rpcserver.context import Context
 from rpcserver.dispatch import ApiMethod, ByName, ByPosition
-from rpcserver.errors import NO_PERMISSIONS, ApplicationError, InvalidParams
-from rpcserver.storage import identity, roles
-from rpcserver.storage.engine import Db
-from rpcserver.storage.query import GetQuery
+from rpcserver.errors import ApplicationError
+from rpcserver.storage import roles
 from schemas._fields import Id, load_id_array
 from schemas._get import selected
 from schemas._results import ids_result
@@ -43,37 +40,6 @@ def _require_super_admin(caller: Caller, method: str) -> None:
         raise ApplicationError(f'No permissions to call "{method}".')
 
 
-def _with_rules(rules: RoleRules, given: dict[str, Any]) -> RoleRules:
-    """`rules` with the keys of a loaded `rules` param replaced; the others are kept."""
-    changes: dict[str, Any] = {}
-    if "api_access" in given:
-        changes["api_access"] = bool(given["api_access"])
-    if "api_mode" in given:
-        changes["api_mode"] = given["api_mode"]
-    if "api" in given:
-        changes["api_methods"] = tuple(given["api"])
-    if "actions" in given:
-        changes["actions"] = tuple(sorted((action["name"], bool(action["status"])) for action in given["actions"]))
-    if "actions_default_access" in given:
-        changes["actions_default_access"] = bool(given["actions_default_access"])
-    return replace(rules, **changes)
-
-
-def _check_name_free(conn: Db, name: str, roleid: int | None = None) -> None:
-    holder = roles.roleid_named(conn, name)
-    if holder is not None and holder != roleid:
-        raise InvalidParams(f'Role "{name}" already exists.')
-
-
-def _create(conn: Db, new_roles: list[dict[str, Any]]) -> list[int]:
-    roleids = []
-    for role in new_roles:
-        _check_name_free(conn, role["name"])
-        rules = _with_rules(RoleRules(), role.get("rules", {}))
-        roleids.append(roles.insert_role(conn, role["name"], role["type"], rules))
-    return roleids
-
-
 async def create(ctx: Context, params: Any) -> dict[str, list[str]]:
     """Create roles (super admins only): a name, a user type and the rules this server enforces.
 
@@ -81,33 +47,8 @@ async def create(ctx: Context, params: Any) -> dict[str, list[str]]:
     them) and the problem actions. Rules left out allow, as in Zabbix: every method, every action.
     """
     _require_super_admin(ctx.caller, "role.create")
-    roleids = await ctx.storage.write(_create, load_create(params))
+    roleids = await ctx.storage.write(roles.create_roles, load_create(params))
     return {"roleids": [str(roleid) for roleid in roleids]}
-
-
-def _existing(conn: Db, roleid: int) -> roles.RoleRow:
-    role = roles.role_by_id(conn, roleid)
-    if role is None:
-        raise ApplicationError(NO_PERMISSIONS)
-    return role
-
-
-def _update(conn: Db, changes: list[dict[str, Any]], caller: Caller) -> None:
-    current: dict[int, roles.RoleRow] = {}
-    for change in changes:
-        role = _existing(conn, change["roleid"])
-        if role.readonly:
-            raise InvalidParams(f'Cannot update readonly role "{role.name}".')
-        if role.roleid == caller.roleid and change.get("type", role.type) != role.type:
-            raise InvalidParams("Cannot change the user type of own role.")
-        current[role.roleid] = role
-    for change in changes:
-        role = current[change["roleid"]]
-        if "name" in change:
-            _check_name_free(conn, change["name"], role.roleid)
-        roles.update_role(conn, role.roleid, change.get("name", role.name), change.get("type", role.type))
-        if "rules" in change:
-            roles.replace_rules(conn, role.roleid, _with_rules(identity.role_rules(conn, role.roleid), change["rules"]))
 
 
 async def update(ctx: Context, params: Any) -> dict[str, list[str]]:
@@ -117,25 +58,15 @@ async def update(ctx: Context, params: Any) -> dict[str, list[str]]:
     """
     _require_super_admin(ctx.caller, "role.update")
     changes = load_update(params)
-    await ctx.storage.write(_update, changes, ctx.caller)
+    await ctx.storage.write(roles.update_roles, changes, ctx.caller)
     return {"roleids": [str(change["roleid"]) for change in changes]}
-
-
-def _delete(conn: Db, roleids: list[int]) -> None:
-    for roleid in roleids:
-        role = _existing(conn, roleid)
-        if role.readonly:
-            raise InvalidParams(f'Cannot delete readonly role "{role.name}".')
-        if roles.has_users(conn, roleid):
-            raise InvalidParams(f'The role "{role.name}" is assigned to at least one user and cannot be deleted.')
-    roles.delete_roles(conn, roleids)
 
 
 async def delete(ctx: Context, params: Any) -> dict[str, list[str]]:
     """Delete roles (super admins only): not the read-only one, nor a role a user has."""
     _require_super_admin(ctx.caller, "role.delete")
     roleids = load_id_array(params, object_values=True)
-    await ctx.storage.write(_delete, roleids)
+    await ctx.storage.write(roles.delete_roles, roleids)
     return {"roleids": [str(roleid) for roleid in roleids]}
 
 
@@ -151,34 +82,6 @@ def _rules_object(rules: RoleRules, keys: list[str]) -> dict[str, Any]:
     return {key: every[key] for key in keys}
 
 
-def _add_rules(conn: Db, rows: list[dict[str, Any]], select: str | list[str]) -> None:
-    keys = select if isinstance(select, list) else list(RULE_KEYS)  # the one string it may be is "extend"
-    rules = roles.rules_of(conn, [row["roleid"] for row in rows])
-    for row in rows:
-        row["rules"] = _rules_object(rules[row["roleid"]], keys)
-
-
-def _add_users(conn: Db, rows: list[dict[str, Any]], select: str | list[str], viewer: int | None) -> None:
-    columns = list(USER_FIELDS) if select in ("extend", "count") else select
-    by_role: dict[int, list[dict[str, str]]] = {row["roleid"]: [] for row in rows}
-    for roleid, user in roles.users_of(conn, list(by_role), columns, viewer):
-        by_role[roleid].append({name: str(user[name]) for name in columns})
-    for row in rows:
-        users = by_role[row["roleid"]]
-        row["users"] = str(len(users)) if select == "count" else users
-
-
-def _read(conn: Db, query: GetQuery, params: dict[str, Any], viewer: int | None) -> list[dict[str, Any]] | int:
-    rows = roles.select_roles(conn, query)
-    if isinstance(rows, int):
-        return rows
-    if selected(params["selectRules"]):
-        _add_rules(conn, rows, params["selectRules"])
-    if selected(params["selectUsers"]):
-        _add_users(conn, rows, params["selectUsers"], viewer)
-    return rows
-
-
 async def get(ctx: Context, params: Any) -> Any:
     """Roles: all for a super admin, otherwise the caller's own.
 
@@ -192,7 +95,19 @@ async def get(ctx: Context, params: Any) -> Any:
         viewer = ctx.caller.userid
         query.where.append(roles.OWN_ROLE)
         query.params["perm_userid"] = viewer
-    return shape(await ctx.storage.read(_read, query, p, viewer), p, "roleid")
+    select_rules, select_users = p["selectRules"], p["selectUsers"]
+    user_columns = None
+    if selected(select_users):
+        user_columns = list(USER_FIELDS) if select_users in ("extend", "count") else select_users
+    rows = await ctx.storage.read(roles.read_roles, query, selected(select_rules), user_columns, viewer)
+    if not isinstance(rows, int):
+        rule_keys = select_rules if isinstance(select_rules, list) else list(RULE_KEYS)  # else "extend"
+        for row in rows:
+            if "rules" in row:
+                row["rules"] = _rules_object(row["rules"], rule_keys)
+            if select_users == "count":
+                row["users"] = str(len(row["users"]))
+    return shape(rows, p, "roleid")
 
 
 _roleids = ids_result("roleids")

@@ -16,9 +16,8 @@ from rpcserver.auth import hash_token
 from rpcserver.caller import Caller
 from rpcserver.context import Context
 from rpcserver.dispatch import ApiMethod, ByName, ByPosition
-from rpcserver.errors import NO_PERMISSION_FOR_OPERATION, NO_PERMISSIONS, ApplicationError, InvalidParams
+from rpcserver.errors import NO_PERMISSION_FOR_OPERATION, ApplicationError
 from rpcserver.storage import tokens as token_sql
-from rpcserver.storage.engine import Db
 from rpcserver.storage.tokens import NewToken, TokenFilter
 from schemas._base import refuse_repeats
 from schemas._fields import Id, load_id_array
@@ -44,47 +43,10 @@ def _token_manager(ctx: Context) -> Caller:
 
 
 
-def _already_exists(token: NewToken) -> InvalidParams:
-    return InvalidParams(f'API token "{token.name}" already exists for userid "{token.userid}".')
-
-
-def _unavailable(userid: int) -> InvalidParams:
-    return InvalidParams(f'User with ID "{userid}" is not available.')
-
-
 def _refuse_repeated_names(tokens: Sequence[NewToken]) -> None:
     """Zabbix's `uniq` on (userid, name), the owner defaulted to the caller; names compare exactly,
     as the database's unique index does."""
     refuse_repeats([{"userid": token.userid, "name": token.name} for token in tokens], ("userid", "name"))
-
-
-def _check_owners(conn: Db, tokens: Sequence[NewToken], caller: Caller) -> None:
-    """Only a super admin may create tokens for others, and only for users that exist."""
-    others = list(dict.fromkeys(token.userid for token in tokens if token.userid != caller.userid))
-    if not others:
-        return
-    if not caller.is_super_admin:
-        raise _unavailable(others[0])
-    existing = token_sql.existing_userids(conn, others)
-    for userid in others:
-        if userid not in existing:
-            raise _unavailable(userid)
-
-
-def _check_names_free(conn: Db, tokens: Sequence[NewToken]) -> None:
-    names_by_user: dict[int, list[str]] = {}
-    for token in tokens:
-        names_by_user.setdefault(token.userid, []).append(token.name)
-    taken = {userid: token_sql.taken_names(conn, userid, names) for userid, names in names_by_user.items()}
-    for token in tokens:
-        if token.name in taken[token.userid]:
-            raise _already_exists(token)
-
-
-def _create(conn: Db, tokens: Sequence[NewToken], caller: Caller, now: int) -> list[int]:
-    _check_owners(conn, tokens, caller)
-    _check_names_free(conn, tokens)
-    return token_sql.insert_tokens(conn, tokens, caller.userid, now)
 
 
 async def create(ctx: Context, params: Any) -> dict[str, list[str]]:
@@ -105,19 +67,8 @@ async def create(ctx: Context, params: Any) -> dict[str, list[str]]:
         for one in _create_params.load_many(params)
     ]
     _refuse_repeated_names(tokens)
-    tokenids = await ctx.storage.write(_create, tokens, caller, ctx.now)
+    tokenids = await ctx.storage.write(token_sql.create_tokens, tokens, caller, ctx.now)
     return {"tokenids": [str(tokenid) for tokenid in tokenids]}
-
-
-def _require_tokens(conn: Db, tokenids: Sequence[int], owner: int | None) -> None:
-    if token_sql.count_tokens(conn, tokenids, owner) != len(tokenids):
-        raise ApplicationError(NO_PERMISSIONS)
-
-
-def _set_hashes(conn: Db, hashes: dict[int, str], caller: Caller) -> None:
-    _require_tokens(conn, list(hashes), caller.viewer)
-    for tokenid, token_hash in hashes.items():
-        token_sql.set_token_hash(conn, tokenid, token_hash, caller.userid)
 
 
 async def generate(ctx: Context, params: Any) -> list[dict[str, str]]:
@@ -129,7 +80,7 @@ async def generate(ctx: Context, params: Any) -> list[dict[str, str]]:
     tokenids = load_id_array(params)
     secrets_by_id = {tokenid: secrets.token_hex(SECRET_BYTES) for tokenid in tokenids}
     hashes = {tokenid: hash_token(secret) for tokenid, secret in secrets_by_id.items()}
-    await ctx.storage.write(_set_hashes, hashes, caller)
+    await ctx.storage.write(token_sql.set_token_hashes, hashes, caller)
     return [{"tokenid": str(tokenid), "token": secret} for tokenid, secret in secrets_by_id.items()]
 
 
@@ -150,16 +101,11 @@ async def get(ctx: Context, params: Any) -> Any:
     return shape(rows, p, "tokenid")
 
 
-def _delete(conn: Db, tokenids: Sequence[int], caller: Caller) -> None:
-    _require_tokens(conn, tokenids, caller.viewer)
-    token_sql.delete_tokens(conn, tokenids)
-
-
 async def delete(ctx: Context, params: Any) -> dict[str, list[str]]:
     """Delete API tokens: a super admin anyone's, everyone else their own."""
     caller = _token_manager(ctx)
     tokenids = load_id_array(params)
-    await ctx.storage.write(_delete, tokenids, caller)
+    await ctx.storage.write(token_sql.delete_tokens, tokenids, caller)
     return {"tokenids": [str(tokenid) for tokenid in tokenids]}
 
 

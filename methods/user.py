@@ -8,7 +8,6 @@ the request (a username taken, one's own role, a wrong current password) are -32
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,7 +20,6 @@ from rpcserver.dispatch import ApiMethod, ByName, ByPosition
 from rpcserver.errors import NO_PERMISSIONS, ApplicationError, InvalidParams
 from rpcserver.passwords import hash_password, verify_password
 from rpcserver.storage import identity, users
-from rpcserver.storage.engine import Db
 from schemas._base import invalid, require_empty
 from schemas._fields import Id, load_id_array
 from schemas._get import selected
@@ -53,34 +51,6 @@ _check_params = CheckAuthenticationParams()
 _get_params = UserGetParams()
 
 
-def user_data(conn: Db, userid: int, client_ip: str) -> dict[str, Any]:
-    """The user object `user.login` with userData and `user.checkAuthentication` return."""
-    row = conn.execute(
-        "SELECT u.userid, u.username, u.name, u.surname, u.autologout, u.attempt_failed, u.attempt_ip,"
-        " u.attempt_clock, u.roleid, r.type,"
-        " (SELECT MAX(g.debug_mode) FROM users_groups ug JOIN usrgrp g ON g.usrgrpid = ug.usrgrpid WHERE ug.userid = u.userid),"
-        " (SELECT MAX(g.gui_access) FROM users_groups ug JOIN usrgrp g ON g.usrgrpid = ug.usrgrpid WHERE ug.userid = u.userid)"
-        " FROM users u JOIN role r ON r.roleid = u.roleid WHERE u.userid = ?",
-        (userid,),
-    ).fetchone()
-    (userid, username, name, surname, autologout, failed, attempt_ip, attempt_clock, roleid, type_, debug, gui) = row
-    return {
-        "userid": str(userid), "username": username, "name": name, "surname": surname, "url": "",
-        "autologin": "0", "autologout": autologout, "lang": "en_US", "refresh": "30s", "theme": "default",
-        "attempt_failed": str(failed), "attempt_ip": attempt_ip, "attempt_clock": str(attempt_clock),
-        "rows_per_page": "50", "timezone": "UTC", "roleid": str(roleid), "userdirectoryid": "0",
-        "ts_provisioned": "0", "type": type_, "userip": client_ip, "debug_mode": debug or 0,
-        "deprovisioned": False, "gui_access": gui or 0, "mfaid": "0", "auth_type": 0,
-    }
-
-
-def _start_session(conn: Db, userid: int, now: int) -> tuple[str, str]:
-    sessionid, secret = secrets.token_hex(16), secrets.token_hex(16)
-    identity.reset_failed_logins(conn, userid)
-    identity.create_session(conn, sessionid, userid, now, secret)
-    return sessionid, secret
-
-
 async def login(ctx: Context, params: Any) -> Any:
     """Log in with a username and password: a new session, its id the credential for further calls.
 
@@ -101,10 +71,10 @@ async def login(ctx: Context, params: Any) -> Any:
         raise ApplicationError(LOGIN_FAILED)
     if not user.may_log_in:
         raise InvalidParams(NO_SYSTEM_ACCESS)
-    sessionid, secret = await ctx.storage.write(_start_session, user.userid, ctx.now)
+    sessionid, secret = await ctx.storage.write(identity.start_session, user.userid, ctx.now)
     if not p["userData"]:
         return sessionid
-    data = await ctx.storage.read(user_data, user.userid, ctx.client_ip)
+    data = await ctx.storage.read(identity.user_data, user.userid, ctx.client_ip)
     return {**data, "sessionid": sessionid, "secret": secret}
 
 
@@ -125,9 +95,9 @@ async def check_authentication(ctx: Context, params: Any) -> dict[str, Any]:
     p = _check_params.load_params(params)
     if "token" in p:
         caller = await auth.token_caller(ctx.storage, p["token"], ctx.now)
-        return await ctx.storage.read(user_data, caller.userid, ctx.client_ip)
+        return await ctx.storage.read(identity.user_data, caller.userid, ctx.client_ip)
     caller = await auth.session_caller(ctx.storage, p["sessionid"], ctx.now, extend=p["extend"])
-    data = await ctx.storage.read(user_data, caller.userid, ctx.client_ip)
+    data = await ctx.storage.read(identity.user_data, caller.userid, ctx.client_ip)
     return {**data, "sessionid": p["sessionid"]}
 
 

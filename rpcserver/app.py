@@ -71,7 +71,7 @@ def create_app(
 async def healthz(request: web.Request) -> web.Response:
     """200 once the database answers a query; 503 otherwise. Not JSON-RPC."""
     try:
-        await request.app[STORAGE_KEY].read(lambda conn: conn.execute("SELECT 1").fetchone())
+        await request.app[STORAGE_KEY].ping()
     except Exception:
         return web.json_response({"status": "unavailable"}, status=503)
     return web.json_response({"status": "ok"})

@@ -17,7 +17,7 @@ from .caller import Caller
 from .errors import ApplicationError, InvalidParams
 from .storage import credentials, identity
 from .storage.credentials import LASTACCESS, SESSION_AUTOLOGOUT, TOKEN_EXPIRES_AT, Stamp
-from .storage.engine import SQLITE, Db
+from .storage.engine import SQLITE
 from .timeunits import seconds_of
 
 if TYPE_CHECKING:
@@ -91,21 +91,8 @@ async def token_caller(storage: Storage, secret: str, now: int) -> Caller:
     return (await _token_caller(storage, secret, now))[0]
 
 
-def _token_lookup(
-    conn: Db, token_hash: str
-) -> tuple[identity.TokenRow | None, Caller | None, Stamp | None]:
-    token = identity.token_by_hash(conn, token_hash)
-    if token is None or token.status != 0:
-        return None, None, None
-    user = identity.user_by_id(conn, token.userid)
-    if user is None or not user.may_log_in:
-        return token, None, None
-    # The stamp is read in the same snapshot as the caller it vouches for.
-    return token, identity.caller_of(conn, user, tokenid=token.tokenid), credentials.token_stamp(conn, token_hash)
-
-
 async def _token_caller(storage: Storage, secret: str, now: int) -> tuple[Caller, Stamp]:
-    token, caller, stamp = await storage.read(_token_lookup, hash_token(secret))
+    token, caller, stamp = await storage.read(identity.token_lookup, hash_token(secret))
     if token is None:
         raise InvalidParams(NOT_AUTHORIZED)
     if token.expires_at and token.expires_at < now:
@@ -123,23 +110,10 @@ async def session_caller(storage: Storage, sessionid: str, now: int, *, extend: 
     return (await _session_caller(storage, sessionid, now, extend=extend))[0]
 
 
-def _session_lookup(
-    conn: Db, sessionid: str
-) -> tuple[identity.SessionRow | None, identity.UserRow | None, Caller | None, Stamp | None]:
-    session = identity.session(conn, sessionid)
-    if session is None or session.status != 0:
-        return None, None, None, None
-    user = identity.user_by_id(conn, session.userid)
-    if user is None or not user.may_log_in:
-        return session, None, None, None
-    caller = identity.caller_of(conn, user, sessionid=sessionid)
-    return session, user, caller, credentials.session_stamp(conn, sessionid)
-
-
 async def _session_caller(
     storage: Storage, sessionid: str, now: int, *, extend: bool | None = None
 ) -> tuple[Caller, Stamp]:
-    session, user, caller, stamp = await storage.read(_session_lookup, sessionid)
+    session, user, caller, stamp = await storage.read(identity.session_lookup, sessionid)
     if session is None:
         raise InvalidParams(SESSION_TERMINATED)
     if user is None or caller is None or stamp is None or session_expired(user.autologout, session.lastaccess, now):

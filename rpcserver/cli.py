@@ -15,11 +15,10 @@ import orjson
 from . import __version__
 from .app import create_app
 from .config import Config, ConfigError, env_name, load_config
-from .errors import ApiError
+from .domain.errors import DomainError
 from .passwords import hash_password
 from .server import ListenError, serve, stop_on_signals
-from .storage import Storage, StorageOpenError, describe
-from .storage.engine import Db
+from .storage import Storage, StorageOpenError, describe, users
 
 USAGE_ERROR = 2
 DEFAULTS = Config()
@@ -121,17 +120,8 @@ def run_serve(config: Config) -> None:
         asyncio.run(main())
     except (StorageOpenError, ListenError) as exc:
         fail(str(exc))
-    except (ApiError, sqlite3.Error) as exc:  # a fault while preparing a new database: still one line
-        fail(f"cannot start with database {describe(config.db)}: {exc.data if isinstance(exc, ApiError) else exc}")
-
-
-def _set_password(conn: Db, username: str, passwd: str) -> bool:
-    row = conn.execute(f"SELECT userid FROM users WHERE {conn.engine.nocase_equals('username', '?')}", (username,)).fetchone()
-    if row is None:
-        return False
-    conn.execute("UPDATE users SET passwd = ?, attempt_failed = 0 WHERE userid = ?", (passwd, row[0]))
-    conn.execute("DELETE FROM sessions WHERE userid = ?", (row[0],))
-    return True
+    except (DomainError, sqlite3.Error) as exc:  # a fault while preparing a new database: still one line
+        fail(f"cannot start with database {describe(config.db)}: {exc}")
 
 
 def run_passwd(config: Config, username: str) -> None:
@@ -142,7 +132,7 @@ def run_passwd(config: Config, username: str) -> None:
     async def main() -> bool:
         storage = await Storage.open(config.db, synchronous=config.synchronous, readers=1)
         try:
-            return await storage.write(_set_password, username, await hash_password(password, config.password_cost))
+            return await storage.write(users.set_password, username, await hash_password(password, config.password_cost))
         finally:
             await storage.close()
 

@@ -1,10 +1,10 @@
 """From a validated `Call` to its answer: method lookup, credentials, size limits, the handler, one error boundary.
 
 jsonrpcserver makes the call: each handler is registered with it wrapped in `_boundary`, which
-turns our `ApiError`s into JSON-RPC errors and anything unexpected into a fixed -32603 (logged
-with the request id; the client never sees exception text, SQL or paths). The handler receives
-`(context, params)`: params as one value, so parameter errors come from our schemas in Zabbix's
-wording, never from Python's signature check.
+turns our `ApiError`s and the domain's errors (worded by `errors.api_error`) into JSON-RPC errors,
+and anything unexpected into a fixed -32603 (logged with the request id; the client never sees
+exception text, SQL or paths). The handler receives `(context, params)`: params as one value, so
+parameter errors come from our schemas in Zabbix's wording, never from Python's signature check.
 
 The envelope is ours (rpcserver.envelope), so jsonrpcserver is called per request through the
 functions its public `dispatch` runs for each request (`dispatch_request`, `to_response`,
@@ -30,6 +30,7 @@ from jsonrpcserver.sentinels import NOID
 
 from . import auth
 from .context import Clock, Context
+from .domain.errors import DomainError
 from .envelope import NO_ID, Call
 from .errors import (
     INTERNAL_ERROR,
@@ -39,6 +40,7 @@ from .errors import (
     ApiError,
     InvalidParams,
     MethodNotFound,
+    api_error,
 )
 from .limits import check_sizes
 
@@ -96,6 +98,9 @@ def _boundary(name: str, handler: Handler) -> Callable[[Context, Any], Awaitable
             return Success(await handler(ctx, params))
         except ApiError as exc:
             return Error(exc.code, MESSAGES[exc.code], exc.data)
+        except DomainError as exc:
+            error = api_error(exc)
+            return Error(error.code, MESSAGES[error.code], error.data)
         except Exception:
             log.exception("req=%s internal error in %s", ctx.request_id, name)
             return Error(INTERNAL_ERROR, MESSAGES[INTERNAL_ERROR], INTERNAL_ERROR_DATA)
@@ -170,10 +175,11 @@ class Dispatcher:
             # After the credentials, as Zabbix validates params only for a caller allowed the method.
             params = [call.params] if method.one_or_many and type(call.params) is dict else call.params
             check_sizes(params, self._settings.ids_limit, self._settings.string_limit)
-        except ApiError as exc:
+        except (ApiError, DomainError) as exc:  # a domain error: authentication's read failed
             if call.is_notification:
                 return None
-            return {"jsonrpc": "2.0", "error": exc.to_error_object(), "id": call.id}
+            error = exc if isinstance(exc, ApiError) else api_error(exc)
+            return {"jsonrpc": "2.0", "error": error.to_error_object(), "id": call.id}
         ctx = Context(caller, self._storage, self._clock, self._settings, scope.request_id, now, scope.client_ip)
         return await self._call(canonical, call.params, call.id, ctx)
 

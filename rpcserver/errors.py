@@ -1,13 +1,16 @@
 """API errors: the JSON-RPC codes, their fixed messages, and the exceptions handlers raise.
 
-Handlers, schemas and storage raise `ApiError` subclasses with the detail text in `data`;
-the dispatcher turns them into JSON-RPC error objects. Every error object carries `code`,
+Handlers and schemas raise `ApiError` subclasses with the detail text in `data`; storage and the
+domain raise `rpcserver.domain.errors`, which `api_error` words here, the one place that does.
+The dispatcher turns both into JSON-RPC error objects. Every error object carries `code`,
 `message` and `data` (zabbix_utils fails on an error without `data`).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from .domain.errors import Conflict, DomainError, Forbidden, InvalidValue, NotFound, Unavailable
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -70,6 +73,22 @@ class ApplicationError(ApiError):
 NO_PERMISSIONS = "No permissions to referred object or it does not exist!"
 """Zabbix's one answer for objects that are missing or that the caller may not touch (-32500)."""
 NO_PERMISSION_FOR_OPERATION = "You do not have permission to perform this operation."
+
+
+def api_error(error: DomainError) -> ApiError:
+    """The answer to a domain error, in Zabbix's wording, which every family of methods shares:
+    the data's refusals are -32602, missing objects, refused actions and storage faults -32500."""
+    if isinstance(error, NotFound):
+        return ApplicationError(NO_PERMISSIONS)
+    if isinstance(error, Conflict):
+        return InvalidParams(error.text)
+    if isinstance(error, InvalidValue):
+        return InvalidParams(f'Incorrect value for field "{error.field}": {error.reason}.')
+    if isinstance(error, Forbidden):
+        return ApplicationError(error.detail)
+    if isinstance(error, Unavailable):
+        return ApplicationError(error.text)
+    raise TypeError(f"no answer for {error!r}")
 
 
 def error_object(code: int, data: Any) -> dict[str, Any]:

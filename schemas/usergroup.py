@@ -13,6 +13,7 @@ from typing import Any
 from marshmallow import ValidationError, fields
 
 from rpcserver.storage.permissions import DENY, READ, READ_WRITE
+from rpcserver.storage.usergroups import USERS_STATUS_DISABLED
 
 from ._base import UNEXPECTED, ZabbixSchema, field_messages, nocase, refuse_repeats
 from ._fields import Id, Int32, Output, String
@@ -25,8 +26,6 @@ USER_FIELDS = ("userid", "username", "name", "surname")
 RIGHT_FIELDS = ("id", "permission")
 
 GUI_ACCESS = (0, 1, 2, 3)  # system default, internal, LDAP, disabled
-GUI_ACCESS_DISABLED = 3
-USERS_STATUS_DISABLED = 1
 
 
 class Objects(fields.List[Any]):

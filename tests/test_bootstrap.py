@@ -78,6 +78,6 @@ async def test_demo_data_is_loaded_only_into_an_empty_database(config: Config) -
             count = await storage.read(lambda c: c.execute("SELECT count(*) FROM problem").fetchone()[0])
         finally:
             await storage.close()
-    from rpcserver.demo import PROBLEMS
+    from rpcserver.storage.demo import PROBLEMS
 
     assert count == len(PROBLEMS)

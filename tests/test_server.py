@@ -14,7 +14,7 @@ from rpcserver.app import create_app
 from rpcserver.appkeys import STORAGE_KEY
 from rpcserver.config import Config
 from rpcserver.dispatch import ApiMethod
-from rpcserver.errors import ApplicationError
+from rpcserver.domain.errors import Unavailable
 from rpcserver.server import serve
 
 
@@ -43,5 +43,5 @@ async def test_stopping_lets_calls_in_flight_finish_then_closes_the_database(con
         await asyncio.wait_for(server, 10)
         with pytest.raises(aiohttp.ClientConnectionError):
             await session.post(url, json=body)
-    with pytest.raises(ApplicationError, match="shutting down"):
+    with pytest.raises(Unavailable, match="shutting down"):
         await app[STORAGE_KEY].write(lambda conn: None)

@@ -4,7 +4,8 @@ Two backends behind one interface: SQLite (`sqlite/`, a file: the embedded defau
 (`postgresql/`, a `postgresql://` URL: one database shared by several servers). Units of work and
 read functions are plain functions of a `engine.Db` connection, written once in SQL both understand;
 they run on the connection's thread. Writes go through one group-commit writer (`_writer`), reads
-through a small pool of connections, each read in one snapshot.
+through a small pool of connections, each read in one snapshot. Every unit of work lives here, none
+in a handler; what they refuse they raise as `rpcserver.domain.errors`, never as JSON-RPC errors.
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ._writer import GroupCommitWriter, Outcomes, Unit, WriterStats
 from .credentials import InlineReader
-from .engine import Engine
+from .engine import Db, Engine
 
 __all__ = ["Storage", "StorageOpenError", "WriterStats", "describe", "is_postgresql_url"]
 
 T = TypeVar("T")
+
+
+def _select_one(conn: Db) -> None:
+    conn.execute("SELECT 1").fetchone()
 
 
 class StorageOpenError(Exception):
@@ -123,9 +128,13 @@ class Storage:
         """Run `fn(db, *args)` on a reader connection, in one snapshot of committed data.
 
         Raises:
-            ApplicationError: the database cannot be read (locked, failing, corrupt or unreachable).
+            Unavailable: the database cannot be read (locked, failing, corrupt or unreachable).
         """
         return await self._backend.read(fn, args)
+
+    async def ping(self) -> None:
+        """Raises unless the database answers a query."""
+        await self._backend.read(_select_one, ())
 
     def inline_reader(self) -> InlineReader | None:
         """A reader for tiny indexed queries on the event loop's own thread, where the backend has one."""

@@ -17,13 +17,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ApplicationError
+from ..domain.errors import Unavailable
 from .engine import Db
 
 log = logging.getLogger("rpcserver.storage")
 
 Unit = Callable[[Db], Any]
 
+READ_FAILED = "The database could not be read; try again later. If it persists, the server log says why."
 STORAGE_FAILED = (
     "The database could not store the change, so nothing was changed; try again later. "
     "If it persists, the server log says why."
@@ -93,7 +94,7 @@ def run_units(
             conn.execute("ROLLBACK")
         except transaction_error:
             pass  # no transaction left to end, or the connection is gone: nothing was kept either way
-        return False, [Failed(ApplicationError(STORAGE_FAILED)) for _ in units]
+        return False, [Failed(Unavailable(STORAGE_FAILED)) for _ in units]
     return True, outcomes
 
 
@@ -101,7 +102,7 @@ def _fault_as_error(exc: Exception, is_fault: Callable[[BaseException], bool]) -
     if not is_fault(exc):
         return exc
     log.error("a unit of work met a database fault and was rolled back: %s", exc, exc_info=exc)
-    return ApplicationError(STORAGE_FAILED)
+    return Unavailable(STORAGE_FAILED)
 
 
 BatchRunner = Callable[[list[Unit]], Awaitable[tuple[bool, Outcomes]]]
@@ -119,7 +120,7 @@ class GroupCommitWriter:
 
     async def submit(self, unit: Unit) -> Any:
         if self._closing:
-            raise ApplicationError("The server is shutting down; the change was not made.")
+            raise Unavailable("The server is shutting down; the change was not made.")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append((unit, future))
         self._wakeup.set()
@@ -149,7 +150,7 @@ class GroupCommitWriter:
             committed, outcomes = await self._run_batch(units)
         except Exception:
             log.exception("writer thread failed")
-            committed, outcomes = False, [Failed(ApplicationError(STORAGE_FAILED)) for _ in units]
+            committed, outcomes = False, [Failed(Unavailable(STORAGE_FAILED)) for _ in units]
         self.stats.units += len(units)
         if committed:
             self.stats.commits += 1

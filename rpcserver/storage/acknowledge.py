@@ -24,7 +24,7 @@ from ..domain.acknowledge import (
     Request,
     Row,
 )
-from ..errors import NO_PERMISSIONS, ApplicationError, InvalidParams
+from ..domain.errors import Forbidden, InvalidValue, NotFound
 from . import spans
 from ._sql import json_ids
 from .engine import Db
@@ -160,9 +160,6 @@ def apply(conn: Db, rows: Sequence[Row], request: Request, userid: int, now: int
 CANNOT_CLOSE = "Cannot close problem: trigger does not allow manual closing."
 
 
-def incorrect(field: str, reason: str) -> InvalidParams:
-    return InvalidParams(f'Incorrect value for field "{field}": {reason}.')
-
 
 def acknowledge(conn: Db, request: ack.Request, eventids: list[int], userid: int,
                       super_admin: bool, now: int) -> None:
@@ -176,23 +173,23 @@ def acknowledge(conn: Db, request: ack.Request, eventids: list[int], userid: int
     lock_events(conn, checked)
     readable = problem_events(conn, checked, viewer)
     if len(readable) != len(checked):
-        raise ApplicationError(NO_PERMISSIONS)
+        raise NotFound()
     needs_write = request.action & (ack.CLOSE | ack.SEVERITY)
     editable = editable_count(conn, checked, viewer) if needs_write else len(checked)
     if request.action & ack.CLOSE:
         if editable != len(checked):
-            raise ApplicationError(NO_PERMISSIONS)
+            raise NotFound()
         if any(readable[eventid] != 1 for eventid in eventids):
-            raise ApplicationError(CANNOT_CLOSE)
+            raise Forbidden(CANNOT_CLOSE)
     if request.action & ack.MESSAGE and request.message == "":
-        raise incorrect("message", "cannot be empty")
+        raise InvalidValue("message", "cannot be empty")
     if request.action & ack.SEVERITY:
         if editable != len(checked):
-            raise ApplicationError(NO_PERMISSIONS)
+            raise NotFound()
         if not 0 <= request.severity <= 5:
-            raise incorrect("severity", f'unexpected value "{request.severity}"')
+            raise InvalidValue("severity", f'unexpected value "{request.severity}"')
     if request.action & ack.SUPPRESS and request.suppress_until != 0 and request.suppress_until <= now:
-        raise incorrect("suppress_until", f'unexpected value "{request.suppress_until}"')
+        raise InvalidValue("suppress_until", f'unexpected value "{request.suppress_until}"')
     allowed: Sequence[int] = ()
     if cause is not None:
         allowed = ack.rank_to_symptom_allowed(eventids, cause, causes_of(conn, checked))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import NO_PERMISSIONS, ApplicationError
+from ..domain.errors import NotFound
 from ._sql import inserted_id
 from .engine import Db
 from .permissions import READ_WRITE, permitted_groupids, permitted_hostids
@@ -32,7 +32,7 @@ def _group_ids(conn: Db, names: tuple[str, ...], may_create: bool) -> list[int]:
         row = conn.execute("SELECT groupid FROM hstgrp WHERE name = ?", (name,)).fetchone()
         if row is None:
             if not may_create:
-                raise ApplicationError(NO_PERMISSIONS)
+                raise NotFound()
             row = (inserted_id(conn.execute("INSERT INTO hstgrp (name) VALUES (?) RETURNING groupid", (name,))),)
         ids.append(row[0])
     return ids
@@ -41,12 +41,12 @@ def _group_ids(conn: Db, names: tuple[str, ...], may_create: bool) -> list[int]:
 def _check_admin_rights(conn: Db, userid: int, groupids: list[int], hostid: int | None) -> None:
     writable_groups = {row[0] for row in conn.execute(permitted_groupids(READ_WRITE), {"perm_userid": userid})}
     if not set(groupids) <= writable_groups:
-        raise ApplicationError(NO_PERMISSIONS)
+        raise NotFound()
     if hostid is not None:
         writable = conn.execute(f"SELECT 1 FROM ({permitted_hostids(READ_WRITE)}) ph WHERE ph.hostid = :hostid",
                                 {"perm_userid": userid, "hostid": hostid}).fetchone()
         if writable is None:
-            raise ApplicationError(NO_PERMISSIONS)
+            raise NotFound()
 
 
 def _host_id(conn: Db, host: str, groupids: list[int], userid: int, super_admin: bool) -> int:
@@ -92,7 +92,7 @@ def _paged_userids(conn: Db, usernames: tuple[str, ...]) -> list[int]:
     for username in dict.fromkeys(usernames):
         row = conn.execute(f"SELECT userid FROM users WHERE {conn.engine.nocase_equals('username', '?')}", (username,)).fetchone()
         if row is None:
-            raise ApplicationError(NO_PERMISSIONS)
+            raise NotFound()
         ids.append(row[0])
     return ids
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..caller import Caller
-from ..errors import NO_PERMISSIONS, ApplicationError, InvalidParams
+from ..domain.errors import Conflict, NotFound
 from ._sql import id_list, inserted_id
 from .engine import Db
 from .permissions import READ, READ_WRITE, permitted_groupids, permitted_hostids
@@ -175,7 +175,7 @@ def create_host_groups(conn: Db, groups: Sequence[tuple[str, str]]) -> list[int]
     """Insert (name, uuid) pairs of distinct names; a name already taken refuses them all."""
     for name, _ in groups:
         if conn.execute("SELECT 1 FROM hstgrp WHERE name = ?", (name,)).fetchone():
-            raise InvalidParams(f'Host group "{name}" already exists.')
+            raise Conflict(f'Host group "{name}" already exists.')
     return [inserted_id(conn.execute("INSERT INTO hstgrp (name, uuid) VALUES (?, ?) RETURNING groupid", group)) for group in groups]
 
 
@@ -190,9 +190,9 @@ def delete_host_groups(conn: Db, groupids: Sequence[int], caller: Caller) -> Non
     writable = f" AND {restriction}" if restriction else ""
     names = dict(conn.execute(f"SELECT groupid, name FROM hstgrp WHERE groupid IN ({ids}){writable}", params))
     if len(names) != len(groupids):
-        raise ApplicationError(NO_PERMISSIONS)
+        raise NotFound()
     if DISCOVERED_HOSTS in names:
-        raise InvalidParams(f'Host group "{names[DISCOVERED_HOSTS]}" is group for discovered hosts and cannot be deleted.')
+        raise Conflict(f'Host group "{names[DISCOVERED_HOSTS]}" is group for discovered hosts and cannot be deleted.')
     orphan = conn.execute(
         f"""SELECT h.host FROM hosts h
             WHERE h.hostid IN (SELECT hostid FROM hosts_groups WHERE groupid IN ({ids}))
@@ -200,5 +200,5 @@ def delete_host_groups(conn: Db, groupids: Sequence[int], caller: Caller) -> Non
             ORDER BY h.hostid LIMIT 1"""
     ).fetchone()
     if orphan:
-        raise InvalidParams(f'Host "{orphan[0]}" cannot be without host group.')
+        raise Conflict(f'Host "{orphan[0]}" cannot be without host group.')
     conn.execute(f"DELETE FROM hstgrp WHERE groupid IN ({ids})")

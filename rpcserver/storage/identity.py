@@ -1,11 +1,15 @@
-"""SQL of identity: callers, sessions, tokens, login attempts."""
+"""SQL of identity: callers, sessions, tokens, login attempts; the lookups that authenticate a
+call and the user object user.login and user.checkAuthentication answer with."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from ..caller import Caller, RoleRules
+from . import credentials
+from .credentials import Stamp
 from .engine import Db
 
 
@@ -124,3 +128,62 @@ def record_failed_login(conn: Db, userid: int, now: int, ip: str) -> None:
 
 def reset_failed_logins(conn: Db, userid: int) -> None:
     conn.execute("UPDATE users SET attempt_failed = 0 WHERE userid = ? AND attempt_failed <> 0", (userid,))
+
+
+# Units of authentication and login
+
+def token_lookup(
+    conn: Db, token_hash: str
+) -> tuple[TokenRow | None, Caller | None, Stamp | None]:
+    """The token of a hash, its owner as a caller if they may log in, and the stamp that vouches for both."""
+    token = token_by_hash(conn, token_hash)
+    if token is None or token.status != 0:
+        return None, None, None
+    user = user_by_id(conn, token.userid)
+    if user is None or not user.may_log_in:
+        return token, None, None
+    # The stamp is read in the same snapshot as the caller it vouches for.
+    return token, caller_of(conn, user, tokenid=token.tokenid), credentials.token_stamp(conn, token_hash)
+
+
+def session_lookup(
+    conn: Db, sessionid: str
+) -> tuple[SessionRow | None, UserRow | None, Caller | None, Stamp | None]:
+    """A session, its user and caller if they may log in, and the stamp that vouches for them."""
+    found = session(conn, sessionid)
+    if found is None or found.status != 0:
+        return None, None, None, None
+    user = user_by_id(conn, found.userid)
+    if user is None or not user.may_log_in:
+        return found, None, None, None
+    caller = caller_of(conn, user, sessionid=sessionid)
+    return found, user, caller, credentials.session_stamp(conn, sessionid)
+
+
+def user_data(conn: Db, userid: int, client_ip: str) -> dict[str, Any]:
+    """The user object `user.login` with userData and `user.checkAuthentication` return."""
+    row = conn.execute(
+        "SELECT u.userid, u.username, u.name, u.surname, u.autologout, u.attempt_failed, u.attempt_ip,"
+        " u.attempt_clock, u.roleid, r.type,"
+        " (SELECT MAX(g.debug_mode) FROM users_groups ug JOIN usrgrp g ON g.usrgrpid = ug.usrgrpid WHERE ug.userid = u.userid),"
+        " (SELECT MAX(g.gui_access) FROM users_groups ug JOIN usrgrp g ON g.usrgrpid = ug.usrgrpid WHERE ug.userid = u.userid)"
+        " FROM users u JOIN role r ON r.roleid = u.roleid WHERE u.userid = ?",
+        (userid,),
+    ).fetchone()
+    (userid, username, name, surname, autologout, failed, attempt_ip, attempt_clock, roleid, type_, debug, gui) = row
+    return {
+        "userid": str(userid), "username": username, "name": name, "surname": surname, "url": "",
+        "autologin": "0", "autologout": autologout, "lang": "en_US", "refresh": "30s", "theme": "default",
+        "attempt_failed": str(failed), "attempt_ip": attempt_ip, "attempt_clock": str(attempt_clock),
+        "rows_per_page": "50", "timezone": "UTC", "roleid": str(roleid), "userdirectoryid": "0",
+        "ts_provisioned": "0", "type": type_, "userip": client_ip, "debug_mode": debug or 0,
+        "deprovisioned": False, "gui_access": gui or 0, "mfaid": "0", "auth_type": 0,
+    }
+
+
+def start_session(conn: Db, userid: int, now: int) -> tuple[str, str]:
+    """A new session of a user who gave the right password: its id and secret."""
+    sessionid, secret = secrets.token_hex(16), secrets.token_hex(16)
+    reset_failed_logins(conn, userid)
+    create_session(conn, sessionid, userid, now, secret)
+    return sessionid, secret

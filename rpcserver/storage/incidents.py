@@ -1,16 +1,31 @@
 """SQL of the incident dialect: incidents read from problems, their extra state and notes, the
-mass calls' targets and rate-limit log. Changes to the problem itself go through
-storage/acknowledge.py, the same path event.acknowledge takes."""
+mass calls' targets and rate-limit log, and the units of work of incident.*. Changes to the
+problem itself go through storage/acknowledge.py, the same path event.acknowledge takes."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ..domain.incident import SEVERITY_NAMES, STATUSES
+from ..caller import Caller
+from ..domain import acknowledge as ack
+from ..domain.errors import DomainError, Forbidden, NotFound
+from ..domain.incident import (
+    ACKNOWLEDGED,
+    CLOSED,
+    DEFAULT_NOTES,
+    OPEN,
+    RESOLVED,
+    SEVERITY_NAMES,
+    STATUSES,
+    TransitionRefused,
+    check_transition,
+)
+from ..domain.ratelimit import retry_after
 from ._sql import json_ids
+from .acknowledge import acknowledge, editable_count, lock_events
 from .engine import Db
 from .permissions import READ, permitted_hostids
 from .spans import acknowledged_sql
@@ -167,3 +182,110 @@ def mass_calls(conn: Db, userid: int, since: int) -> list[int]:
 
 def record_mass_call(conn: Db, userid: int, now: int) -> None:
     conn.execute("INSERT INTO mass_call (userid, clock) VALUES (?, ?)", (userid, now))
+
+
+# Units of work of incident.*
+
+RATE_WINDOW = 60
+
+
+@dataclass(frozen=True)
+class Change:
+    """One requested transition of one incident."""
+
+    eventid: int
+    to_status: str
+    text: str | None
+    acknowledged_by: str | None = None
+
+
+def _role_allows(caller: Caller, action: int) -> None:
+    try:
+        ack.check_action(action, caller.may)
+    except ack.ActionRefused as refused:
+        reason = str(refused)
+        raise Forbidden(reason[0].upper() + reason[1:] + ".") from None
+
+
+def _request(caller: Caller, conn: Db, change: Change, action: int, now: int) -> None:
+    """Apply bits of event.acknowledge to the incident's problem, with the transition's message."""
+    _role_allows(caller, action)
+    text = change.text or DEFAULT_NOTES[change.to_status]
+    acknowledge(conn, ack.Request(action, text), [change.eventid], caller.userid, caller.is_super_admin, now)
+
+
+def apply_change(conn: Db, change: Change, caller: Caller, now: int) -> dict[str, Any]:
+    """Check and make one transition inside the current transaction; the incident as it is after."""
+    viewer = caller.viewer
+    lock_events(conn, [change.eventid])
+    current = incident(conn, change.eventid, viewer, now)
+    if current is None:
+        raise NotFound()
+    from_status = current["status"]
+    try:
+        check_transition(from_status, change.to_status)
+    except TransitionRefused as refused:
+        raise Forbidden(refused.data()) from None
+    if change.to_status == ACKNOWLEDGED:
+        _request(caller, conn, change, ack.ACKNOWLEDGE | ack.MESSAGE, now)
+        set_acknowledger(conn, change.eventid, change.acknowledged_by or caller.username, caller.userid)
+    elif change.to_status == OPEN:
+        _request(caller, conn, change, ack.UNACKNOWLEDGE | ack.MESSAGE, now)
+        forget_acknowledger(conn, change.eventid)
+    elif change.to_status == RESOLVED or from_status == ACKNOWLEDGED:  # closing an acknowledged one resolves it first
+        _request(caller, conn, change, ack.CLOSE | ack.MESSAGE, now)
+    else:  # resolved -> closed: the problem is over already; closing the incident still needs write rights
+        _role_allows(caller, ack.CLOSE | ack.MESSAGE)
+        if editable_count(conn, [change.eventid], viewer) != 1:
+            raise NotFound()
+        _request(caller, conn, change, ack.MESSAGE, now)
+    if change.to_status == CLOSED:
+        set_closed(conn, change.eventid, now, caller.userid)
+    add_note(conn, change.eventid, now, caller.userid, from_status, change.to_status,
+             change.text or DEFAULT_NOTES[change.to_status])
+    return incident(conn, change.eventid, viewer, now)  # type: ignore[return-value]
+
+
+def mass_change(conn: Db, p: dict[str, Any], method: str, to_status: str, eligible: tuple[str, ...],
+                caller: Caller, now: int, limit: int) -> dict[str, Any]:
+    """Each incident applied or refused on its own (a savepoint each), Splunk On-Call style; a
+    refused one's result holds its `refusal`, for the handler to word."""
+    retry = retry_after(mass_calls(conn, caller.userid, now - RATE_WINDOW), now, limit, RATE_WINDOW)
+    if retry is not None:
+        raise Forbidden(f"Rate limit exceeded: {limit} calls per minute for {method}. Retry in {retry} s.")
+    viewer = caller.viewer
+    if "paged_user" in p:
+        paged = userid_of(conn, p["paged_user"])
+        if paged is None:
+            raise NotFound()
+        query = IncidentQuery(paged_userid=paged, statuses=list(eligible))
+        targets = [int(row["incidentid"]) for row in incidents(conn, query, viewer, now)]
+    else:
+        targets = p["incidentids"]
+    lock_events(conn, targets)  # all at once, in id order: two mass calls cannot deadlock
+    results = []
+    for eventid in targets:
+        visible = incident(conn, eventid, viewer, now)
+        conn.execute("SAVEPOINT incident")
+        try:
+            apply_change(conn, Change(eventid, to_status, p.get("comment")), caller, now)
+            refusal = None
+        except DomainError as refused:
+            conn.execute("ROLLBACK TO incident")
+            refusal = refused
+        conn.execute("RELEASE incident")
+        results.append({"cmdAccepted": refusal is None, "entityId": visible["_triggerid"] if visible else "",
+                        "incidentNumber": str(eventid), "refusal": refusal})
+    record_mass_call(conn, caller.userid, now)
+    return {"results": results}
+
+
+def read_incidents(conn: Db, query: IncidentQuery, paged_user: str | None, viewer: int | None,
+                   now: int) -> list[dict[str, Any]]:
+    """incident.get: `query`, narrowed to the incidents `paged_user` was paged for (none for an unknown user)."""
+    if paged_user is not None:
+        paged = userid_of(conn, paged_user)
+        if paged is None:
+            return []
+        query = replace(query, paged_userid=paged)
+    return incidents(conn, query, viewer, now)

@@ -1,4 +1,5 @@
-"""SQL of API tokens (table `token`): creating, listing, setting a secret's hash, deleting.
+"""SQL of API tokens (table `token`): creating, listing, setting a secret's hash, deleting; and
+the units of work of token.*, each checking ownership in its own transaction.
 
 Only the sha512 hash of a secret is ever stored; authentication by token lives in `identity`.
 """
@@ -9,6 +10,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..caller import Caller
+from ..domain.errors import Conflict, NotFound
 from ._sql import inserted_id, marks
 from .engine import Db
 from .query import GetQuery, ObjectTable, select_objects
@@ -94,7 +97,7 @@ def set_token_hash(conn: Db, tokenid: int, token_hash: str, creator_userid: int)
     )
 
 
-def delete_tokens(conn: Db, tokenids: Sequence[int]) -> None:
+def delete_token_rows(conn: Db, tokenids: Sequence[int]) -> None:
     conn.execute(f"DELETE FROM token WHERE tokenid IN ({marks(tokenids)})", tuple(tokenids))
 
 
@@ -112,3 +115,58 @@ def select_tokens(conn: Db, query: GetQuery, where: TokenFilter) -> list[dict[st
         params={**query.params, **{name: value for _, name, value in chosen}},
     )
     return select_objects(conn, TOKENS, query)
+
+
+# Units of work of token.*
+
+def _already_exists(token: NewToken) -> Conflict:
+    return Conflict(f'API token "{token.name}" already exists for userid "{token.userid}".')
+
+
+def _unavailable(userid: int) -> Conflict:
+    return Conflict(f'User with ID "{userid}" is not available.')
+
+
+def _check_owners(conn: Db, tokens: Sequence[NewToken], caller: Caller) -> None:
+    """Only a super admin may create tokens for others, and only for users that exist."""
+    others = list(dict.fromkeys(token.userid for token in tokens if token.userid != caller.userid))
+    if not others:
+        return
+    if not caller.is_super_admin:
+        raise _unavailable(others[0])
+    existing = existing_userids(conn, others)
+    for userid in others:
+        if userid not in existing:
+            raise _unavailable(userid)
+
+
+def _check_names_free(conn: Db, tokens: Sequence[NewToken]) -> None:
+    names_by_user: dict[int, list[str]] = {}
+    for token in tokens:
+        names_by_user.setdefault(token.userid, []).append(token.name)
+    taken = {userid: taken_names(conn, userid, names) for userid, names in names_by_user.items()}
+    for token in tokens:
+        if token.name in taken[token.userid]:
+            raise _already_exists(token)
+
+
+def create_tokens(conn: Db, tokens: Sequence[NewToken], caller: Caller, now: int) -> list[int]:
+    _check_owners(conn, tokens, caller)
+    _check_names_free(conn, tokens)
+    return insert_tokens(conn, tokens, caller.userid, now)
+
+
+def _require_tokens(conn: Db, tokenids: Sequence[int], owner: int | None) -> None:
+    if count_tokens(conn, tokenids, owner) != len(tokenids):
+        raise NotFound()
+
+
+def set_token_hashes(conn: Db, hashes: dict[int, str], caller: Caller) -> None:
+    _require_tokens(conn, list(hashes), caller.viewer)
+    for tokenid, token_hash in hashes.items():
+        set_token_hash(conn, tokenid, token_hash, caller.userid)
+
+
+def delete_tokens(conn: Db, tokenids: Sequence[int], caller: Caller) -> None:
+    _require_tokens(conn, tokenids, caller.viewer)
+    delete_token_rows(conn, tokenids)

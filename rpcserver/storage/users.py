@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ..caller import SUPER_ADMIN
-from ..errors import NO_PERMISSIONS, ApplicationError, InvalidParams
+from ..domain.errors import Conflict, NotFound
 from ._sql import id_list, inserted_id
 from .engine import Db
 from .query import GetQuery, ObjectTable, select_objects
@@ -129,7 +129,7 @@ def _check_usernames_free(conn: Db, names: Sequence[tuple[str, int | None]]) -> 
             (username, userid),
         ).fetchone()
         if row:
-            raise InvalidParams(f'User with username "{row[0]}" already exists.')
+            raise Conflict(f'User with username "{row[0]}" already exists.')
 
 
 # The built-in Super admin role (roleid 3 in a new database) is the readonly role of that type.
@@ -156,7 +156,7 @@ def keeping_an_active_super_admin(conn: Db, write: Callable[[], T]) -> T:
     result = write()
     if had_one and not has_active_super_admin(conn):
         [name] = conn.execute(f"SELECT r.name FROM role r WHERE {_BUILT_IN_SUPER_ADMIN_ROLE}").fetchone()
-        raise InvalidParams(f'At least one active user must exist with role "{name}".')
+        raise Conflict(f'At least one active user must exist with role "{name}".')
     return result
 
 
@@ -166,7 +166,7 @@ def _check_exist(conn: Db, table: str, key: str, ids: Iterable[int]) -> None:
         return
     found = {row[0] for row in conn.execute(f"SELECT {key} FROM {table} WHERE {key} IN ({id_list(wanted)})")}
     if wanted - found:
-        raise ApplicationError(NO_PERMISSIONS)
+        raise NotFound()
 
 
 def _set_groups(conn: Db, userid: int, usrgrpids: Sequence[int]) -> None:
@@ -247,7 +247,7 @@ def update_users(conn: Db, changes: Sequence[UserChange], actor: Actor) -> None:
     }
     for change in changes:
         if change.userid not in stored:
-            raise ApplicationError(NO_PERMISSIONS)
+            raise NotFound()
     for change in changes:
         if change.userid == actor.userid:
             _check_own_change(conn, change, stored[change.userid][0], actor)
@@ -256,7 +256,7 @@ def update_users(conn: Db, changes: Sequence[UserChange], actor: Actor) -> None:
     _check_exist(conn, "usrgrp", "usrgrpid", (g for c in changes for g in c.usrgrpids or ()))
     for change in changes:
         if change.verified_passwd is not None and stored[change.userid][1] != change.verified_passwd:
-            raise InvalidParams(WRONG_CURRENT_PASSWORD)
+            raise Conflict(WRONG_CURRENT_PASSWORD)
     keeping_an_active_super_admin(conn, lambda: _apply_all(conn, changes, actor))
 
 
@@ -269,11 +269,11 @@ def _check_own_change(conn: Db, change: UserChange, roleid: int | None, actor: A
     # Nobody changes their own role (Zabbix: not even a super admin, who could demote the last one);
     # only a super admin changes their own groups.
     if "roleid" in change.values and change.values["roleid"] != roleid:
-        raise InvalidParams(OWN_ROLE_OR_GROUPS)
+        raise Conflict(OWN_ROLE_OR_GROUPS)
     if change.usrgrpids is not None and not actor.is_super_admin:
         current = {row[0] for row in conn.execute("SELECT usrgrpid FROM users_groups WHERE userid = ?", (change.userid,))}
         if set(change.usrgrpids) != current:
-            raise InvalidParams(OWN_ROLE_OR_GROUPS)
+            raise Conflict(OWN_ROLE_OR_GROUPS)
 
 
 def _apply(conn: Db, change: UserChange, actor: Actor) -> None:
@@ -301,7 +301,38 @@ def delete_users(conn: Db, userids: Sequence[int], actor: Actor) -> None:
     existing = {row[0] for row in conn.execute(f"SELECT userid FROM users WHERE userid IN ({id_list(userids)})")}
     for userid in userids:
         if userid not in existing or not (actor.is_super_admin or userid == actor.userid):
-            raise ApplicationError(NO_PERMISSIONS)
+            raise NotFound()
         if userid == actor.userid:
-            raise InvalidParams(DELETES_HIMSELF)
+            raise Conflict(DELETES_HIMSELF)
     keeping_an_active_super_admin(conn, lambda: conn.execute(f"DELETE FROM users WHERE userid IN ({id_list(userids)})"))
+
+
+# Units of the server's own setup: the first Admin, and `rpcserver passwd`
+
+ADMINISTRATORS_GROUP = 7
+SUPER_ADMIN_ROLE = 3
+
+
+def has_users(conn: Db) -> bool:
+    return conn.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
+
+
+def create_admin(conn: Db, passwd: str) -> None:
+    # The first user of a new database: its id is 1 on both stores, as Zabbix's Admin's is.
+    userid = conn.execute(
+        "INSERT INTO users (username, name, surname, passwd, roleid, autologout)"
+        " VALUES ('Admin', 'Zabbix', 'Administrator', ?, ?, '0') RETURNING userid",
+        (passwd, SUPER_ADMIN_ROLE),
+    ).fetchone()[0]
+    conn.execute("INSERT INTO users_groups (usrgrpid, userid) VALUES (?, ?)", (ADMINISTRATORS_GROUP, userid))
+
+
+def set_password(conn: Db, username: str, passwd: str) -> bool:
+    """Give the user `username` the password hash `passwd`, unblock them and end their sessions;
+    False if there is no such user."""
+    row = conn.execute(f"SELECT userid FROM users WHERE {conn.engine.nocase_equals('username', '?')}", (username,)).fetchone()
+    if row is None:
+        return False
+    conn.execute("UPDATE users SET passwd = ?, attempt_failed = 0 WHERE userid = ?", (passwd, row[0]))
+    conn.execute("DELETE FROM sessions WHERE userid = ?", (row[0],))
+    return True

@@ -182,7 +182,7 @@ async def test_a_corrupt_page_found_while_serving(rpc: Any, config: Any, admin: 
     headers = {"Authorization": f"Bearer {admin}"}
     response = await rpc("hostgroup.get", {}, headers=headers)
     check_response(response, "")
-    assert error_of(response) == (-32500, "Application error.", sqlite_backend.READ_FAILED)
+    assert error_of(response) == (-32500, "Application error.", _writer.READ_FAILED)
     assert result_of(await rpc("user.get", {"output": ["username"]}, headers=headers)) == [{"username": "Admin"}]
 
 

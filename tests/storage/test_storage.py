@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from rpcserver.errors import ApplicationError, InvalidParams
+from rpcserver.domain.errors import Unavailable
+from rpcserver.errors import InvalidParams
 from rpcserver.storage import Storage, StorageOpenError
 from rpcserver.storage.sqlite.migrations import APPLICATION_ID, MIGRATIONS, Migration, sql_migration
 
@@ -74,8 +75,8 @@ async def test_a_failed_commit_fails_every_unit_of_the_batch(tmp_path: Path) -> 
         ok = storage.write(lambda c: c.execute("INSERT INTO parent (id) VALUES (1)"))
         dangling = storage.write(lambda c: c.execute("INSERT INTO child (parent) VALUES (99)"))
         outcomes = await asyncio.gather(ok, dangling, return_exceptions=True)
-        assert all(isinstance(o, ApplicationError) for o in outcomes)
-        assert "nothing was changed" in outcomes[0].data
+        assert all(isinstance(o, Unavailable) for o in outcomes)
+        assert "nothing was changed" in str(outcomes[0])
         assert storage.stats.failed_batches == 1
         assert await storage.read(lambda c: c.execute("SELECT count(*) FROM parent").fetchone()[0]) == 0
         assert await storage.write(lambda c: c.execute("INSERT INTO parent (id) VALUES (2)").rowcount) == 1  # and it recovers
@@ -213,5 +214,5 @@ async def test_an_unopenable_path_is_refused(tmp_path: Path) -> None:
 async def test_writes_after_close_are_refused(tmp_path: Path) -> None:
     storage = await Storage.open(tmp_path / "c.db", migrations=NOTES)
     await storage.close()
-    with pytest.raises(ApplicationError, match="shutting down"):
+    with pytest.raises(Unavailable, match="shutting down"):
         await storage.write(add_note, "late")

@@ -22,9 +22,9 @@ from typing import Any, TypeVar
 
 import psycopg
 
-from ...errors import ApplicationError
+from ...domain.errors import Unavailable
 from .. import describe
-from .._writer import Failed, Outcomes, Unit, run_units
+from .._writer import READ_FAILED, Failed, Outcomes, Unit, run_units
 from ..engine import POSTGRESQL, Engine, Params
 from ..sqlite.schema_v1 import DEFAULT_ROWS
 from .schema import SchemaError, advance_sequences, migrate
@@ -34,7 +34,6 @@ T = TypeVar("T")
 log = logging.getLogger("rpcserver.storage")
 
 UNREACHABLE = "The database cannot be reached; try again later."
-READ_FAILED = "The database could not be read; try again later. If it persists, the server log says why."
 CONNECT_TIMEOUT = 5
 
 
@@ -166,11 +165,11 @@ def _run_batch(connection: _Connection, units: list[Unit]) -> tuple[bool, Outcom
         db = _begin(connection, "BEGIN")
     except psycopg.OperationalError as exc:
         log.error("the database cannot be reached: %s", exc)
-        return False, [Failed(ApplicationError(UNREACHABLE)) for _ in units]
+        return False, [Failed(Unavailable(UNREACHABLE)) for _ in units]
     committed, outcomes = run_units(db, units, begin=None, is_fault=_is_fault, transaction_error=psycopg.Error,
                                     retry=_retry)
     if not committed and connection.lost():
-        return False, [Failed(ApplicationError(UNREACHABLE)) for _ in units]
+        return False, [Failed(Unavailable(UNREACHABLE)) for _ in units]
     return committed, outcomes
 
 
@@ -179,7 +178,7 @@ def _read_snapshot(connection: _Connection, fn: Callable[..., T], args: tuple[An
         db = _begin(connection, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
     except psycopg.OperationalError as exc:
         log.error("the database cannot be reached: %s", exc)
-        raise ApplicationError(UNREACHABLE) from None
+        raise Unavailable(UNREACHABLE) from None
     try:
         try:
             return fn(db, *args)
@@ -189,9 +188,9 @@ def _read_snapshot(connection: _Connection, fn: Callable[..., T], args: tuple[An
     except psycopg.OperationalError:
         if connection.lost():
             log.exception("the database connection was lost during a read")
-            raise ApplicationError(UNREACHABLE) from None
+            raise Unavailable(UNREACHABLE) from None
         log.exception("a read met a database fault")
-        raise ApplicationError(READ_FAILED) from None
+        raise Unavailable(READ_FAILED) from None
 
 
 class PostgresBackend:

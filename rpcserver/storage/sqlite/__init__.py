@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from ...errors import ApplicationError
-from .._writer import Outcomes, Unit, run_units
+from ...domain.errors import Unavailable
+from .._writer import READ_FAILED, Outcomes, Unit, run_units
 from ..credentials import InlineReader
 from ..engine import SQLITE, Engine
 from .migrations import MIGRATIONS, Migration, SchemaError, migrate
@@ -26,7 +26,6 @@ log = logging.getLogger("rpcserver.storage")
 
 SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 BUSY_TIMEOUT_MS = 5000
-READ_FAILED = "The database could not be read; try again later. If it persists, the server log says why."
 CORRUPT = "the file is not an SQLite database, or it is corrupt"
 
 FAULT_CODES = frozenset({
@@ -180,7 +179,7 @@ class SqliteBackend:
             if not is_fault(exc, READ_FAULT_CODES):
                 raise
             log.exception("a read met a database fault")
-            raise ApplicationError(READ_FAILED) from None
+            raise Unavailable(READ_FAILED) from None
         finally:
             self._idle.put_nowait(reader)
 

@@ -1,0 +1,50 @@
+"""Units of work of acknowledgement.*: opening and changing acknowledgement spans, each with its
+event locked. Kept apart from `spans` because they lock through `acknowledge`, which builds on `spans`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..caller import Caller
+from ..domain import spans as rules
+from ..domain.acknowledge import MESSAGE, UNACKNOWLEDGE
+from ..domain.errors import Forbidden, NotFound
+from . import spans
+from .acknowledge import lock_events, problem_events
+from .engine import Db
+
+NO_LONGER_ACTIVE = 'Acknowledgement "{}" is no longer active; create a new one.'
+
+
+def create_span(conn: Db, eventid: int, until: int | None, notes: str, caller: Caller,
+                now: int) -> dict[str, Any]:
+    lock_events(conn, [eventid])
+    if not problem_events(conn, [eventid], caller.viewer):
+        raise NotFound()
+    spans.record_ends(conn, now, [eventid])  # ends already due are history before this call's row
+    newly = rules.is_active(until, now) and not spans.acknowledged_events(conn, [eventid], now)
+    spanid = spans.open_spans(conn, [eventid], caller.userid, now, until, notes)
+    action = rules.creation_action(newly, notes)
+    if action:
+        spans.write_history(conn, [(caller.userid, eventid, now, notes if action & MESSAGE else "", action)])
+    return spans.stored_span(conn, spanid, now)
+
+
+def update_span(conn: Db, spanid: int, changes: dict[str, Any], caller: Caller,
+                now: int) -> dict[str, Any]:
+    lock_events(conn, spans.span_events(conn, [spanid]))
+    span = spans.span_by_id(conn, spanid, caller.viewer, now)
+    if span is None:
+        raise NotFound()
+    if not span["active"]:
+        raise Forbidden(NO_LONGER_ACTIVE.format(spanid))
+    until = changes.get("acknowledged_until", span["acknowledged_until"])
+    notes = changes.get("notes", span["notes"])
+    if (until, notes) == (span["acknowledged_until"], span["notes"]):
+        return span  # the current values change nothing, not even last_modified
+    eventid = span["eventid"]
+    spans.record_ends(conn, now, [eventid])
+    spans.change_span(conn, spanid, until, notes, caller.userid, now)
+    if not rules.is_active(until, now) and not spans.acknowledged_events(conn, [eventid], now):
+        spans.write_history(conn, [(caller.userid, eventid, now, "", UNACKNOWLEDGE)])  # ended the last one
+    return spans.stored_span(conn, spanid, now)
