@@ -10,7 +10,7 @@ A caller other than a super admin reads an event only when its trigger's host is
 (read-write with `editable`); nothing says which events were left out.
 
 Objects come back as Zabbix shows them, written as JSON by the database (`query.select_json`, with
-its engine's JSON functions): every value text, NULL as "0" (`query.as_text`), sub-selects included,
+its engine's JSON functions): every value text, NULL as "0" (`query.text_sql`), sub-selects included,
 each row `(id, object JSON)` for the caller to put in an array (or an object keyed by id). Only the
 rows of `groupBy` are dicts of the database's own values.
 """
@@ -29,7 +29,7 @@ from ._sql import id_list, like_escaped, order_at
 from .engine import Db, Engine
 from .hosts import HOSTS, TRIGGERS
 from .permissions import READ, READ_WRITE, permitted_hostids
-from .query import GetQuery, ObjectTable, as_text, json_object, select_json, select_objects
+from .query import GetQuery, ObjectTable, json_object, output_fields, select_json, select_objects, text_sql
 from .spans import acknowledged_sql
 
 Output = str | Sequence[str]
@@ -461,7 +461,7 @@ def _sub_selects(
     members: dict[str, str] = {}
     if selects.acknowledges == "count":
         # a subquery's text is a string in a JSON object on both stores
-        members["acknowledges"] = f"(SELECT {as_text('COUNT(*)')} FROM acknowledges a WHERE a.eventid = {eventid})"
+        members["acknowledges"] = f"(SELECT {text_sql('COUNT(*)')} FROM acknowledges a WHERE a.eventid = {eventid})"
     elif selects.acknowledges is not None:
         members["acknowledges"] = _acknowledges(engine, eventid, selects.acknowledges, selects.acknowledge_users, caller, params)
     if selects.alerts:
@@ -486,13 +486,9 @@ def _sub_selects(
     return members
 
 
-def _names(columns: Mapping[str, str], output: Output) -> list[str]:
-    return list(columns) if output == "extend" else [name for name in dict.fromkeys(output) if name in columns]
-
-
 def _texts(columns: Mapping[str, str], output: Output) -> dict[str, str]:
     """The `output` fields of `columns`, each as the SQL of its text (for `json_object`)."""
-    return {name: as_text(columns[name]) for name in _names(columns, output)}
+    return {name: text_sql(columns[name]) for name in output_fields(columns, output)}
 
 
 def _acknowledges(

@@ -17,7 +17,7 @@ from ..domain.errors import Conflict, NotFound
 from ._sql import id_list, inserted_id
 from .engine import Db
 from .permissions import READ, READ_WRITE, permitted_groupids, permitted_hostids
-from .query import GetQuery, ObjectTable, select_objects
+from .query import GetQuery, ObjectTable, output_fields, select_objects
 
 DISCOVERED_HOSTS = 5
 """The group for discovered hosts (Zabbix's default discovery_groupid); it cannot be deleted."""
@@ -83,11 +83,6 @@ def _permitted(query: GetQuery, caller: Caller, condition: str) -> GetQuery:
     return dataclasses.replace(query, where=[*query.where, restriction], params={**query.params, **params})
 
 
-def _names(table: ObjectTable, output: Output) -> list[str]:
-    # As select_objects does: the requested fields, always with the object's key.
-    return list(table.columns) if output == "extend" else [table.key, *(n for n in output if n != table.key)]
-
-
 def _attach(
     conn: Db,
     rows: list[dict[str, Any]],
@@ -113,7 +108,7 @@ def _attach(
         for row in rows:
             row[name] = counts.get(row[parent_key], 0)
         return
-    names = _names(child, output)
+    names = output_fields(child.columns, output, child.key)
     select = ", ".join(f"{child.columns[n]} AS {n}" for n in names)
     found: dict[int, list[dict[str, Any]]] = {row[parent_key]: [] for row in rows}
     cursor = conn.execute(f"SELECT {link_id}, {select} FROM {link} WHERE {where} ORDER BY {child.columns[child.key]}", params or {})

@@ -74,9 +74,9 @@ def _conditions(engine: Engine, table: ObjectTable, query: GetQuery) -> tuple[li
     return where, params
 
 
-def as_text(sql: str) -> str:
-    """`sql`'s value as a Zabbix get shows it: text (SQLite's, as Python's str() writes an integer
-    or text), NULL as "0". Made by the database, it costs a fraction of converting each value in Python.
+def text_sql(sql: str) -> str:
+    """The SQL of `sql`'s value as a Zabbix get shows it, as methods/_get.py's `as_text` makes it in
+    Python: text (as Python's str() writes an integer or text), NULL as "0". Made by the database, it costs a fraction of converting each value in Python.
     The same digits on both stores for an integer; a truth value must be made an integer first (PostgreSQL
     writes a boolean as 'true')."""
     return f"coalesce(CAST({sql} AS TEXT), '0')"
@@ -88,7 +88,7 @@ def select_objects(conn: Db, table: ObjectTable, query: GetQuery) -> list[dict[s
     where_sql, params = _where(conn.engine, table, query)
     if query.count:
         return conn.execute(f"SELECT COUNT(*) FROM {table.source}{where_sql}", params).fetchone()[0]
-    names = _output_names(table, query)
+    names = output_fields(table.columns, query.output, table.key)
     select = ", ".join(f"{table.columns[n]} AS {n}" for n in names)
     cursor = conn.execute(f"SELECT {select} FROM {table.source}{where_sql}{_order_and_limit(conn.engine, table, query)}", params)
     return [dict(zip(names, row)) for row in cursor]
@@ -98,15 +98,15 @@ def select_json(
     conn: Db, table: ObjectTable, query: GetQuery, members: Mapping[str, str], also: Sequence[str] = ()
 ) -> list[tuple[Any, ...]]:
     """Rows as (key as text, the object as JSON text, *the `also` expressions' values), the object made
-    by the database: the requested fields as `as_text` makes them (the key only when `output` names it or is
+    by the database: the requested fields as `text_sql` makes them (the key only when `output` names it or is
     "extend"), then `members` (name -> SQL of a JSON value). Not for `count`."""
-    names = _output_names(table, query)
+    names = output_fields(table.columns, query.output, table.key)
     if query.output != "extend" and table.key not in query.output:
         names.remove(table.key)
-    obj = json_object(conn.engine, {name: as_text(table.columns[name]) for name in names}, members)
+    obj = json_object(conn.engine, {name: text_sql(table.columns[name]) for name in names}, members)
     where_sql, params = _where(conn.engine, table, query)
     # as text: psycopg would decode PostgreSQL's json; the object is sent as it is written
-    select = ", ".join([as_text(table.columns[table.key]), f"CAST({obj} AS TEXT)", *also])
+    select = ", ".join([text_sql(table.columns[table.key]), f"CAST({obj} AS TEXT)", *also])
     order = _order_and_limit(conn.engine, table, query)
     return conn.execute(f"SELECT {select} FROM {table.source}{where_sql}{order}", params).fetchall()
 
@@ -118,11 +118,13 @@ def json_object(engine: Engine, texts: Mapping[str, str], members: Mapping[str, 
     return engine.json_object([*texts.items(), *members.items()])
 
 
-def _output_names(table: ObjectTable, query: GetQuery) -> list[str]:
-    """The fields `output` asks for, each once, the key first (and always)."""
-    if query.output == "extend":
-        return list(table.columns)
-    return [table.key, *(name for name in dict.fromkeys(query.output) if name != table.key and name in table.columns)]
+def output_fields(columns: Mapping[str, str], output: str | Sequence[str], key: str | None = None) -> list[str]:
+    """The fields of `columns` that `output` asks for ("extend": all of them), each once, in the order
+    asked; `key`, when given, first and always (the caller drops it from what it shows if unasked)."""
+    if output == "extend":
+        return list(columns)
+    asked = [name for name in dict.fromkeys(output) if name in columns and name != key]
+    return [key, *asked] if key is not None else asked
 
 
 def _where(engine: Engine, table: ObjectTable, query: GetQuery) -> tuple[str, dict[str, Any]]:

@@ -15,7 +15,7 @@ from ..caller import SUPER_ADMIN
 from ..domain.errors import Conflict, NotFound
 from ._sql import id_list, inserted_id
 from .engine import Db
-from .query import GetQuery, ObjectTable, select_objects
+from .query import GetQuery, ObjectTable, output_fields, select_objects
 
 # Zabbix's column order for "extend", less the columns we do not keep.
 USERS = ObjectTable(
@@ -54,10 +54,6 @@ DELETES_HIMSELF = "User is not allowed to delete himself."
 T = TypeVar("T")
 
 
-def _names(output: str | list[str], columns: dict[str, str]) -> list[str]:
-    return list(columns) if output == "extend" else list(output)
-
-
 # --- user.get -----------------------------------------------------------------------------------
 
 
@@ -80,11 +76,11 @@ def get_users(
         return rows
     userids = [row["userid"] for row in rows]
     if usrgrp_output is not None:
-        groups = _groups_of(conn, userids, _names(usrgrp_output, USRGRP_COLUMNS))
+        groups = _groups_of(conn, userids, output_fields(USRGRP_COLUMNS, usrgrp_output))
         for row in rows:
             row["usrgrps"] = groups.get(row["userid"], [])
     if role_output is not None:
-        roles = _roles_of(conn, userids, _names(role_output, ROLE_COLUMNS))
+        roles = _roles_of(conn, userids, output_fields(ROLE_COLUMNS, role_output))
         for row in rows:
             # Zabbix gives an empty array to a user without a role.
             row["role"] = roles.get(row["userid"], [])
