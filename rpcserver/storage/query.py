@@ -76,9 +76,9 @@ def _conditions(engine: Engine, table: ObjectTable, query: GetQuery) -> tuple[li
 
 def text_sql(sql: str) -> str:
     """The SQL of `sql`'s value as a Zabbix get shows it, as methods/_get.py's `as_text` makes it in
-    Python: text (as Python's str() writes an integer or text), NULL as "0". Made by the database, it costs a fraction of converting each value in Python.
-    The same digits on both stores for an integer; a truth value must be made an integer first (PostgreSQL
-    writes a boolean as 'true')."""
+    Python: text (as Python's str() writes an integer or text), NULL as "0". Made by the database, it
+    costs a fraction of converting each value in Python. The same digits on both stores for an integer;
+    a truth value must be made an integer first (PostgreSQL writes a boolean as 'true')."""
     return f"coalesce(CAST({sql} AS TEXT), '0')"
 
 
