@@ -84,6 +84,24 @@ class Id(ZField):
         return ID_SCHEMA
 
 
+T = TypeVar("T")
+
+
+def load_items(values: list[Any], load: Callable[[Any], T], *, unique: bool = True) -> list[T]:
+    """Each of `values` loaded by `load`; an item that fails, or (`unique`) that loads to a value
+    loaded before it, is refused at its index (Zabbix's `value (x) already exists`)."""
+    loaded: list[T] = []
+    for index, item in enumerate(values):
+        try:
+            value = load(item)
+        except ValidationError as exc:
+            raise ValidationError({index: exc.messages}) from None
+        if unique and value in loaded:
+            raise ValidationError({index: [f"value ({item}) already exists"]})
+        loaded.append(value)
+    return loaded
+
+
 class Ids(ZField):
     """One id or an array of ids (API_IDS with NORMALIZE); loads as a list of ints."""
 
@@ -101,16 +119,7 @@ class Ids(ZField):
             raise ValidationError(self.type_reason)
         if self.not_empty and not value:
             raise ValidationError("cannot be empty")
-        ids: list[int] = []
-        for index, item in enumerate(value):
-            try:
-                number = parse_id(item)
-            except ValidationError as exc:
-                raise ValidationError({index: exc.messages}) from None
-            if self.unique and number in ids:
-                raise ValidationError({index: [f"value ({item}) already exists"]})
-            ids.append(number)
-        return ids
+        return load_items(value, parse_id, unique=self.unique)
 
     def json_type(self) -> dict[str, Any]:
         array: dict[str, Any] = {"type": "array", "items": ID_SCHEMA}
@@ -381,24 +390,6 @@ class HostName(ZField):
 _ANY_INT32 = Int32()
 
 
-T = TypeVar("T")
-
-
-def unique_items(values: list[Any], load: Callable[[Any], T]) -> list[T]:
-    """Each of `values` loaded by `load`; an item that fails, or that loads to a value loaded before
-    it, is refused at its index (Zabbix's `value (x) already exists`)."""
-    loaded: list[T] = []
-    for index, item in enumerate(values):
-        try:
-            value = load(item)
-        except ValidationError as exc:
-            raise ValidationError({index: exc.messages}) from None
-        if value in loaded:
-            raise ValidationError({index: [f"value ({item}) already exists"]})
-        loaded.append(value)
-    return loaded
-
-
 class Int32s(ZField):
     """One integer or an array of them (API_INTS32 with NORMALIZE), each one of `choices`, no repeats."""
 
@@ -416,7 +407,7 @@ class Int32s(ZField):
             pass
         if not isinstance(value, list):
             raise ValidationError(self.type_reason)
-        return unique_items(value, lambda item: self.item._deserialize(item, attr, data))
+        return load_items(value, lambda item: self.item._deserialize(item, attr, data))
 
     def json_type(self) -> dict[str, Any]:
         one = self.item.json_type()

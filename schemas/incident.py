@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validates_schema
 from rpcserver.domain.incident import SEVERITY_NAMES, STATUSES
 
 from ._base import ZabbixSchema
-from ._fields import MAX_INT32, Id, Ids, Int32, String, Strings, ZField, one_of, unique_items
+from ._fields import MAX_INT32, Id, Ids, Int32, String, Strings, ZField, load_items, one_of
 from ._results import epoch
 
 COMMENT_LENGTH = 255
@@ -28,7 +28,7 @@ class Severities(ZField):
             value = [value]  # one severity stands for an array of it
         if not isinstance(value, list):
             raise ValidationError(self.type_reason)
-        return unique_items(value, self._severity)
+        return load_items(value, self._severity)
 
     def _severity(self, item: Any) -> int:
         if isinstance(item, str) and item in SEVERITY_NAMES:
