@@ -87,7 +87,7 @@ class Postgres:
         try:
             with psycopg.connect(url_of(name), autocommit=True, connect_timeout=3) as conn, conn.transaction():
                 tables = conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")
-                if {name for (name,) in tables} != {*TABLES, "rpcserver_schema"}:
+                if {table for (table,) in tables} != {*TABLES, "rpcserver_schema"}:
                     return False  # a test made tables of its own
                 if conn.execute("SELECT version FROM rpcserver_schema").fetchone() != (VERSION,):
                     return False
@@ -113,7 +113,8 @@ class Postgres:
 
     @contextmanager
     def database(self, *, empty: bool = False) -> Iterator[str]:
-        """The URL of a new database, dropped (soon) afterwards."""
+        """The URL of a database for one test: the schema and built-in rows only (or, `empty`, nothing at all);
+        afterwards emptied for the next test, or dropped."""
         if empty:
             name = self.empty_database()
         else:
