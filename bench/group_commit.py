@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import psycopg
 
 import rpcserver.storage as storage_module
-from rpcserver.storage import Storage
+from rpcserver.storage import Storage, is_postgresql_url
 from rpcserver.storage._writer import GroupCommitWriter
 
 CALLERS = (1, 16, 64)
@@ -73,7 +73,7 @@ async def writes_per_second(db: str, max_batch: int | None, callers: int, second
 
 
 def postgres_backends(db: str) -> list[int]:
-    if not db.startswith("postgresql://"):
+    if not is_postgresql_url(db):
         return []
     with psycopg.connect(db, autocommit=True) as conn:
         return [pid for (pid,) in conn.execute(

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .storage import is_postgresql_url
+
 ENV_PREFIX = "RPCSERVER_"
 MAX_DEPTH_LIMIT = 1000
 MIN_STRING_LIMIT = 64
@@ -94,7 +96,7 @@ def _convert(name: str, kind: Any, raw: Any) -> Any:
         if kind in (float, "float"):
             return float(raw)
         if name == "db":
-            return raw if raw.startswith(("postgresql://", "postgres://")) else Path(raw)
+            return raw if is_postgresql_url(raw) else Path(raw)
         if name in ("synchronous", "log_level"):
             return raw.strip().upper()
         return raw

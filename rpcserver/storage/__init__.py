@@ -72,10 +72,6 @@ class Storage:
         return self._writer.stats
 
     @property
-    def engine(self) -> Engine:
-        return self._backend.engine
-
-    @property
     def schema_version(self) -> int:
         return self._backend.schema_version
 
