@@ -22,7 +22,7 @@ from schemas.acknowledgement import (
     AcknowledgementGetParams,
     AcknowledgementObject,
     AcknowledgementUpdateParams,
-    resolved_end,
+    stored_end,
 )
 
 CANNOT_DELETE = ("Acknowledgements cannot be deleted: they are a historic record. "
@@ -41,11 +41,12 @@ def _check_role(caller: Caller, notes: str | None) -> None:
 
 
 def as_object(row: dict[str, Any]) -> dict[str, Any]:
-    """A stored span as the API shows it: ids as strings, `active` as a boolean."""
+    """A stored span as the API shows it: ids as strings, `active` and `until_recovery` as booleans."""
     return {
         **row,
         "acknowledgementid": str(row["acknowledgementid"]),
         "eventid": str(row["eventid"]),
+        "until_recovery": bool(row["until_recovery"]),
         "active": bool(row["active"]),
     }
 
@@ -53,21 +54,24 @@ def as_object(row: dict[str, Any]) -> dict[str, Any]:
 async def create(ctx: Context, params: Any) -> dict[str, Any]:
     """Acknowledge a problem from now until `acknowledged_until`, or until ended; answers the new one.
 
-    `acknowledged_until`: epoch seconds, or a duration from now ("30m", "2h", "1d"); left out or null,
-    it lasts until ended. When it ends, the problem is unacknowledged again by itself (unless another
+    `acknowledged_until`: epoch seconds, a duration from now ("30m", "2h", "1d"), or "recovery" (until the
+    problem resolves; a new problem of the same trigger within the server's --flap-guard inherits it); left out
+    or null, the server's --ack-default-duration applies (none: until ended). An end further than the server's
+    --ack-max-duration is refused. When it ends, the problem is unacknowledged again by itself (unless another
     acknowledgement is active), and its history says so. A time already past records the
     acknowledgement as ended at once. `notes` become the history row's message.
     """
     p = _create_params.load_params(params)
-    until = resolved_end(p.get("acknowledged_until"), ctx.now)
+    end = stored_end(p.get("acknowledged_until"), ctx.settings.lifetime(), ctx.now)
     _check_role(ctx.caller, p["notes"])
-    return as_object(await ctx.storage.write(acknowledgements.create_span, p["eventid"], until, p["notes"], ctx.caller, ctx.now))
+    return as_object(await ctx.storage.write(acknowledgements.create_span, p["eventid"], end, p["notes"], ctx.caller, ctx.now))
 
 
 async def update(ctx: Context, params: Any) -> dict[str, Any]:
     """Extend, shorten or end an active acknowledgement, or change its notes; answers it as it is now.
 
-    A time not ahead of now ends it now. Fields left out stay as they are. An acknowledgement that is
+    A time not ahead of now ends it now; "recovery" makes it last until the problem resolves; null gives it
+    the server's default end from now. Fields left out stay as they are. An acknowledgement that is
     no longer active cannot be changed: create a new one.
     """
     p = _update_params.load_params(params)
@@ -75,7 +79,7 @@ async def update(ctx: Context, params: Any) -> dict[str, Any]:
     if "notes" in p:
         changes["notes"] = p["notes"]
     if "acknowledged_until" in p:
-        changes["acknowledged_until"] = resolved_end(p["acknowledged_until"], ctx.now)
+        changes["acknowledged_until"] = stored_end(p["acknowledged_until"], ctx.settings.lifetime(), ctx.now)
     _check_role(ctx.caller, changes.get("notes"))
     span = await ctx.storage.write(acknowledgements.update_span, p["acknowledgementid"], changes, ctx.caller, ctx.now)
     return as_object(span)

@@ -20,7 +20,7 @@ from rpcserver.storage import acknowledge as store
 from rpcserver.storage import event_reads, events
 from rpcserver.storage.event_reads import EventFilters, EventRead, Selects, TagFilter
 from rpcserver.storage.query import GetQuery
-from schemas.acknowledgement import resolved_end
+from schemas.acknowledgement import stored_end
 from schemas.event import (
     EVENT_GET_RESULT,
     URLS,
@@ -41,18 +41,20 @@ async def acknowledge(ctx: Context, params: Any) -> dict[str, list[int]]:
 
     `action` is a bitmask: 1 close, 2 acknowledge, 4 add a message, 8 change severity, 16 unacknowledge,
     32 suppress (until `suppress_until`, 0 for ever), 64 unsuppress, 128 change to cause, 256 change to symptom
-    (of `cause_eventid`). With bit 2, `acknowledged_until` (ours) makes the acknowledgement end by itself.
+    (of `cause_eventid`). With bit 2, `acknowledged_until` (ours: epoch seconds, "30m", or "recovery") says when
+    the acknowledgement ends by itself; without it, the server's --ack-default-duration applies (none: never).
     Every check runs first, in Zabbix's order; then all effects apply at once, or none. The result holds every
     id asked for (once each, in the order sent), including those an action did not apply to.
     """
     p = _acknowledge_params.load_params(params)
-    until = resolved_end(p.get("acknowledged_until"), ctx.now)
+    end = stored_end(p.get("acknowledged_until"), ctx.settings.lifetime(), ctx.now)
     try:
         ack.check_action(p["action"], ctx.caller.may)
     except ack.ActionRefused as refused:
         raise InvalidValue("action", str(refused)) from None
     request = ack.Request(p["action"], p["message"], p["severity"], p["suppress_until"] or 0, p.get("cause_eventid"),
-                          acknowledged_until=until, ends_at_once=not is_active(until, ctx.now))
+                          acknowledged_until=end.until, until_recovery=end.until_recovery,
+                          ends_at_once=not is_active(end.until, ctx.now))
     eventids = list(dict.fromkeys(p["eventids"]))
     if eventids:
         await ctx.storage.write(store.acknowledge, request, eventids, ctx.caller.userid, ctx.caller.is_super_admin, ctx.now)
@@ -81,13 +83,15 @@ async def create(ctx: Context, params: Any) -> dict[str, list[int]]:
     "Discovered hosts") and the trigger (host + name) are found or created. `value` 1 opens a problem
     unless the trigger has one open already (then that problem's id is answered: ingesting is idempotent);
     `value` 0 resolves the open problem with an OK event, and does nothing when none is open.
-    `paged_users` are usernames that must exist. Admins and super admins only; an admin needs read-write
+    A problem reopening within the server's --flap-guard seconds of the last one's recovery inherits its
+    "recovery" acknowledgements. `paged_users` are usernames that must exist. Admins and super admins only; an admin needs read-write
     rights on the host's groups and cannot create groups.
     """
     loaded = [to_ingest(one) for one in _create_params.load_many(params)]
     if ctx.caller.type == USER:
         raise ApplicationError(NO_PERMISSION_FOR_OPERATION)
-    eventids = await ctx.storage.write(events.ingest, loaded, ctx.now, ctx.caller.userid, ctx.caller.is_super_admin)
+    eventids = await ctx.storage.write(events.ingest, loaded, ctx.now, ctx.caller.userid, ctx.caller.is_super_admin,
+                                       ctx.settings.lifetime())
     return {"eventids": eventids}
 
 

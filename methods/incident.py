@@ -7,6 +7,7 @@ the other's changes at once. Statuses are derived (domain/incident.py).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from marshmallow import fields
@@ -20,6 +21,7 @@ from rpcserver.domain.incident import (
     OPEN,
     RESOLVED,
 )
+from rpcserver.domain.lifetime import default_end
 from rpcserver.errors import api_error
 from rpcserver.storage import incidents
 from schemas.incident import (
@@ -50,7 +52,13 @@ def _public(incident: dict[str, Any]) -> dict[str, Any]:
 
 
 
+def _default_end(ctx: Context) -> int | None:
+    """When an acknowledgement made here ends: the incident dialect sends no end, so the server's default."""
+    return default_end(ctx.settings.lifetime(), ctx.now)
+
+
 async def _change(ctx: Context, change: incidents.Change) -> dict[str, Any]:
+    change = replace(change, acknowledged_until=_default_end(ctx))
     return _public(await ctx.storage.write(incidents.apply_change, change, ctx.caller, ctx.now))
 
 
@@ -75,7 +83,8 @@ async def acknowledge(ctx: Context, params: Any) -> dict[str, Any]:
     """Acknowledge an open incident; returns it as it is now.
 
     Records an acknowledgement (seen by event.get too) whose message is `comment`, default "Incident
-    acknowledged", and assigns the incident to the caller. `acknowledged_by` is free text shown as the
+    acknowledged", and assigns the incident to the caller. The acknowledgement ends after the server's
+    --ack-default-duration (none: when the incident moves on). `acknowledged_by` is free text shown as the
     acknowledger (e.g. "Ticketing System"), default the caller's username. Refused from any status but open.
     """
     p = _acknowledge_params.load_params(params)
@@ -112,7 +121,7 @@ async def close(ctx: Context, params: Any) -> dict[str, Any]:
 async def _mass(ctx: Context, params: Any, method: str, to_status: str, eligible: tuple[str, ...]) -> dict[str, Any]:
     p = _mass_params.load_params(params)
     answer = await ctx.storage.write(incidents.mass_change, p, method, to_status, eligible, ctx.caller, ctx.now,
-                                     ctx.settings.mass_rate_limit)
+                                     ctx.settings.mass_rate_limit, _default_end(ctx))
     for result in answer["results"]:
         refusal = result.pop("refusal")
         result["message"] = "" if refusal is None else _refusal_message(refusal)

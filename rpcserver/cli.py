@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     flag("--log-level", "DEBUG, INFO (one line per request), WARNING or ERROR",
          choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
     flag("--shutdown-timeout", "seconds to let calls in flight finish after SIGTERM", type=float, metavar="S")
+    flag("--ack-default-duration", "how long an acknowledgement opened without an end lasts, in every dialect "
+         '(e.g. "4h"; none: until ended)', metavar="D")
+    flag("--ack-max-duration", 'the longest end an acknowledgement may be given, e.g. "7d" (longer: refused); '
+         "caps --ack-default-duration (none: no limit)", metavar="D")
+    flag("--flap-guard", 'seconds after a problem resolves within which its trigger\'s new problem inherits its '
+         '"recovery" acknowledgements (0: never)', type=int, metavar="S")
     passwd_parser = commands.add_parser(
         "passwd",
         help="set a user's password, read from standard input",

@@ -9,7 +9,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .domain.lifetime import DEFAULT_FLAP_GUARD, Duration, Lifetime
 from .storage import is_postgresql_url
+from .timeunits import seconds_of
 
 ENV_PREFIX = "RPCSERVER_"
 MAX_DEPTH_LIMIT = 1000
@@ -50,6 +52,12 @@ class Config:
     """log2 of scrypt's work factor for new password hashes."""
     mass_rate_limit: int = 60
     """incident.massacknowledge/massresolve calls a caller may make in any 60 seconds."""
+    ack_default_duration: str | None = None
+    """How long an acknowledgement opened without an end lasts (a time unit: "4h"); None: indefinite."""
+    ack_max_duration: str | None = None
+    """The longest end an acknowledgement may be given (a time unit: "7d"); it caps the default too."""
+    flap_guard: int = DEFAULT_FLAP_GUARD
+    """Seconds within which a trigger's new problem inherits the "recovery" acknowledgements of the last one."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -74,6 +82,26 @@ class Config:
             raise ConfigError("password-cost must be between 4 and 20")
         if self.shutdown_timeout < 0:
             raise ConfigError("shutdown-timeout must not be negative")
+        for name in ("ack_default_duration", "ack_max_duration"):
+            _duration(name, getattr(self, name))
+        if self.flap_guard < 0:
+            raise ConfigError("flap-guard must not be negative")
+
+    def lifetime(self) -> Lifetime:
+        """The acknowledgement lifetime policy (API.md §9)."""
+        return Lifetime(_duration("ack_default_duration", self.ack_default_duration),
+                        _duration("ack_max_duration", self.ack_max_duration), self.flap_guard)
+
+
+def _duration(name: str, value: str | None) -> Duration | None:
+    """A duration setting: Zabbix time units ("90s", "15m", "4h", "7d", "1w", or seconds), at least 1 s."""
+    if value is None:
+        return None
+    seconds = seconds_of(value.strip())
+    if not seconds:
+        raise ConfigError(f'{name.replace("_", "-")} must be a duration of at least 1 second such as "30m", "4h" or "7d", not {value!r}')
+    text = value.strip()
+    return Duration(seconds, text if text[-1].isalpha() else f"{text}s")
 
 
 def env_name(field_name: str) -> str:

@@ -7,7 +7,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields
 
-from rpcserver.domain.spans import MAX_EPOCH, NOT_AN_END, End, NotAnEnd, parse_end, resolve
+from rpcserver.domain.lifetime import Lifetime, SpanEnd, TooLong, span_end
+from rpcserver.domain.spans import MAX_EPOCH, NOT_AN_END, RECOVERY, End, NotAnEnd, parse_end
 from rpcserver.storage.spans import BOUNDED, BOUNDS, SORTABLE
 
 from ._base import ZabbixSchema, invalid
@@ -19,7 +20,8 @@ NOTES_LENGTH = 2048
 
 
 class AcknowledgedUntil(ZField):
-    """Epoch seconds, `"<n>s|m|h|d"` from now, or null (indefinite): loads as an `End` or None."""
+    """Epoch seconds, `"<n>s|m|h|d"` from now, "recovery", or null (the server's default): loads as
+    an `End` or None."""
 
     type_reason = NOT_AN_END
 
@@ -35,20 +37,23 @@ class AcknowledgedUntil(ZField):
     def json_type(self) -> dict[str, Any]:
         return {
             "title": "end",
-            "description": 'epoch seconds, or "<n>s", "<n>m", "<n>h", "<n>d" from now; null: until ended',
-            "anyOf": [{"type": "integer", "minimum": 0, "maximum": MAX_EPOCH}, {"type": "string", "pattern": "^[0-9]{1,12}[smhd]$"}],
+            "description": 'epoch seconds, or "<n>s", "<n>m", "<n>h", "<n>d" from now, or "recovery": until the problem'
+            " resolves; left out or null: the server's --ack-default-duration (none: until ended). At most"
+            " --ack-max-duration from now (that also ends a \"recovery\" one).",
+            "anyOf": [{"type": "integer", "minimum": 0, "maximum": MAX_EPOCH}, {"type": "string", "pattern": "^[0-9]{1,12}[smhd]$"},
+                      {"type": "string", "enum": [RECOVERY]}],
         }
 
 
-def resolved_end(end: End | None, now: int) -> int | None:
-    """An acknowledged_until as stored: counted from now, a past time made now.
+def stored_end(sent: End | None, lifetime: Lifetime, now: int) -> SpanEnd:
+    """An acknowledged_until as stored (`lifetime.span_end`): left out or null, the server's default.
 
     Raises:
-        InvalidParams: it lies beyond the last second the server can store.
+        InvalidParams: it lies beyond the server's maximum, or the last second it can store.
     """
     try:
-        return resolve(end, now)
-    except NotAnEnd as exc:
+        return span_end(sent, lifetime, now)
+    except (NotAnEnd, TooLong) as exc:
         raise invalid("/acknowledged_until", str(exc)) from None
 
 
@@ -92,7 +97,9 @@ class AcknowledgementObject(Schema):
     eventid = fields.String(required=True, metadata={"description": "the problem event acknowledged"})
     acknowledged_by = fields.String(required=True, metadata={"description": "username"})
     acknowledged_on = epoch("when it began", required=True)
-    acknowledged_until = epoch("when it ends; null: until ended", required=True, allow_none=True)
+    acknowledged_until = epoch("when it ends; null: until ended (or until recovery)", required=True, allow_none=True)
+    until_recovery = fields.Boolean(required=True, metadata={
+        "description": "it ends when its problem resolves (acknowledged_until: \"recovery\")"})
     active = fields.Boolean(required=True)
     notes = fields.String(required=True)
     last_modified = epoch("when it last changed", required=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 import requests
 
+from rpcserver.domain.lifetime import SpanEnd
 from rpcserver.expiry import MIN_SLEEP, POLL_SECONDS, Expiry
 from rpcserver.storage import Storage
 from rpcserver.storage.spans import open_spans, record_ends
@@ -38,7 +39,7 @@ async def test_ends_are_recorded_by_the_sweep(tmp_path: Path) -> None:
     storage = await Storage.open(tmp_path / "db")
     try:
         await storage.write(_one_problem)
-        await storage.write(open_spans, [1], 1, NOW, NOW + 60, "")
+        await storage.write(open_spans, [1], 1, NOW, SpanEnd(NOW + 60), "")
         assert await storage.read(_unrecorded_ends) == 1
         assert await storage.write(record_ends, NOW + 59) == 0
         assert await storage.read(_unrecorded_ends) == 1  # past its end, until the sweep records it
@@ -69,7 +70,7 @@ async def test_the_task_records_an_end_once_the_clock_reaches_it(tmp_path: Path)
     expiry = Expiry(storage, clock, poll=MIN_SLEEP)  # the task wakes every few ms; only the fake clock says when
     try:
         await storage.write(_one_problem)
-        await storage.write(open_spans, [1], 1, NOW, NOW + 2, "")
+        await storage.write(open_spans, [1], 1, NOW, SpanEnd(NOW + 2), "")
         await expiry.start()
         for _ in range(20):  # many turns of the task, the clock standing still before the end
             await asyncio.sleep(MIN_SLEEP)

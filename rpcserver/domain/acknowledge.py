@@ -80,6 +80,8 @@ class Request:
     cause_eventid: int | None = None
     acknowledged_until: int | None = None
     """Ours: when bit 2's acknowledgement span ends (None: indefinite), resolved and clamped to now."""
+    until_recovery: bool = False
+    """Ours: bit 2's span also ends when the problem resolves (API.md §9)."""
     ends_at_once: bool = False
     """The span would end as it begins (acknowledged_until was in the past): bit 2 applies nowhere."""
 

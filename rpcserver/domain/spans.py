@@ -4,7 +4,7 @@ A span acknowledges its event from `start` (acknowledged_on) until `end` (acknow
 the second: active while `end` is None (indefinite) or still ahead of now. An event is
 acknowledged exactly while one of its spans is active.
 
-`parse_end` reads an `acknowledged_until` as sent (epoch seconds, `"<n>s|m|h|d"` or null);
+`parse_end` reads an `acknowledged_until` as sent (epoch seconds, `"<n>s|m|h|d"`, `"recovery"` or null);
 `resolve` turns it into the stored end, a time in the past becoming now. `unacknowledging_ends`
 is the expiry arithmetic: which ends left their event without an active span, and when.
 """
@@ -36,10 +36,16 @@ class NotAnEnd(ValueError):
 
 @dataclass(frozen=True)
 class End:
-    """A parsed acknowledged_until: epoch seconds, or seconds from now (`relative`)."""
+    """A parsed acknowledged_until: epoch seconds, seconds from now (`relative`), or the problem's
+    recovery (API.md §9)."""
 
     seconds: int
     relative: bool = False
+    until_recovery: bool = False
+
+
+RECOVERY = "recovery"
+UNTIL_RECOVERY = End(0, until_recovery=True)
 
 
 def parse_end(value: object) -> End | None:
@@ -56,6 +62,8 @@ def parse_end(value: object) -> End | None:
         if not 0 <= value <= MAX_EPOCH:
             raise NotAnEnd()
         return End(value)
+    if value == RECOVERY:
+        return UNTIL_RECOVERY
     if isinstance(value, str):
         match = _DURATION.fullmatch(value)
         if match:
@@ -74,12 +82,13 @@ def format_duration(seconds: int) -> str:
 
 
 def resolve(end: End | None, now: int) -> int | None:
-    """The end to store: None stays indefinite; a relative end counts from now; past becomes now.
+    """The end to store: None stays indefinite (so does "until recovery": the recovery ends it);
+    a relative end counts from now; past becomes now.
 
     Raises:
         NotAnEnd: a relative end beyond MAX_EPOCH.
     """
-    if end is None:
+    if end is None or end.until_recovery:
         return None
     at = now + end.seconds if end.relative else end.seconds
     if at > MAX_EPOCH:

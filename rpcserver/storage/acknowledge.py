@@ -25,6 +25,7 @@ from ..domain.acknowledge import (
     Row,
 )
 from ..domain.errors import Forbidden, InvalidValue, NotFound
+from ..domain.lifetime import SpanEnd
 from . import spans
 from ._sql import json_ids
 from .engine import Db
@@ -131,7 +132,8 @@ def apply(conn: Db, rows: Sequence[Row], request: Request, userid: int, now: int
     acknowledged, unacknowledged = _with(rows, ACKNOWLEDGE), _with(rows, UNACKNOWLEDGE)
     if acknowledged:
         notes = request.message if request.action & MESSAGE else ""
-        spans.open_spans(conn, acknowledged, userid, now, request.acknowledged_until, notes)
+        end = SpanEnd(request.acknowledged_until, request.until_recovery)
+        spans.open_spans(conn, acknowledged, userid, now, end, notes)
     if unacknowledged:
         spans.end_active_spans(conn, unacknowledged, userid, now)
     severity_rows = [row for row in rows if row.action & SEVERITY]

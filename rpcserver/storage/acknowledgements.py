@@ -9,6 +9,7 @@ from ..caller import Caller
 from ..domain import spans as rules
 from ..domain.acknowledge import MESSAGE, UNACKNOWLEDGE
 from ..domain.errors import Forbidden, NotFound
+from ..domain.lifetime import SpanEnd
 from . import spans
 from .acknowledge import lock_events, problem_events
 from .engine import Db
@@ -16,14 +17,13 @@ from .engine import Db
 NO_LONGER_ACTIVE = 'Acknowledgement "{}" is no longer active; create a new one.'
 
 
-def create_span(conn: Db, eventid: int, until: int | None, notes: str, caller: Caller,
-                now: int) -> dict[str, Any]:
+def create_span(conn: Db, eventid: int, end: SpanEnd, notes: str, caller: Caller, now: int) -> dict[str, Any]:
     lock_events(conn, [eventid])
     if not problem_events(conn, [eventid], caller.viewer):
         raise NotFound()
     spans.record_ends(conn, now, [eventid])  # ends already due are history before this call's row
-    newly = rules.is_active(until, now) and not spans.acknowledged_events(conn, [eventid], now)
-    spanid = spans.open_spans(conn, [eventid], caller.userid, now, until, notes)
+    newly = rules.is_active(end.until, now) and not spans.acknowledged_events(conn, [eventid], now)
+    spanid = spans.open_spans(conn, [eventid], caller.userid, now, end, notes)
     action = rules.creation_action(newly, notes)
     if action:
         spans.write_history(conn, [(caller.userid, eventid, now, notes if action & MESSAGE else "", action)])
@@ -38,13 +38,14 @@ def update_span(conn: Db, spanid: int, changes: dict[str, Any], caller: Caller,
         raise NotFound()
     if not span["active"]:
         raise Forbidden(NO_LONGER_ACTIVE.format(spanid))
-    until = changes.get("acknowledged_until", span["acknowledged_until"])
+    current = SpanEnd(span["acknowledged_until"], bool(span["until_recovery"]))
+    end = changes.get("acknowledged_until", current)
     notes = changes.get("notes", span["notes"])
-    if (until, notes) == (span["acknowledged_until"], span["notes"]):
+    if (end, notes) == (current, span["notes"]):
         return span  # the current values change nothing, not even last_modified
     eventid = span["eventid"]
     spans.record_ends(conn, now, [eventid])
-    spans.change_span(conn, spanid, until, notes, caller.userid, now)
-    if not rules.is_active(until, now) and not spans.acknowledged_events(conn, [eventid], now):
+    spans.change_span(conn, spanid, end, notes, caller.userid, now)
+    if not rules.is_active(end.until, now) and not spans.acknowledged_events(conn, [eventid], now):
         spans.write_history(conn, [(caller.userid, eventid, now, "", UNACKNOWLEDGE)])  # ended the last one
     return spans.stored_span(conn, spanid, now)

@@ -3,6 +3,7 @@ check that the database is empty enough to take them."""
 
 from __future__ import annotations
 
+from ..domain.lifetime import Lifetime
 from ._sql import inserted_id
 from .engine import Db
 from .events import Ingest, ingest
@@ -23,6 +24,9 @@ PROBLEMS = (
     ("core-sw-01", ("Network devices",), "SNMP agent is not available", 0, 0, (), 30, False),
     ("web-02", ("Linux servers",), "Service httpd restarted", 1, 1, (("service", "web"),), 300, True),
 )
+
+NO_SPANS = Lifetime()
+"""The demo data has no acknowledgements for the flap guard to carry over: the default policy will do."""
 
 
 def is_empty(conn: Db) -> bool:
@@ -55,7 +59,7 @@ def load(conn: Db, now: int, operator_hash: str, viewer_hash: str) -> None:
     for host, groups, name, severity, manual_close, tags, minutes_ago, resolved in PROBLEMS:
         opened = Ingest(host, name, severity, 1, groups, manual_close, tags, clock=now - minutes_ago * 60,
                         paged_users=("operator",))
-        ingest(conn, [opened], now, ADMIN_USERID, super_admin=True)
+        ingest(conn, [opened], now, ADMIN_USERID, super_admin=True, lifetime=NO_SPANS)
         if resolved:
             ingest(conn, [Ingest(host, name, value=0, groups=groups, clock=now - minutes_ago * 60 + 120)], now,
-                   ADMIN_USERID, super_admin=True)
+                   ADMIN_USERID, super_admin=True, lifetime=NO_SPANS)

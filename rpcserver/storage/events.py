@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..domain.errors import NotFound
+from ..domain.lifetime import Lifetime, carries_over, carry_over_message, until_recovery
+from ..domain.spans import creation_action
+from . import spans
 from ._sql import inserted_id
 from .engine import Db
 from .permissions import READ_WRITE, permitted_groupids, permitted_hostids
@@ -97,7 +100,26 @@ def _paged_userids(conn: Db, usernames: tuple[str, ...]) -> list[int]:
     return ids
 
 
-def _open(conn: Db, triggerid: int, event: Ingest, clock: int, paged: list[int]) -> int:
+def _carry_over(conn: Db, triggerid: int, eventid: int, clock: int, lifetime: Lifetime) -> None:
+    """The flap guard (API.md §9): when the trigger's last problem resolved within the guard of
+    `clock`, the new problem `eventid` gets a new "recovery" span for each user whose "recovery"
+    span that resolution ended, with a history row saying so."""
+    last = conn.execute(
+        "SELECT eventid, r_clock FROM problem WHERE source = 0 AND object = 0 AND objectid = ? AND r_eventid IS NOT NULL"
+        " AND eventid <> ? ORDER BY r_clock DESC, eventid DESC LIMIT 1",
+        (triggerid, eventid),
+    ).fetchone()
+    if last is None or not carries_over(last[1], clock, lifetime):
+        return
+    message = carry_over_message(last[0], lifetime)
+    end = until_recovery(lifetime, clock)
+    for userid, notes in spans.recovered_spans(conn, last[0]):
+        newly = not spans.acknowledged_events(conn, [eventid], clock)
+        spans.open_spans(conn, [eventid], userid, clock, end, notes)
+        spans.write_history(conn, [(userid, eventid, clock, message, creation_action(newly, message))])
+
+
+def _open(conn: Db, triggerid: int, event: Ingest, clock: int, paged: list[int], lifetime: Lifetime) -> int:
     eventid = inserted_id(conn.execute(
         "INSERT INTO events (source, object, objectid, clock, value, name, severity) VALUES (0, 0, ?, ?, 1, ?, ?)"
         " RETURNING eventid",
@@ -111,11 +133,13 @@ def _open(conn: Db, triggerid: int, event: Ingest, clock: int, paged: list[int])
     conn.executemany("INSERT INTO problem_tag (eventid, tag, value) VALUES (?, ?, ?)", [(eventid, t, v) for t, v in event.tags])
     conn.executemany("INSERT INTO event_page (eventid, userid) VALUES (?, ?)", [(eventid, u) for u in paged])
     conn.execute("UPDATE triggers SET value = 1, lastchange = ? WHERE triggerid = ?", (clock, triggerid))
+    _carry_over(conn, triggerid, eventid, clock, lifetime)
     return eventid
 
 
 def resolve_problem(conn: Db, problemid: int, clock: int, userid: int | None = None) -> int:
-    """Resolve an open problem with an OK event (value 0); return the OK event's id.
+    """Resolve an open problem with an OK event (value 0); return the OK event's id. Its "until
+    recovery" acknowledgements end with it.
 
     `userid` is set when a person closed it (event_recovery.userid, problem.userid).
     """
@@ -131,11 +155,13 @@ def resolve_problem(conn: Db, problemid: int, clock: int, userid: int | None = N
     )
     if _open_problem(conn, objectid) is None:
         conn.execute("UPDATE triggers SET value = 0, lastchange = ? WHERE triggerid = ?", (clock, objectid))
+    spans.end_at_recovery(conn, problemid, clock)
     return ok_eventid
 
 
-def ingest(conn: Db, events: list[Ingest], now: int, userid: int, super_admin: bool) -> list[int]:
+def ingest(conn: Db, events: list[Ingest], now: int, userid: int, super_admin: bool, lifetime: Lifetime) -> list[int]:
     """Apply event.create: find or create groups, host and trigger; open (idempotently) or resolve.
+    A problem reopening within `lifetime`'s flap guard inherits the last one's "recovery" acknowledgements.
 
     Returns, per event, the problem's id (value 1) or the OK event's id (value 0; none if nothing was open).
     """
@@ -148,7 +174,7 @@ def ingest(conn: Db, events: list[Ingest], now: int, userid: int, super_admin: b
         clock = event.clock if event.clock is not None else now
         open_problem = _open_problem(conn, triggerid)
         if event.value == 1:
-            eventids.append(open_problem if open_problem is not None else _open(conn, triggerid, event, clock, paged))
+            eventids.append(open_problem if open_problem is not None else _open(conn, triggerid, event, clock, paged, lifetime))
         elif open_problem is not None:
             eventids.append(resolve_problem(conn, open_problem, clock))
     return eventids

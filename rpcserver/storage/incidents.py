@@ -197,6 +197,8 @@ class Change:
     to_status: str
     text: str | None
     acknowledged_by: str | None = None
+    acknowledged_until: int | None = None
+    """When an acknowledgement this change opens ends: the server's default (API.md §9); None: never."""
 
 
 def _role_allows(caller: Caller, action: int) -> None:
@@ -211,7 +213,8 @@ def _request(caller: Caller, conn: Db, change: Change, action: int, now: int) ->
     """Apply bits of event.acknowledge to the incident's problem, with the transition's message."""
     _role_allows(caller, action)
     text = change.text or DEFAULT_NOTES[change.to_status]
-    acknowledge(conn, ack.Request(action, text), [change.eventid], caller.userid, caller.is_super_admin, now)
+    request = ack.Request(action, text, acknowledged_until=change.acknowledged_until)
+    acknowledge(conn, request, [change.eventid], caller.userid, caller.is_super_admin, now)
 
 
 def apply_change(conn: Db, change: Change, caller: Caller, now: int) -> dict[str, Any]:
@@ -247,9 +250,10 @@ def apply_change(conn: Db, change: Change, caller: Caller, now: int) -> dict[str
 
 
 def mass_change(conn: Db, p: dict[str, Any], method: str, to_status: str, eligible: tuple[str, ...],
-                caller: Caller, now: int, limit: int) -> dict[str, Any]:
+                caller: Caller, now: int, limit: int, acknowledged_until: int | None) -> dict[str, Any]:
     """Each incident applied or refused on its own (a savepoint each), Splunk On-Call style; a
-    refused one's result holds its `refusal`, for the handler to word."""
+    refused one's result holds its `refusal`, for the handler to word. Acknowledgements end at
+    `acknowledged_until` (the server's default)."""
     retry = retry_after(mass_calls(conn, caller.userid, now - RATE_WINDOW), now, limit, RATE_WINDOW)
     if retry is not None:
         raise Forbidden(f"Rate limit exceeded: {limit} calls per minute for {method}. Retry in {retry} s.")
@@ -268,7 +272,7 @@ def mass_change(conn: Db, p: dict[str, Any], method: str, to_status: str, eligib
         visible = incident(conn, eventid, viewer, now)
         conn.execute("SAVEPOINT incident")
         try:
-            apply_change(conn, Change(eventid, to_status, p.get("comment")), caller, now)
+            apply_change(conn, Change(eventid, to_status, p.get("comment"), acknowledged_until=acknowledged_until), caller, now)
             refusal = None
         except DomainError as refused:
             conn.execute("ROLLBACK TO incident")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..domain.acknowledge import UNACKNOWLEDGE
+from ..domain.lifetime import SpanEnd
 from ..domain.spans import Span, is_active, unacknowledging_ends
 from ._sql import inserted_id, json_ids, order_at
 from .engine import Db
@@ -62,19 +63,18 @@ def write_history(conn: Db, rows: Iterable[tuple[int, int, int, str, int]]) -> N
     conn.executemany("INSERT INTO acknowledges (userid, eventid, clock, message, action) VALUES (?, ?, ?, ?, ?)", rows)
 
 
-def open_spans(conn: Db, eventids: Sequence[int], userid: int, now: int, until: int | None,
-               notes: str) -> int:
+def open_spans(conn: Db, eventids: Sequence[int], userid: int, now: int, end: SpanEnd, notes: str) -> int:
     """One span per event from now (one not active from the start is recorded as ended at once);
     returns the id of the last one."""
     return inserted_id(conn.execute(
-        "INSERT INTO acknowledgement (eventid, userid, acknowledged_on, acknowledged_until, notes, last_modified,"
-        " last_modified_by, end_recorded)"
-        " SELECT j.value, CAST(:userid AS BIGINT), CAST(:now AS BIGINT), CAST(:until AS BIGINT), CAST(:notes AS TEXT),"
-        " CAST(:now AS BIGINT), CAST(:userid AS BIGINT), CAST(:recorded AS INTEGER)"
-        f" FROM {conn.engine.ids('ids')} j ORDER BY j.key"
+        "INSERT INTO acknowledgement (eventid, userid, acknowledged_on, acknowledged_until, until_recovery, notes,"
+        " last_modified, last_modified_by, end_recorded)"
+        " SELECT j.value, CAST(:userid AS BIGINT), CAST(:now AS BIGINT), CAST(:until AS BIGINT),"
+        " CAST(:until_recovery AS INTEGER), CAST(:notes AS TEXT), CAST(:now AS BIGINT), CAST(:userid AS BIGINT),"
+        f" CAST(:recorded AS INTEGER) FROM {conn.engine.ids('ids')} j ORDER BY j.key"
         " RETURNING acknowledgementid",
-        {"ids": json_ids(eventids), "userid": userid, "now": now, "until": until, "notes": notes,
-         "recorded": int(not is_active(until, now))},
+        {"ids": json_ids(eventids), "userid": userid, "now": now, "until": end.until, "notes": notes,
+         "until_recovery": int(end.until_recovery), "recorded": int(not is_active(end.until, now))},
     ))
 
 
@@ -87,13 +87,40 @@ def end_active_spans(conn: Db, eventids: Sequence[int], userid: int, now: int) -
     )
 
 
-def change_span(conn: Db, spanid: int, until: int | None, notes: str, userid: int, now: int) -> None:
+def change_span(conn: Db, spanid: int, end: SpanEnd, notes: str, userid: int, now: int) -> None:
     """Set a span's end and notes, modified now by `userid`; an end not ahead of now is recorded."""
     conn.execute(
-        "UPDATE acknowledgement SET acknowledged_until = ?, notes = ?, last_modified = ?, last_modified_by = ?,"
-        " end_recorded = ? WHERE acknowledgementid = ?",
-        (until, notes, now, userid, int(not is_active(until, now)), spanid),
+        "UPDATE acknowledgement SET acknowledged_until = ?, until_recovery = ?, notes = ?, last_modified = ?,"
+        " last_modified_by = ?, end_recorded = ? WHERE acknowledgementid = ?",
+        (end.until, int(end.until_recovery), notes, now, userid, int(not is_active(end.until, now)), spanid),
     )
+
+
+# --- "until recovery" (API.md §9) ---------------------------------------------------------------
+
+
+def end_at_recovery(conn: Db, eventid: int, clock: int) -> None:
+    """End the problem's active "until recovery" spans at its recovery (`clock`, or a span's own start
+    if later), inside the transaction that resolves it: so each end is made once, whoever resolves,
+    and recorded as history (one action-16 row when it leaves the problem unacknowledged) as expiry does."""
+    ended = conn.execute(
+        "UPDATE acknowledgement AS a SET ended_by_recovery = 1, acknowledged_until ="
+        " CASE WHEN a.acknowledged_on > :now THEN a.acknowledged_on ELSE CAST(:now AS BIGINT) END"
+        f" WHERE a.eventid = :eventid AND a.until_recovery = 1 AND {active_sql('a')}"
+        " RETURNING acknowledged_until",
+        {"eventid": eventid, "now": clock},
+    ).fetchall()
+    if ended:
+        record_ends(conn, max(until for (until,) in ended), [eventid])
+
+
+def recovered_spans(conn: Db, eventid: int) -> list[tuple[int, str]]:
+    """(userid, notes) of the problem's spans its recovery ended: one per user, in the order they acknowledged."""
+    rows = conn.execute(
+        "SELECT userid, notes FROM acknowledgement WHERE eventid = ? AND ended_by_recovery = 1 ORDER BY acknowledgementid",
+        (eventid,),
+    ).fetchall()
+    return list({userid: notes for userid, notes in rows}.items())  # a user's newest notes
 
 
 # --- the expiry sweep ---------------------------------------------------------------------------
@@ -155,6 +182,7 @@ COLUMNS = {
     "acknowledged_by": "u.username",
     "acknowledged_on": "a.acknowledged_on",
     "acknowledged_until": "a.acknowledged_until",
+    "until_recovery": "a.until_recovery",
     "active": active_sql("a"),
     "notes": "a.notes",
     "last_modified": "a.last_modified",

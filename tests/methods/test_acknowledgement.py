@@ -56,7 +56,7 @@ async def test_create_returns_the_object(api: Any, client: Any, world: World) ->
     span = await create(api, {"eventid": str(web), "acknowledged_until": "30m", "notes": "on it"})
     assert span == {
         "acknowledgementid": "1", "eventid": str(web), "acknowledged_by": "Admin", "acknowledged_on": NOW,
-        "acknowledged_until": NOW + 1800, "active": True, "notes": "on it", "last_modified": NOW, "last_modified_by": "Admin",
+        "acknowledged_until": NOW + 1800, "until_recovery": False, "active": True, "notes": "on it", "last_modified": NOW, "last_modified_by": "Admin",
     }
     assert await history(client) == [(ADMIN_USERID, web, NOW, "on it", ACK | MESSAGE)]
     assert await unrecorded_end(client, web) == 1
@@ -232,7 +232,7 @@ async def test_get_shows_typed_values(api: Any, world: World, clock: FakeClock, 
     assert [type(span["acknowledgementid"]) for span in spans] == [str, str, str]
     assert spans[2] == {
         "acknowledgementid": three[2], "eventid": str(world.events["db"]), "acknowledged_by": "Admin",
-        "acknowledged_on": NOW + 20, "acknowledged_until": NOW + 20, "active": False, "notes": "n",
+        "acknowledged_on": NOW + 20, "acknowledged_until": NOW + 20, "until_recovery": False, "active": False, "notes": "n",
         "last_modified": NOW + 20, "last_modified_by": "Admin",
     }
 

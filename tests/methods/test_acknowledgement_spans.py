@@ -57,7 +57,7 @@ async def test_bit_2_opens_a_span_every_dialect_sees(api: Any, client: Any, worl
     assert await views(api, web, "reader") == ACKNOWLEDGED
     (span,) = result_of(await api("acknowledgement.get", {"eventids": web}))
     assert span == {"acknowledgementid": span["acknowledgementid"], "eventid": str(web), "acknowledged_by": "reader",
-                    "acknowledged_on": NOW, "acknowledged_until": None, "active": True, "notes": "mine",
+                    "acknowledged_on": NOW, "acknowledged_until": None, "until_recovery": False, "active": True, "notes": "mine",
                     "last_modified": NOW, "last_modified_by": "reader"}
     assert await unrecorded_end(client, web) == 1
 

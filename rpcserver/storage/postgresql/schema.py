@@ -17,7 +17,13 @@ from typing import Any
 VERSION = 2
 """The schema version `SCHEMA` creates; `MIGRATIONS` (version -> SQL) go on from there."""
 
-MIGRATIONS: dict[int, str] = {}
+ACK_LIFETIME = """
+ALTER TABLE acknowledgement ADD COLUMN until_recovery integer NOT NULL DEFAULT 0;
+ALTER TABLE acknowledgement ADD COLUMN ended_by_recovery integer NOT NULL DEFAULT 0;
+"""
+"""API.md §9, as SQLite's migration 3 (sqlite/migrations.py ACK_LIFETIME says what the columns hold)."""
+
+MIGRATIONS: dict[int, str] = {3: ACK_LIFETIME}
 
 LOCK_KEY = 0x52504353
 """Advisory lock taken while migrating, so servers starting together over an empty database make it once."""

@@ -59,7 +59,18 @@ def _schema_v2() -> Migration:
     return sql_migration("events.acknowledged and problem.acknowledged dropped: the spans say it", SCHEMA_V2)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_schema_v1(), _schema_v2())
+ACK_LIFETIME = """
+-- API.md §9: a span that lasts until its problem resolves (1), and whether that recovery ended it
+-- (1; what the flap guard carries over to the trigger's next problem).
+ALTER TABLE acknowledgement ADD COLUMN until_recovery INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE acknowledgement ADD COLUMN ended_by_recovery INTEGER NOT NULL DEFAULT 0;
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _schema_v1(),
+    _schema_v2(),
+    sql_migration('acknowledgement.until_recovery and ended_by_recovery: "recovery" ends and the flap guard', ACK_LIFETIME),
+)
 
 
 class SchemaError(Exception):
