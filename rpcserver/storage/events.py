@@ -8,7 +8,7 @@ from ..domain.errors import NotFound
 from ..domain.lifetime import Lifetime, carries_over, carry_over_message, until_recovery
 from ..domain.spans import creation_action
 from . import spans
-from ._sql import inserted_id
+from ._sql import inserted_id, json_ids
 from .engine import Db
 from .permissions import READ_WRITE, permitted_groupids, permitted_hostids
 
@@ -137,6 +137,16 @@ def _open(conn: Db, triggerid: int, event: Ingest, clock: int, paged: list[int],
     return eventid
 
 
+def _lock_unresolved(conn: Db, problemid: int) -> bool:
+    """Lock the problem's event where other servers may resolve it at once (PostgreSQL), as a close
+    does; whether it is still unresolved then (a racing resolution may have committed meanwhile)."""
+    lock = conn.engine.lock_events("ids")
+    if lock is None:
+        return True
+    conn.execute(lock, {"ids": json_ids([problemid])})
+    return conn.execute("SELECT r_eventid IS NULL FROM problem WHERE eventid = ?", (problemid,)).fetchone()[0]
+
+
 def resolve_problem(conn: Db, problemid: int, clock: int, userid: int | None = None) -> int:
     """Resolve an open problem with an OK event (value 0); return the OK event's id. Its "until
     recovery" acknowledgements end with it.
@@ -175,6 +185,6 @@ def ingest(conn: Db, events: list[Ingest], now: int, userid: int, super_admin: b
         open_problem = _open_problem(conn, triggerid)
         if event.value == 1:
             eventids.append(open_problem if open_problem is not None else _open(conn, triggerid, event, clock, paged, lifetime))
-        elif open_problem is not None:
+        elif open_problem is not None and _lock_unresolved(conn, open_problem):
             eventids.append(resolve_problem(conn, open_problem, clock))
     return eventids

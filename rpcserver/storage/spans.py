@@ -101,17 +101,19 @@ def change_span(conn: Db, spanid: int, end: SpanEnd, notes: str, userid: int, no
 
 def end_at_recovery(conn: Db, eventid: int, clock: int) -> None:
     """End the problem's active "until recovery" spans at its recovery (`clock`, or a span's own start
-    if later), inside the transaction that resolves it: so each end is made once, whoever resolves,
-    and recorded as history (one action-16 row when it leaves the problem unacknowledged) as expiry does."""
+    if later), inside the transaction that resolves it: so the ends are made and recorded once, whoever
+    resolves, with one action-16 row (by the newest span's user) when they leave the problem unacknowledged."""
+    record_ends(conn, clock, [eventid])  # ends already due are history first
     ended = conn.execute(
-        "UPDATE acknowledgement AS a SET ended_by_recovery = 1, acknowledged_until ="
+        "UPDATE acknowledgement AS a SET ended_by_recovery = 1, end_recorded = 1, acknowledged_until ="
         " CASE WHEN a.acknowledged_on > :now THEN a.acknowledged_on ELSE CAST(:now AS BIGINT) END"
         f" WHERE a.eventid = :eventid AND a.until_recovery = 1 AND {active_sql('a')}"
-        " RETURNING acknowledged_until",
+        " RETURNING acknowledgementid, userid",
         {"eventid": eventid, "now": clock},
     ).fetchall()
-    if ended:
-        record_ends(conn, max(until for (until,) in ended), [eventid])
+    if ended and not acknowledged_events(conn, [eventid], clock):
+        _, userid = max(ended)
+        write_history(conn, [(userid, eventid, clock, "", UNACKNOWLEDGE)])
 
 
 def recovered_spans(conn: Db, eventid: int) -> list[tuple[int, str]]:
