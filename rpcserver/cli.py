@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     def flag(name: str, help: str, **kwargs: object) -> None:
         dest = name.lstrip("-").replace("-", "_")
         default = getattr(DEFAULTS, dest)
+        default = "none" if default is None else default
         shown = f" (default: {default}; {env_name(dest)})" if not isinstance(default, bool) else f" ({env_name(dest)}=1)"
         serve_parser.add_argument(name, dest=dest, default=None, help=help + shown, **kwargs)  # type: ignore[arg-type]
 
@@ -70,10 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     flag("--log-level", "DEBUG, INFO (one line per request), WARNING or ERROR",
          choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
     flag("--shutdown-timeout", "seconds to let calls in flight finish after SIGTERM", type=float, metavar="S")
-    flag("--ack-default-duration", "how long an acknowledgement opened without an end lasts, in every dialect "
-         '(e.g. "4h"; none: until ended)', metavar="D")
+    flag("--ack-default-duration", 'how long an acknowledgement opened without an end lasts, in every dialect, e.g. "4h"; '
+         "none: until ended", metavar="D")
     flag("--ack-max-duration", 'the longest end an acknowledgement may be given, e.g. "7d" (longer: refused); '
-         "caps --ack-default-duration (none: no limit)", metavar="D")
+         'it caps --ack-default-duration and "recovery" ones too; none: no limit', metavar="D")
     flag("--flap-guard", 'seconds after a problem resolves within which its trigger\'s new problem inherits its '
          '"recovery" acknowledgements (0: never)', type=int, metavar="S")
     passwd_parser = commands.add_parser(

@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from .server_process import running_server
+from .server_process import run_cli, running_server
 
 PASSWORD = "Lifetime-pass-1"
 GUARD = 3
@@ -85,3 +85,13 @@ def test_the_policy_of_a_real_server(tmp_path: Path, db: Any) -> None:
         third = api.open_problem()
         assert api.acknowledged(third) == "0"
         assert api.actions(third) == []
+
+
+def test_a_bad_duration_or_guard_stops_the_server_at_start(tmp_path: Path) -> None:
+    refused = run_cli(["serve", "--db", str(tmp_path / "never.db"), "--ack-max-duration", "5x"], cwd=tmp_path)
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert refused.stderr == ('rpcserver: error: ack-max-duration must be a duration of at least 1 second such as '
+                              '"30m", "4h" or "7d", not \'5x\'\n')
+    assert not (tmp_path / "never.db").exists()
+    refused = run_cli(["serve", "--db", str(tmp_path / "never.db")], cwd=tmp_path, env={"RPCSERVER_FLAP_GUARD": "-5"})
+    assert (refused.returncode, refused.stderr) == (2, "rpcserver: error: flap-guard must not be negative\n")
