@@ -84,8 +84,8 @@ async def create(ctx: Context, params: Any) -> dict[str, list[int]]:
     unless the trigger has one open already (then that problem's id is answered: ingesting is idempotent);
     `value` 0 resolves the open problem with an OK event, and does nothing when none is open.
     A problem reopening within the server's --flap-guard seconds of the last one's recovery inherits its
-    "recovery" acknowledgements. `paged_users` are usernames that must exist. Admins and super admins only; an admin needs read-write
-    rights on the host's groups and cannot create groups.
+    "recovery" acknowledgements. `paged_users` are usernames that must exist. Admins and super admins only;
+    an admin needs read-write rights on the host's groups and cannot create groups.
     """
     loaded = [to_ingest(one) for one in _create_params.load_many(params)]
     if ctx.caller.type == USER:

@@ -97,11 +97,11 @@ def _duration(name: str, value: str | None) -> Duration | None:
     """A duration setting: Zabbix time units ("90s", "15m", "4h", "7d", "1w", or seconds), at least 1 s."""
     if value is None:
         return None
-    seconds = seconds_of(value.strip())
+    text = value.strip()
+    seconds = seconds_of(text)
     if not seconds:
         raise ConfigError(f'{name.replace("_", "-")} must be a duration of at least 1 second such as "30m", "4h" or "7d", not {value!r}')
-    text = value.strip()
-    return Duration(seconds, text if text[-1].isalpha() else f"{text}s")
+    return Duration(seconds, text if text[-1].isalpha() else f"{text}s")  # "3600" is named "3600s" in refusals
 
 
 def env_name(field_name: str) -> str:

@@ -8,7 +8,9 @@ dropped the events/problem `acknowledged` mirrors: two far-apart pages written p
 A span's end is "recorded" once it is history: an end made by a call (bit 16, a cancelling update,
 a span created already ended) is recorded by that call; an end that merely arrives is recorded by
 `record_ends`, which writes the action-16 row when it left the event unacknowledged. Every write on
-an event records its due ends first, so history rows stay in the order things happened.
+an event records its due ends first, so history rows stay in the order things happened. A span
+"until recovery" (API.md §9) is ended and recorded by the transaction that resolves its problem
+(`end_at_recovery`), which also marks it as one the flap guard may carry over (`recovered_spans`).
 """
 
 from __future__ import annotations
