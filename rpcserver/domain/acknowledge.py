@@ -134,7 +134,9 @@ def plan(events: Iterable[EventState], request: Request, symptom_allowed: Iterab
         action = 0
         if request.action & CLOSE and not event.closed:
             action |= CLOSE
-        if request.action & ACKNOWLEDGE and not event.acknowledged and not request.ends_at_once:
+        # "until recovery" on a problem that has recovered ends as it begins, as a past end does
+        ends_at_once = request.ends_at_once or (request.until_recovery and event.closed)
+        if request.action & ACKNOWLEDGE and not event.acknowledged and not ends_at_once:
             action |= ACKNOWLEDGE
         if request.action & UNACKNOWLEDGE and event.acknowledged:
             action |= UNACKNOWLEDGE

@@ -22,6 +22,7 @@ def create_span(conn: Db, eventid: int, end: SpanEnd, notes: str, caller: Caller
     if not problem_events(conn, [eventid], caller.viewer):
         raise NotFound()
     spans.record_ends(conn, now, [eventid])  # ends already due are history before this call's row
+    end = spans.end_on(conn, eventid, end, now)
     newly = rules.is_active(end.until, now) and not spans.acknowledged_events(conn, [eventid], now)
     spanid = spans.open_spans(conn, [eventid], caller.userid, now, end, notes)
     action = rules.creation_action(newly, notes)
@@ -39,7 +40,7 @@ def update_span(conn: Db, spanid: int, changes: dict[str, Any], caller: Caller,
     if not span["active"]:
         raise Forbidden(NO_LONGER_ACTIVE.format(spanid))
     current = SpanEnd(span["acknowledged_until"], bool(span["until_recovery"]))
-    end = changes.get("acknowledged_until", current)
+    end = spans.end_on(conn, span["eventid"], changes.get("acknowledged_until", current), now)
     notes = changes.get("notes", span["notes"])
     if (end, notes) == (current, span["notes"]):
         return span  # the current values change nothing, not even last_modified

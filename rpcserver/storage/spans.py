@@ -118,6 +118,13 @@ def end_at_recovery(conn: Db, eventid: int, clock: int) -> None:
         write_history(conn, [(userid, eventid, clock, "", UNACKNOWLEDGE)])
 
 
+def end_on(conn: Db, eventid: int, end: SpanEnd, now: int) -> SpanEnd:
+    """`end` for a span of `eventid`: "until recovery" on a problem that has recovered ends now, as a past end does."""
+    if end.until_recovery and conn.execute("SELECT 1 FROM event_recovery WHERE eventid = ?", (eventid,)).fetchone():
+        return SpanEnd(now, until_recovery=True)
+    return end
+
+
 def recovered_spans(conn: Db, eventid: int) -> list[tuple[int, str]]:
     """(userid, notes) of the problem's spans its recovery ended: one per user, in the order they acknowledged."""
     rows = conn.execute(

@@ -141,6 +141,11 @@ def test_an_acknowledgement_that_would_end_at_once_applies_nowhere() -> None:
     assert row.action == ACKNOWLEDGE
 
 
+def test_an_acknowledgement_until_recovery_applies_only_to_problems_not_yet_over() -> None:
+    rows = plan([state(1), state(2, closed=True)], Request(ACKNOWLEDGE | MESSAGE, "m", until_recovery=True))
+    assert [(row.eventid, row.action) for row in rows] == [(1, ACKNOWLEDGE | MESSAGE), (2, MESSAGE)]
+
+
 def test_rank_to_symptom_only_for_allowed_events() -> None:
     events = [state(1), state(2)]
     assert [r.eventid for r in plan(events, Request(RANK_TO_SYMPTOM, cause_eventid=3), symptom_allowed=[2])] == [2]

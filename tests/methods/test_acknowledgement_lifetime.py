@@ -187,6 +187,25 @@ async def test_the_maximum_ends_a_recovery_acknowledgement_at_the_latest(api: An
     assert [row[1:] for row in await rows_of(client, web)] == [(NOW, "", ACK), (NOW + 3600, "", UNACK)]
 
 
+async def test_recovery_on_a_problem_that_has_recovered_ends_at_once(api: Any, client: Any, world: World,
+                                                                     clock: FakeClock) -> None:
+    web = world.events["web"]
+    indefinite = result_of(await api("acknowledgement.create", {"eventid": web}))
+    result_of(await api("event.create", {**CPU, "value": 0}))
+    clock.advance(10)
+    result_of(await api("event.acknowledge", {"eventids": web, "action": ACK | MESSAGE, "message": "late",
+                                              "acknowledged_until": "recovery"}, "reader"))
+    late = result_of(await api("acknowledgement.create", {"eventid": web, "acknowledged_until": "recovery", "notes": "later"}))
+    assert (late["acknowledged_until"], late["until_recovery"], late["active"]) == (NOW + 10, True, False)
+    assert await acknowledged(api, web) == "1"  # the indefinite one still is
+    ended = result_of(await api("acknowledgement.update", {"acknowledgementid": indefinite["acknowledgementid"],
+                                                           "acknowledged_until": "recovery"}))
+    assert (ended["acknowledged_until"], ended["until_recovery"], ended["active"]) == (NOW + 10, True, False)
+    assert await rows_of(client, web) == [(ADMIN_USERID, NOW, "", ACK), (world.users["reader"], NOW + 10, "late", MESSAGE),
+                                          (ADMIN_USERID, NOW + 10, "later", MESSAGE), (ADMIN_USERID, NOW + 10, "", UNACK)]
+    assert [s["acknowledgementid"] for s in await spans_of(api, web)] == [indefinite["acknowledgementid"], late["acknowledgementid"]]
+
+
 async def test_recovery_is_refused_without_bit_2_and_only_the_exact_word_is_read(api: Any, world: World) -> None:
     web = world.events["web"]
     assert error_of(await api("event.acknowledge", {"eventids": web, "action": MESSAGE, "message": "m",
