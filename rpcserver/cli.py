@@ -17,7 +17,7 @@ from .app import create_app
 from .config import Config, ConfigError, env_name, load_config
 from .domain.errors import DomainError
 from .passwords import hash_password
-from .server import ListenError, serve, stop_on_signals
+from .server import ListenError, run_event_loop, serve, stop_on_signals
 from .storage import Storage, StorageOpenError, describe, users
 
 USAGE_ERROR = 2
@@ -117,7 +117,7 @@ def run_serve(config: Config) -> None:
         await serve(config, create_app(config), stop)
 
     try:
-        asyncio.run(main())
+        run_event_loop(main())
     except (StorageOpenError, ListenError) as exc:
         fail(str(exc))
     except (DomainError, sqlite3.Error) as exc:  # a fault while preparing a new database: still one line

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -13,6 +14,8 @@ from .config import Config
 from .storage import describe
 
 log = logging.getLogger("rpcserver")
+
+T = TypeVar("T")
 
 
 class ListenError(Exception):
@@ -55,3 +58,13 @@ def stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+
+
+def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run(main)`, on uvloop where it is installed (not on Windows): its loop costs each
+    HTTP request less CPU than asyncio's own (bench/README.md has the figures)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
