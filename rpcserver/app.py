@@ -57,7 +57,6 @@ def create_app(
         app[ENDPOINT_KEY] = Endpoint(dispatcher, config)
         yield
         accesslog.flush()  # the lines of the last calls, before the database closes and "stopped"
-        dispatcher.close()
         await expiry.stop()
         await storage.close()
 

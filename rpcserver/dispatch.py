@@ -197,7 +197,3 @@ class Dispatcher:
             log.error("req=%s jsonrpcserver failed in %s: %r", ctx.request_id, canonical, response["error"])
             response["error"] = dict(INTERNAL_ERROR_OBJECT)
         return response
-
-    def close(self) -> None:
-        """Release what the dispatcher holds beyond the storage (the credential cache's connection)."""
-        self._callers.close()

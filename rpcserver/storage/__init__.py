@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from ._writer import GroupCommitWriter, Outcomes, Unit, WriterStats
-from .credentials import InlineReader
+from . import credentials
+from ._writer import Failed, GroupCommitWriter, Outcomes, Unit, WriterStats
 from .engine import Db, Engine
 
 __all__ = ["Storage", "StorageOpenError", "WriterStats", "describe", "is_postgresql_url"]
@@ -57,15 +57,23 @@ class Backend(Protocol):
 
     async def read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T: ...
 
-    def inline_reader(self) -> InlineReader | None: ...
-
     async def close(self) -> None: ...
 
 
 class Storage:
     def __init__(self, backend: Backend) -> None:
         self._backend = backend
-        self._writer = GroupCommitWriter(backend.run_batch)
+        self._writer = GroupCommitWriter(self._run_batch)
+        self._credentials_generation: int | None = None
+
+    async def _run_batch(self, units: list[Unit]) -> tuple[bool, Outcomes]:
+        # Each transaction ends by reading the credentials generation, so that callers cached in this
+        # process see a change written here by the very next call (auth.Callers).
+        committed, outcomes = await self._backend.run_batch([*units, credentials.generation])
+        generation = outcomes.pop()
+        if committed:
+            self.saw_credentials_generation(None if isinstance(generation, Failed) else generation)
+        return committed, outcomes
 
     @property
     def stats(self) -> WriterStats:
@@ -132,9 +140,18 @@ class Storage:
         """Raises unless the database answers a query."""
         await self._backend.read(_select_one, ())
 
-    def inline_reader(self) -> InlineReader | None:
-        """A reader for tiny indexed queries on the event loop's own thread, where the backend has one."""
-        return self._backend.inline_reader()
+    @property
+    def credentials_generation(self) -> int | None:
+        """The newest credentials generation this process has read (storage/credentials.py), None when
+        it is unknown (not read yet, or its last read failed)."""
+        return self._credentials_generation
+
+    def saw_credentials_generation(self, generation: int | None) -> None:
+        """Note a generation read from the database: the newest wins; None (a failed read) forgets it."""
+        if generation is None or self._credentials_generation is None:
+            self._credentials_generation = generation
+        else:
+            self._credentials_generation = max(self._credentials_generation, generation)
 
     async def close(self) -> None:
         """Finish queued writes, then close every connection."""

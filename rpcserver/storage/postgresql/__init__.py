@@ -238,9 +238,6 @@ class PostgresBackend:
         finally:
             self._idle.put_nowait(reader)
 
-    def inline_reader(self) -> None:
-        return None  # every credential check takes the ordinary way: a reader connection
-
     async def close(self) -> None:
         await _close_all([self._writer, *self._readers])
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..credentials import POSTGRESQL_MIGRATION as POSTGRESQL_CREDENTIALS_MIGRATION
+
 VERSION = 2
 """The schema version `SCHEMA` creates; `MIGRATIONS` (version -> SQL) go on from there."""
 
-MIGRATIONS: dict[int, str] = {}
+MIGRATIONS: dict[int, str] = {3: POSTGRESQL_CREDENTIALS_MIGRATION}
 
 LOCK_KEY = 0x52504353
 """Advisory lock taken while migrating, so servers starting together over an empty database make it once."""

@@ -16,7 +16,6 @@ import aiosqlite
 
 from ...domain.errors import Unavailable
 from .._writer import READ_FAILED, Outcomes, Unit, run_units
-from ..credentials import InlineReader
 from ..engine import SQLITE, Engine
 from .migrations import MIGRATIONS, Migration, SchemaError, migrate
 
@@ -182,9 +181,6 @@ class SqliteBackend:
             raise Unavailable(READ_FAILED) from None
         finally:
             self._idle.put_nowait(reader)
-
-    def inline_reader(self) -> InlineReader:
-        return InlineReader(self.path)
 
     async def close(self) -> None:
         await _close_all([*self._readers, self._writer])

@@ -59,7 +59,13 @@ def _schema_v2() -> Migration:
     return sql_migration("events.acknowledged and problem.acknowledged dropped: the spans say it", SCHEMA_V2)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_schema_v1(), _schema_v2())
+def _schema_v3() -> Migration:
+    from ..credentials import SQLITE_MIGRATION
+
+    return sql_migration("credentials_generation, bumped by triggers: callers cached in memory see every change", SQLITE_MIGRATION)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_schema_v1(), _schema_v2(), _schema_v3())
 
 
 class SchemaError(Exception):
