@@ -113,7 +113,7 @@ async def layers(db: Path, problems: int) -> list[tuple[str, float]]:
         ("endpoint, apiinfo.version (envelope, dispatch, jsonrpcserver; no auth, no DB)", apiinfo),
         ("auth, cached (auth.Callers: in memory, the generation read at most every 0.5 s)",
          lambda: dispatcher._callers.authenticate(token, now)),
-        ("auth, uncached (auth.authenticate: a reader thread, four queries)", lambda: auth.authenticate(storage, token, now)),
+        ("auth, uncached (auth.authenticate: a reader thread, five queries)", lambda: auth.authenticate(storage, token, now)),
         ("params schema (EventAcknowledgeParams.load_params)", sync(lambda: schema.load_params(params))),
         ("one log line (INFO, formatted, written to /dev/null)", sync(log_line)),
         ("storage.write of a no-op unit (writer thread, empty commit)", lambda: storage.write(lambda conn: None)),
