@@ -169,9 +169,8 @@ class Callers:
     the next call; one written by another process within GENERATION_POLL seconds.
     """
 
-    def __init__(self, storage: Storage, poll_interval: float = GENERATION_POLL) -> None:
+    def __init__(self, storage: Storage) -> None:
         self._storage = storage
-        self._poll_interval = poll_interval
         self._next_poll = 0.0
         self._resolved: dict[str, _Resolved] = {}
 
@@ -180,6 +179,7 @@ class Callers:
         resolved = self._resolved.pop(credential.value, None)
         if resolved is None or not self._current(resolved, now):
             resolved = await _resolve(self._storage, credential, now)
+            self._storage.saw_credentials_generation(resolved.generation)
         if len(self._resolved) >= MAX_CACHED:
             del self._resolved[next(iter(self._resolved))]
         self._resolved[credential.value] = resolved  # re-inserted: the most recently used come last
@@ -189,7 +189,7 @@ class Callers:
         clock = time.monotonic()
         if clock < self._next_poll:
             return
-        self._next_poll = clock + self._poll_interval  # set first: the calls meanwhile do not read it too
+        self._next_poll = clock + GENERATION_POLL  # set first: the calls meanwhile do not read it too
         try:
             generation: int | None = await self._storage.read(credentials.generation)
         except Exception:  # unreadable: nothing cached is trusted; the ordinary way says what is wrong
