@@ -10,7 +10,8 @@ in a handler; what they refuse they raise as `rpcserver.domain.errors`, never as
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -19,7 +20,7 @@ from ._writer import GroupCommitWriter, Outcomes, Unit, WriterStats
 from .credentials import InlineReader
 from .engine import Db, Engine
 
-__all__ = ["Storage", "StorageOpenError", "WriterStats", "describe", "is_postgresql_url"]
+__all__ = ["Storage", "StorageOpenError", "Store", "Transaction", "WriterStats", "describe", "is_postgresql_url"]
 
 T = TypeVar("T")
 
@@ -59,7 +60,46 @@ class Backend(Protocol):
 
     def inline_reader(self) -> InlineReader | None: ...
 
+    async def begin_request(self) -> None: ...
+
+    async def run_in_request(self, unit: Unit) -> Any: ...
+
+    async def end_request(self, commit: bool) -> None: ...
+
     async def close(self) -> None: ...
+
+
+class Store(Protocol):
+    """What a handler writes and reads through: the `Storage`, or one request's `Transaction`."""
+
+    async def write(self, unit: Callable[..., T], *args: Any) -> T: ...
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T: ...
+
+
+class Transaction:
+    """One writer transaction for a whole HTTP request (API.md §8: Idempotency-Key, Dry-Run).
+
+    Every write and read of the request runs on the writer connection, each in a savepoint of its
+    own as in a group-committed batch (a failing unit rolls back alone), and reads see the
+    request's own writes. Nothing is kept unless `commit` is awaited.
+    """
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+        self.ended = False
+
+    async def write(self, unit: Callable[..., T], *args: Any) -> T:
+        """Raises what `unit` raised (its changes rolled back), or Unavailable for a database fault."""
+        result: T = await self._backend.run_in_request(lambda db: unit(db, *args))
+        return result
+
+    read = write
+
+    async def commit(self) -> None:
+        """Keep every change of the request. Raises Unavailable if the database kept nothing."""
+        self.ended = True
+        await self._backend.end_request(commit=True)
 
 
 class Storage:
@@ -119,6 +159,24 @@ class Storage:
         if args:
             return await self._writer.submit(lambda db: unit(db, *args))
         return await self._writer.submit(unit)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """The writer connection for one request, in one transaction, until the block ends: rolled
+        back then unless committed. Group-committed writes wait meanwhile (on SQLite, other
+        processes' writers too), so the block should do no more than the request.
+
+        Raises:
+            Unavailable: the transaction cannot begin (the server is stopping, or the database fails).
+        """
+        async with self._writer.exclusive():
+            await self._backend.begin_request()
+            transaction = Transaction(self._backend)
+            try:
+                yield transaction
+            finally:
+                if not transaction.ended:
+                    await self._backend.end_request(commit=False)
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(db, *args)` on a reader connection, in one snapshot of committed data.

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,8 @@ STORAGE_FAILED = (
     "The database could not store the change, so nothing was changed; try again later. "
     "If it persists, the server log says why."
 )
+
+SHUTTING_DOWN = "The server is shutting down; the change was not made."
 
 
 @dataclass
@@ -74,19 +77,7 @@ def run_units(
         if begin is not None:  # None: the backend has begun it
             conn.execute(begin)
         for unit in units:
-            for attempt in range(3):
-                conn.execute("SAVEPOINT unit")
-                try:
-                    outcome = unit(conn)
-                except Exception as exc:
-                    conn.execute("ROLLBACK TO SAVEPOINT unit")
-                    if attempt < 2 and retry(exc):
-                        conn.execute("RELEASE SAVEPOINT unit")
-                        continue
-                    outcome = Failed(_fault_as_error(exc, is_fault))
-                conn.execute("RELEASE SAVEPOINT unit")
-                break
-            outcomes.append(outcome)
+            outcomes.append(run_unit(conn, unit, is_fault=is_fault, retry=retry))
         conn.execute("COMMIT")
     except transaction_error:
         log.exception("write transaction of %d units failed; all were rolled back", len(units))
@@ -96,6 +87,26 @@ def run_units(
             pass  # no transaction left to end, or the connection is gone: nothing was kept either way
         return False, [Failed(Unavailable(STORAGE_FAILED)) for _ in units]
     return True, outcomes
+
+
+def run_unit(
+    conn: Any, unit: Unit, *, is_fault: Callable[[BaseException], bool], retry: Callable[[BaseException], bool]
+) -> Any:
+    """One unit inside the open transaction, in a savepoint of its own: its result, or `Failed` (its
+    changes rolled back alone). The savepoint statements' own errors are raised: the transaction failed."""
+    for attempt in range(3):
+        conn.execute("SAVEPOINT unit")
+        try:
+            outcome = unit(conn)
+        except Exception as exc:
+            conn.execute("ROLLBACK TO SAVEPOINT unit")
+            if attempt < 2 and retry(exc):
+                conn.execute("RELEASE SAVEPOINT unit")
+                continue
+            outcome = Failed(_fault_as_error(exc, is_fault))
+        conn.execute("RELEASE SAVEPOINT unit")
+        return outcome
+    raise AssertionError("unreachable: the last attempt returns")
 
 
 def _fault_as_error(exc: Exception, is_fault: Callable[[BaseException], bool]) -> Exception:
@@ -115,16 +126,26 @@ class GroupCommitWriter:
         self._queue: list[tuple[Unit, asyncio.Future[Any]]] = []
         self._wakeup = asyncio.Event()
         self._closing = False
+        self._exclusive = asyncio.Lock()
+        """Held while a batch runs, and by a request transaction (`exclusive`) for its whole length."""
         self._task = asyncio.create_task(self._run(), name="rpcserver-writer")
         self.stats = WriterStats()
 
     async def submit(self, unit: Unit) -> Any:
         if self._closing:
-            raise Unavailable("The server is shutting down; the change was not made.")
+            raise Unavailable(SHUTTING_DOWN)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append((unit, future))
         self._wakeup.set()
         return await future
+
+    @asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        """The writer connection for the caller alone: batches wait until it is given back."""
+        if self._closing:
+            raise Unavailable(SHUTTING_DOWN)
+        async with self._exclusive:
+            yield
 
     async def close(self) -> None:
         """Refuse new units, finish the queued ones, stop."""
@@ -147,7 +168,8 @@ class GroupCommitWriter:
     async def _commit(self, batch: list[tuple[Unit, asyncio.Future[Any]]]) -> None:
         units = [unit for unit, _ in batch]
         try:
-            committed, outcomes = await self._run_batch(units)
+            async with self._exclusive:
+                committed, outcomes = await self._run_batch(units)
         except Exception:
             log.exception("writer thread failed")
             committed, outcomes = False, [Failed(Unavailable(STORAGE_FAILED)) for _ in units]

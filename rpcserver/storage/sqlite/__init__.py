@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from ...domain.errors import Unavailable
-from .._writer import READ_FAILED, Outcomes, Unit, run_units
+from .._writer import READ_FAILED, STORAGE_FAILED, Failed, Outcomes, Unit, run_unit, run_units
 from ..credentials import InlineReader
 from ..engine import SQLITE, Engine
 from .migrations import MIGRATIONS, Migration, SchemaError, migrate
@@ -53,6 +53,14 @@ class SqliteDb(sqlite3.Connection):
 def run_batch(conn: SqliteDb, units: list[Unit]) -> tuple[bool, Outcomes]:
     """One `BEGIN IMMEDIATE` transaction of `units` (see `_writer.run_units`), on the writer's thread."""
     return run_units(conn, units, begin="BEGIN IMMEDIATE", is_fault=is_fault, transaction_error=sqlite3.Error)
+
+
+def _in_request(conn: SqliteDb, unit: Unit) -> Any:
+    """One unit of a request transaction (`Storage.transaction`), in a savepoint of its own, as in a batch."""
+    outcome = run_unit(conn, unit, is_fault=is_fault, retry=lambda exc: False)
+    if isinstance(outcome, Failed):
+        raise outcome.exc
+    return outcome
 
 
 def _configure(conn: sqlite3.Connection, synchronous: str, query_only: bool) -> None:
@@ -107,6 +115,22 @@ def begin_snapshot(conn: sqlite3.Connection) -> None:
 
 def begin_write(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN IMMEDIATE")
+
+
+def _end(conn: sqlite3.Connection, commit: bool) -> None:
+    """Commit or roll back a request transaction. Raises Unavailable if a commit keeps nothing."""
+    if not conn.in_transaction:  # SQLite rolled it back itself, after a fault: nothing of it was kept
+        if commit:
+            raise Unavailable(STORAGE_FAILED)
+        return
+    try:
+        conn.execute("COMMIT" if commit else "ROLLBACK")
+    except sqlite3.Error:
+        log.exception("a request transaction could not end; it was rolled back")
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if commit:
+            raise Unavailable(STORAGE_FAILED) from None
 
 
 def ids_copied(conn: sqlite3.Connection) -> None:
@@ -170,6 +194,25 @@ class SqliteBackend:
     async def run_batch(self, units: list[Unit]) -> tuple[bool, Outcomes]:
         # `run_batch` is looked up at each call, so a test can put a faulty database under a running server.
         return await self._writer._execute(run_batch, self._writer._conn, units)
+
+    async def begin_request(self) -> None:
+        await self._on_writer(begin_write)
+
+    async def run_in_request(self, unit: Unit) -> Any:
+        return await self._on_writer(_in_request, unit)
+
+    async def end_request(self, commit: bool) -> None:
+        await self._on_writer(_end, commit)
+
+    async def _on_writer(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(writer connection, *args)` on the writer's thread; a fault of the database as `Unavailable`."""
+        try:
+            return await self._writer._execute(fn, self._writer._conn, *args)
+        except sqlite3.Error as exc:
+            if not is_fault(exc):
+                raise
+            log.exception("a request transaction met a database fault")
+            raise Unavailable(STORAGE_FAILED) from None
 
     async def read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         reader = await self._idle.get()
