@@ -59,7 +59,26 @@ def _schema_v2() -> Migration:
     return sql_migration("events.acknowledged and problem.acknowledged dropped: the spans say it", SCHEMA_V2)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_schema_v1(), _schema_v2())
+IDEMPOTENT_REQUESTS = """
+-- API.md §8: a request sent with an Idempotency-Key, per user: a hash of its body and its whole answer
+-- (NULL while the request runs, in the transaction that will store it), kept until expires_at.
+CREATE TABLE idempotent_request (
+    userid      INTEGER NOT NULL REFERENCES users ON DELETE CASCADE,
+    request_key TEXT    NOT NULL,
+    body_hash   TEXT    NOT NULL,
+    answer      TEXT,
+    created     INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    PRIMARY KEY (userid, request_key)
+);
+CREATE INDEX idempotent_request_1 ON idempotent_request (expires_at);
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _schema_v1(),
+    _schema_v2(),
+    sql_migration("idempotent_request: the answers kept for Idempotency-Key", IDEMPOTENT_REQUESTS),
+)
 
 
 class SchemaError(Exception):
