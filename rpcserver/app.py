@@ -14,6 +14,7 @@ from .config import Config
 from .context import Clock
 from .dispatch import ApiMethod, Dispatcher
 from .expiry import Expiry
+from .retrysafe import KeySweeper
 from .storage import Storage
 from .transport import Endpoint, handle_jsonrpc, outermost
 
@@ -55,9 +56,12 @@ def create_app(
         app[EXPIRY_KEY] = expiry
         dispatcher = Dispatcher(methods, storage, clock, config)
         app[ENDPOINT_KEY] = Endpoint(dispatcher, config)
+        sweeper = KeySweeper(storage, clock)
+        sweeper.start()
         yield
         accesslog.flush()  # the lines of the last calls, before the database closes and "stopped"
         dispatcher.close()
+        await sweeper.stop()
         await expiry.stop()
         await storage.close()
 

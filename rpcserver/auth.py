@@ -21,7 +21,7 @@ from .storage.engine import SQLITE
 from .timeunits import seconds_of
 
 if TYPE_CHECKING:
-    from .storage import Storage
+    from .storage import Storage, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +66,7 @@ LASTACCESS_REFRESH = 10
 """Seconds between writes of a session's or token's `lastaccess`: a busy client is not a write per call."""
 
 
-async def authenticate(storage: Storage, credential: Credential, now: int) -> Caller:
+async def authenticate(storage: Store, credential: Credential, now: int) -> Caller:
     """The caller a credential belongs to (ZA §2.4): 64 characters is an API token, anything
     else a session id.
 
@@ -77,7 +77,7 @@ async def authenticate(storage: Storage, credential: Credential, now: int) -> Ca
     return (await _resolve(storage, credential, now))[0]
 
 
-async def _resolve(storage: Storage, credential: Credential, now: int) -> tuple[Caller, Stamp]:
+async def _resolve(storage: Store, credential: Credential, now: int) -> tuple[Caller, Stamp]:
     if len(credential.value) == TOKEN_LENGTH:
         return await _token_caller(storage, credential.value, now)
     return await _session_caller(storage, credential.value, now)
@@ -87,11 +87,11 @@ def hash_token(secret: str) -> str:
     return hashlib.sha512(secret.encode()).hexdigest()
 
 
-async def token_caller(storage: Storage, secret: str, now: int) -> Caller:
+async def token_caller(storage: Store, secret: str, now: int) -> Caller:
     return (await _token_caller(storage, secret, now))[0]
 
 
-async def _token_caller(storage: Storage, secret: str, now: int) -> tuple[Caller, Stamp]:
+async def _token_caller(storage: Store, secret: str, now: int) -> tuple[Caller, Stamp]:
     token, caller, stamp = await storage.read(identity.token_lookup, hash_token(secret))
     if token is None:
         raise InvalidParams(NOT_AUTHORIZED)
@@ -104,14 +104,14 @@ async def _token_caller(storage: Storage, secret: str, now: int) -> tuple[Caller
     return caller, stamp
 
 
-async def session_caller(storage: Storage, sessionid: str, now: int, *, extend: bool | None = None) -> Caller:
+async def session_caller(storage: Store, sessionid: str, now: int, *, extend: bool | None = None) -> Caller:
     """The caller of a live session. `extend`: True refreshes `lastaccess` now, False never,
     None (an ordinary call) at most every LASTACCESS_REFRESH seconds."""
     return (await _session_caller(storage, sessionid, now, extend=extend))[0]
 
 
 async def _session_caller(
-    storage: Storage, sessionid: str, now: int, *, extend: bool | None = None
+    storage: Store, sessionid: str, now: int, *, extend: bool | None = None
 ) -> tuple[Caller, Stamp]:
     session, user, caller, stamp = await storage.read(identity.session_lookup, sessionid)
     if session is None:
@@ -161,7 +161,11 @@ class Callers:
         self._reader = storage.inline_reader()
         self._resolved: dict[str, _Resolved] = {}
 
-    async def authenticate(self, credential: Credential, now: int) -> Caller:
+    async def authenticate(self, credential: Credential, now: int, transaction: Store | None = None) -> Caller:
+        """The caller of `credential`. Within a request's own `transaction` the ordinary way is taken
+        through it, uncached: it sees the request's own changes, and a dry run's leave no trace here."""
+        if transaction is not None:
+            return (await _resolve(transaction, credential, now))[0]
         resolved = self._resolved.pop(credential.value, None)
         if resolved is None or not self._current(credential.value, resolved.stamp, now):
             caller, stamp = await _resolve(self._storage, credential, now)

@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     flag("--log-level", "DEBUG, INFO (one line per request), WARNING or ERROR",
          choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
     flag("--shutdown-timeout", "seconds to let calls in flight finish after SIGTERM", type=float, metavar="S")
+    flag("--idempotency-ttl", "seconds an answer is kept for a repeat of its Idempotency-Key", type=int, metavar="S")
     passwd_parser = commands.add_parser(
         "passwd",
         help="set a user's password, read from standard input",

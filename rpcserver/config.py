@@ -50,11 +50,14 @@ class Config:
     """log2 of scrypt's work factor for new password hashes."""
     mass_rate_limit: int = 60
     """incident.massacknowledge/massresolve calls a caller may make in any 60 seconds."""
+    idempotency_ttl: int = 24 * 3600
+    """Seconds the answer to a request with an Idempotency-Key is kept for its repeats (API.md §8)."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port must be between 0 and 65535, not {self.port}")
-        for name in ("body_limit", "batch_limit", "ids_limit", "readers", "login_attempts", "mass_rate_limit"):
+        for name in ("body_limit", "batch_limit", "ids_limit", "readers", "login_attempts", "mass_rate_limit",
+                     "idempotency_ttl"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.replace('_', '-')} must be at least 1")
         if not 2 <= self.depth_limit <= MAX_DEPTH_LIMIT:

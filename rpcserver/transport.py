@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from . import retrysafe
 from .accesslog import access_log
 from .appkeys import ENDPOINT_KEY
 from .auth import header_credential
@@ -32,6 +33,7 @@ from .errors import (
     error_object,
 )
 from .limits import depth_refusal, too_deep
+from .retrysafe import DRY_RUN, IDEMPOTENCY_KEY, is_retryable
 
 log = logging.getLogger("rpcserver")
 
@@ -58,6 +60,10 @@ class Outcome:
 
     methods: list[str] = field(default_factory=list)
     results: list[str] = field(default_factory=list)
+    retryable: bool = False
+    """A call failed for want of a working server or database: its answer is not kept for a key."""
+    replayed: bool = False
+    """The answer is the one kept for the request's Idempotency-Key."""
 
     def add(self, method: Any, response: dict[str, Any] | None) -> None:
         name = method if isinstance(method, str) else "-"
@@ -66,6 +72,7 @@ class Outcome:
             self.results.append("notified")
         elif "error" in response:
             self.results.append(str(response["error"]["code"]))
+            self.retryable = self.retryable or is_retryable(response)
         else:
             self.results.append("ok")
 
@@ -164,11 +171,21 @@ async def handle_jsonrpc(request: web.Request) -> web.StreamResponse:
         )
     outcome = Outcome()
     scope = RequestScope(header_credential(request.headers), request_id, request.remote or "")
-    answer = await endpoint.process(body, scope, outcome)
+    headers = {"X-Request-Id": request_id}
+    if DRY_RUN in request.headers or IDEMPOTENCY_KEY in request.headers:
+        try:
+            answer, extra = await retrysafe.answer(endpoint, body, scope, outcome, request.headers)
+            headers.update(extra)
+        except retrysafe.Refused as exc:
+            answer = refusal(outcome, INVALID_REQUEST, str(exc))
+    else:
+        answer = await endpoint.process(body, scope, outcome)
     if access_log.isEnabledFor(logging.INFO):
         methods, results = ",".join(outcome.methods) or "-", ",".join(outcome.results) or "-"
+        if outcome.replayed:
+            results = "replayed"
         access_log.info(f"req={request_id} {request.path} {methods} -> {results} {(time.perf_counter() - started) * 1000:.1f}ms")
-    return web.Response(body=answer, content_type="application/json", headers={"X-Request-Id": request_id})
+    return web.Response(body=answer, content_type="application/json", headers=headers)
 
 
 @web.middleware
