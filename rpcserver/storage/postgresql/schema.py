@@ -39,6 +39,8 @@ CREATE INDEX idempotent_request_1 ON idempotent_request (expires_at);
 """As SQLite's migration 3 (sqlite/migrations.py)."""
 
 MIGRATIONS: dict[int, str] = {3: IDEMPOTENT_REQUESTS}
+LATEST_VERSION = max([VERSION, *MIGRATIONS])
+"""The version `migrate` brings a database to."""
 
 SCHEMA = f"""
 -- An id list passed as one JSON text, as rows (key = position from 0, value = id): SQLite's json_each.
@@ -338,7 +340,7 @@ def migrate(conn: Any, default_rows: str) -> int:
             advance_sequences(conn)
             conn.execute("INSERT INTO rpcserver_schema (version) VALUES (%s)", (VERSION,))
         version = conn.execute("SELECT version FROM rpcserver_schema").fetchone()[0]
-        latest = max([VERSION, *MIGRATIONS])
+        latest = LATEST_VERSION
         if version > latest:
             raise SchemaError(
                 f"it has schema version {version}, newer than this rpcserver knows (up to {latest}); "
