@@ -54,8 +54,8 @@ def is_retryable(response: Mapping[str, Any]) -> bool:
     error = response.get("error")
     if error is None:
         return False
-    code = error.get("code")
-    return code == INTERNAL_ERROR or (code == APPLICATION_ERROR and error.get("data") in UNAVAILABLE_TEXTS)
+    code, data = error["code"], error["data"]
+    return code == INTERNAL_ERROR or (code == APPLICATION_ERROR and isinstance(data, str) and data in UNAVAILABLE_TEXTS)
 
 
 def printable_ascii(text: str) -> bool:

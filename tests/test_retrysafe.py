@@ -150,6 +150,17 @@ async def test_an_error_answer_is_kept_too(client: Any, world: dict[str, Any]) -
     assert await _group_id(client, world, "Later") is None
 
 
+async def test_a_refusal_with_an_object_as_data_is_kept(client: Any, world: dict[str, Any]) -> None:
+    # The incident family's refused transitions carry an object in `data`.
+    incident = str(world["eventids"][0])
+    await send(client, request("incident.resolve", {"incidentid": incident}), auth=world["admin"])
+    body = request("incident.resolve", {"incidentid": incident})
+    refused, _, _ = await send(client, body, auth=world["admin"], Idempotency_Key="resolved")
+    assert refused["error"]["code"] == -32500 and isinstance(refused["error"]["data"], dict)
+    again, headers, _ = await send(client, body, auth=world["admin"], Idempotency_Key="resolved")
+    assert (again, headers["Idempotent-Replayed"]) == (refused, "true")
+
+
 async def _group_id(client: Any, world: dict[str, Any], name: str) -> str | None:
     found, _, _ = await send(client, request("hostgroup.get", {"filter": {"name": name}}), auth=world["admin"])
     return found["result"][0]["groupid"] if found["result"] else None
