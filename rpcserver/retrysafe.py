@@ -22,7 +22,6 @@ import orjson
 
 from . import auth
 from .domain.errors import DomainError, Unavailable
-from .envelope import EnvelopeError
 from .errors import APPLICATION_ERROR, INTERNAL_ERROR, ApiError, ApplicationError
 from .storage import Storage, idempotency
 from .storage._writer import READ_FAILED, SHUTTING_DOWN, STORAGE_FAILED
@@ -139,7 +138,7 @@ async def _userid(endpoint: Endpoint, credential: auth.Credential) -> int | None
         return None
     try:
         caller = await endpoint.dispatcher.callers.authenticate(credential, int(endpoint.dispatcher.clock()))
-    except (ApiError, DomainError, EnvelopeError):
+    except (ApiError, DomainError):
         return None
     return int(caller.userid)
 

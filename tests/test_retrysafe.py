@@ -5,6 +5,9 @@ writes change nothing at all, batch members see each other, the header's bad val
 from __future__ import annotations
 
 import asyncio
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -17,6 +20,7 @@ from rpcserver.storage import copy, idempotency
 from rpcserver.storage._writer import STORAGE_FAILED
 
 from .conftest import ADMIN_PASSWORD, post, request, result_of, storage_of
+from .server_process import running_server
 
 PASSWORD = "Secret-pass-1"
 TTL = 3600
@@ -354,3 +358,29 @@ async def test_a_dry_run_claims_no_key(client: Any, world: dict[str, Any]) -> No
     _, headers, _ = await send(client, body, auth=world["admin"], Idempotency_Key="preview")
     assert "Idempotent-Replayed" not in headers
     assert await storage.read(history_count) == len(state["acknowledges"]) + 1
+
+
+# --- end to end: two real server processes over one database ---
+
+
+def http_post(url: str, body: Any, **headers: str) -> tuple[bytes, str | None]:
+    sent = urllib.request.Request(f"{url}/api_jsonrpc", orjson.dumps(body), {"Content-Type": "application/json", **headers})
+    with urllib.request.urlopen(sent, timeout=30) as response:
+        return response.read(), response.headers.get("Idempotent-Replayed")
+
+
+def test_repeats_racing_through_two_server_processes_run_once(db: Any, tmp_path: Path) -> None:
+    env = {"RPCSERVER_ADMIN_PASSWORD": ADMIN_PASSWORD, "RPCSERVER_PASSWORD_COST": "4"}
+    with running_server(tmp_path, "--db", str(db), env=env) as first, running_server(tmp_path, "--db", str(db), env=env) as second:
+        session = orjson.loads(http_post(first.url, request("user.login", {"username": "Admin", "password": ADMIN_PASSWORD}))[0])["result"]
+        bearer = {"Authorization": f"Bearer {session}"}
+        created = orjson.loads(http_post(first.url, request("event.create", {"host": "e2e-01", "name": "racing"}), **bearer)[0])
+        eventid = int(created["result"]["eventids"][0])
+        body = acknowledge(eventid, message="exactly once")
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda url: http_post(url, body, **bearer, **{"Idempotency-Key": "e2e"}),
+                                    [first.url, second.url] * 4))
+        assert len({raw for raw, _ in answers}) == 1
+        assert sorted(replayed or "" for _, replayed in answers) == [""] + ["true"] * 7
+        events = orjson.loads(http_post(second.url, request("event.get", {"eventids": [eventid], "select_acknowledges": ["message"]}), **bearer)[0])
+        assert [row["message"] for row in events["result"][0]["acknowledges"]] == ["exactly once"]
