@@ -184,6 +184,8 @@ async def handle_jsonrpc(request: web.Request) -> web.StreamResponse:
         methods, results = ",".join(outcome.methods) or "-", ",".join(outcome.results) or "-"
         if outcome.replayed:
             results = "replayed"
+        elif DRY_RUN in headers:
+            results += " (dry run)"
         access_log.info(f"req={request_id} {request.path} {methods} -> {results} {(time.perf_counter() - started) * 1000:.1f}ms")
     return web.Response(body=answer, content_type="application/json", headers=headers)
 
