@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from . import auth
+from .context import Clock
 from .domain.errors import DomainError, Unavailable
 from .errors import APPLICATION_ERROR, INTERNAL_ERROR, ApiError, ApplicationError
 from .storage import Storage, idempotency
@@ -147,7 +148,7 @@ class KeySweeper:
     """Removes expired keys in the background, every `interval` seconds. Every process runs one: a
     DELETE of expired rows is the same whoever runs it, and a claim treats an expired key as absent."""
 
-    def __init__(self, storage: Storage, clock: Any, interval: float = 60.0) -> None:
+    def __init__(self, storage: Storage, clock: Clock, interval: float = 60.0) -> None:
         self._storage = storage
         self._clock = clock
         self._interval = interval

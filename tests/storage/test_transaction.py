@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from rpcserver.errors import InvalidParams
+from rpcserver.retrysafe import KeySweeper
 from rpcserver.storage import Storage, idempotency
 from rpcserver.storage.idempotency import Kept
 
@@ -98,3 +99,20 @@ async def test_a_second_server_waits_for_the_first_claim_of_a_key(db: Any, stora
         assert await asyncio.wait_for(waiting, 10) == Kept("hash", "the answer")
     finally:
         await other.close()
+
+
+async def test_the_sweeper_removes_expired_keys_in_the_background(storage: Storage) -> None:
+    now = 1000.0
+    await storage.write(idempotency.claim, ADMIN, "old", "hash", 0, 1000)
+    await storage.write(idempotency.claim, ADMIN, "live", "hash", 0, 1001)
+    sweeper = KeySweeper(storage, lambda: now, interval=0.05)
+    sweeper.start()
+    try:
+        for _ in range(200):  # bounded: 10 s at most
+            keys = await storage.read(lambda db: [key for (key,) in db.execute("SELECT request_key FROM idempotent_request")])
+            if keys == ["live"]:
+                break
+            await asyncio.sleep(0.05)
+        assert keys == ["live"]
+    finally:
+        await sweeper.stop()
