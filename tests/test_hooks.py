@@ -245,6 +245,18 @@ async def test_credentials(client: Any, login: Any, token: str) -> None:
     assert (await hook(client, body, token))[0] == 200
 
 
+async def test_the_token_may_come_as_x_api_key(client: Any, token: str) -> None:
+    assert await hook(client, alertmanager_body("firing"), None, **{"X-API-Key": token}) == (
+        200, {"opened": 2, "resolved": 0, "unchanged": 0})
+
+
+async def test_a_disabled_token_is_refused(client: Any, call: Any, admin: str) -> None:
+    tokenid = (await call("token.create", {"name": "off", "status": 1}, auth=admin))["tokenids"][0]
+    (generated,) = await call("token.generate", [tokenid], auth=admin)
+    assert await hook(client, alertmanager_body("firing"), generated["token"]) == (
+        401, {"error": "The API token was refused: Not authorized."})
+
+
 async def test_an_expired_token_is_refused(client: Any, call: Any, admin: str, clock: Any) -> None:
     tokenid = (await call("token.create", {"name": "soon", "expires_at": int(clock.now) + 60}, auth=admin))["tokenids"][0]
     (generated,) = await call("token.generate", [tokenid], auth=admin)
