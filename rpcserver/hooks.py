@@ -23,7 +23,7 @@ from .accesslog import access_log
 from .appkeys import CLOCK_KEY, ENDPOINT_KEY, STORAGE_KEY
 from .caller import USER, Caller
 from .domain.alerts import problem_of
-from .domain.errors import DomainError, Forbidden, InvalidValue, Unavailable
+from .domain.errors import DomainError, InvalidValue, Unavailable
 from .errors import ApiError
 from .storage import events
 
@@ -32,8 +32,6 @@ log = logging.getLogger("rpcserver")
 ALERTMANAGER_PATH = "/hooks/alertmanager"
 INGESTING_METHOD = "event.create"
 """The method whose rights the hook asks of its caller."""
-HOOK_GROUPS = ("Discovered hosts",)
-"""The host groups of hosts the hook creates (event.create's default)."""
 
 
 class Refusal(Exception):
@@ -72,7 +70,8 @@ async def _apply(request: web.Request) -> dict[str, int]:
     try:
         body = orjson.loads(await request.read())
     except orjson.JSONDecodeError as exc:
-        raise Refusal(400, f"The body is not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}): send the webhook body of Alertmanager or Grafana.") from None
+        where = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+        raise Refusal(400, f"The body is not JSON ({where}): send the webhook body of Alertmanager or Grafana.") from None
     except web.HTTPRequestEntityTooLarge:
         limit = request.app[ENDPOINT_KEY].config.body_limit
         raise Refusal(413, f"The body is larger than the limit of {limit} bytes: lower the sender's max_alerts.") from None
@@ -83,16 +82,16 @@ async def _apply(request: web.Request) -> dict[str, int]:
     except InvalidValue as bad:
         raise Refusal(400, f"Bad webhook body: {bad.field}: {bad.reason}.") from None
     ingests = [
-        events.Ingest(host=p.host, name=p.name, severity=p.severity, value=int(p.firing), groups=HOOK_GROUPS, tags=p.tags)
+        events.Ingest(host=p.host, name=p.name, severity=p.severity, value=int(p.firing), tags=p.tags)
         for p in problems
     ]
     try:
         return await storage.write(events.ingest_counting, ingests, now, caller.userid, caller.is_super_admin)
-    except Forbidden as refused:
-        host = ingests[refused.detail].host
+    except events.HostNotWritable as refused:
         raise Refusal(403, (
-            f'alerts[{refused.detail}]: the token\'s user may not add problems to host "{host}": an Admin needs read-write'
-            f' rights on its host groups (new hosts go to "{HOOK_GROUPS[0]}", which must exist). Nothing was applied.'
+            f'alerts[{refused.index}]: the token\'s user may not add problems to host "{ingests[refused.index].host}": an'
+            f' Admin needs read-write rights on its host groups (new hosts go to "{events.DEFAULT_GROUP}", which must'
+            " exist). Nothing was applied."
         )) from None
     except Unavailable as down:
         raise Refusal(503, f"The database is unavailable ({down.text}); nothing was applied. Retry later.") from None

@@ -14,6 +14,7 @@ The bodies below have the fields their senders send, in their shapes:
 from __future__ import annotations
 
 import copy
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -23,7 +24,7 @@ import orjson
 import pytest
 
 from .conftest import ADMIN_PASSWORD, storage_of
-from .server_process import running_server
+from .server_process import ServerProcess, running_server
 
 HOOK = "/hooks/alertmanager"
 NEVER = "0001-01-01T00:00:00Z"
@@ -347,7 +348,17 @@ def test_a_real_server_takes_alertmanager_posts(tmp_path: Path, db: Any) -> None
         names = jsonrpc(server.url, "problem.get", {"output": ["name"]}, session)
         assert {"name": "Node db-01 is down"} in names and {"name": "DiskFull"} in names
         assert post_json(f"{server.url}{HOOK}", GRAFANA_FIRING, secret) == (200, {"opened": 1, "resolved": 0, "unchanged": 0})
-        assert f"{HOOK} -> 200 opened=1 resolved=0 unchanged=0" in server.log()
+        assert logged(server, f"{HOOK} -> 200 opened=1 resolved=0 unchanged=0")
+
+
+def logged(server: ServerProcess, text: str, timeout: float = 10) -> bool:
+    """Whether `text` shows in the server's log within `timeout` seconds (lines are written after the answer)."""
+    deadline = time.monotonic() + timeout
+    while text not in server.log():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def test_the_example_receiver_points_at_the_hook() -> None:

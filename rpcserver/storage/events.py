@@ -9,6 +9,17 @@ from ._sql import inserted_id
 from .engine import Db
 from .permissions import READ_WRITE, permitted_groupids, permitted_hostids
 
+DEFAULT_GROUP = "Discovered hosts"
+"""The host group of new hosts when an event names none."""
+
+
+class HostNotWritable(Forbidden):
+    """The caller may not write the host of the event at `index`, of those ingested together."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(f"event {index}: its host may not be written")
+        self.index = index
+
 
 @dataclass(frozen=True)
 class Ingest:
@@ -18,7 +29,7 @@ class Ingest:
     name: str
     severity: int = 0
     value: int = 1
-    groups: tuple[str, ...] = ("Discovered hosts",)
+    groups: tuple[str, ...] = (DEFAULT_GROUP,)
     manual_close: int | None = None
     tags: tuple[tuple[str, str], ...] = ()
     opdata: str | None = None
@@ -170,13 +181,13 @@ def ingest_counting(conn: Db, events: list[Ingest], now: int, userid: int, super
     a problem (POST /hooks/alertmanager's answer).
 
     Raises:
-        Forbidden: the caller may not write the host of an event; `detail` is that event's index.
+        HostNotWritable: the caller may not write the host of an event.
     """
     counts = dict.fromkeys((OPENED, RESOLVED, UNCHANGED), 0)
     for index, event in enumerate(events):
         try:
             change, _ = ingest_one(conn, event, now, userid, super_admin)
         except NotFound:
-            raise Forbidden(index) from None
+            raise HostNotWritable(index) from None
         counts[change] += 1
     return counts
