@@ -32,6 +32,8 @@ class StringMap(fields.Field[dict[str, str]]):
                 raise ValidationError(f"a {self.what[:-1]} name cannot be empty")
             if not isinstance(text, str):
                 raise ValidationError(f'the {self.what[:-1]} "{name}" must be a string, not {type(text).__name__}')
+            if "\x00" in name or "\x00" in text:  # PostgreSQL cannot store it; refused on both stores alike
+                raise ValidationError(f'the {self.what[:-1]} "{name.replace(chr(0), "")}" holds a NUL character')
         return value
 
 

@@ -220,6 +220,8 @@ GOOD_ALERT = with_alert()["alerts"][0]
         (with_alert(labels={**NODE_DOWN, "port": 9100}), 'Bad webhook body: alerts[0].labels: the label "port" must be a string, not int.'),
         (with_alert(labels={"": "x", "alertname": "a"}), "Bad webhook body: alerts[0].labels: a label name cannot be empty."),
         (with_alert(annotations={"summary": None}), 'Bad webhook body: alerts[0].annotations: the annotation "summary" must be a string, not NoneType.'),
+        (with_alert(labels={**NODE_DOWN, "job": "a\x00b"}), 'Bad webhook body: alerts[0].labels: the label "job" holds a NUL character.'),
+        (with_alert(annotations={"summary\x00": "x"}), 'Bad webhook body: alerts[0].annotations: the annotation "summary" holds a NUL character.'),
         (with_alert(labels={"instance": "h"}, annotations={}),
          'Bad webhook body: alerts[0]: it has neither an annotation "summary" nor a label "alertname" to name its problem.'),
     ],
