@@ -232,6 +232,29 @@ async def test_a_bad_body_is_refused_whole(client: Any, token: str, body: Any, e
     assert await rows(client, "SELECT count(*) FROM hosts") == [(0,)]
 
 
+async def test_a_body_over_the_limit_is_413(make_client: Any, call: Any) -> None:
+    client = await make_client(body_limit=1024)
+    admin = await call_on(client, "user.login", {"username": "Admin", "password": ADMIN_PASSWORD})
+    tokenid = (await call_on(client, "token.create", {"name": "t"}, admin))["tokenids"][0]
+    secret = (await call_on(client, "token.generate", [tokenid], admin))[0]["token"]
+    body = alertmanager_body("firing")
+    body["alerts"] *= 10
+    assert await hook(client, body, secret) == (413, {
+        "error": "The body is larger than the limit of 1024 bytes: lower the sender's max_alerts."})
+    assert await rows(client, "SELECT count(*) FROM events") == [(0,)]
+
+
+async def call_on(client: Any, method: str, params: Any, auth: str | None = None) -> Any:
+    headers = {"Content-Type": "application/json-rpc"} | ({"Authorization": f"Bearer {auth}"} if auth else {})
+    response = await client.post("/api_jsonrpc", data=orjson.dumps(
+        {"jsonrpc": "2.0", "method": method, "params": params, "id": 1}), headers=headers)
+    return orjson.loads(await response.read())["result"]
+
+
+async def test_only_post(client: Any) -> None:
+    assert (await client.get(HOOK)).status == 405
+
+
 async def test_credentials(client: Any, login: Any, token: str) -> None:
     body = alertmanager_body("firing")
     response = await client.post(HOOK, data=orjson.dumps(body))
