@@ -17,23 +17,34 @@ VERSIONS = {"4": "Alertmanager", "1": "Grafana"}
 """The body versions understood, and who sends them."""
 
 
-class StringMap(fields.Field[dict[str, str]]):
-    """Labels or annotations: an object of strings (null, as Go may send an empty map, is `{}`)."""
+SHOWN_LENGTH = 64
+"""Characters of a sent value an error repeats: enough to find it, never the whole of a long one."""
 
-    def __init__(self, *, what: str, **kwargs: Any) -> None:
+
+def shown(text: str) -> str:
+    """A sent text as an error quotes it: cut, and without NULs."""
+    text = text.replace("\x00", "")
+    return f'"{text[:SHOWN_LENGTH]}..."' if len(text) > SHOWN_LENGTH else f'"{text}"'
+
+
+class StringMap(fields.Field[dict[str, str]]):
+    """Labels or annotations (`item`: "label", "annotation"): an object of strings (null, as Go may send an
+    empty map, is `{}`)."""
+
+    def __init__(self, *, item: str, **kwargs: Any) -> None:
         super().__init__(load_default=dict, allow_none=True, **kwargs)
-        self.what = what
+        self.item = item
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dict[str, str]:
         if not isinstance(value, dict):
-            raise ValidationError(f"the {self.what} must be an object of strings")
+            raise ValidationError(f"the {self.item}s must be an object of strings")
         for name, text in value.items():
             if name == "":
-                raise ValidationError(f"a {self.what[:-1]} name cannot be empty")
+                raise ValidationError(f"a {self.item} name cannot be empty")
             if not isinstance(text, str):
-                raise ValidationError(f'the {self.what[:-1]} "{name}" must be a string, not {type(text).__name__}')
+                raise ValidationError(f"the {self.item} {shown(name)} must be a string, not {type(text).__name__}")
             if "\x00" in name or "\x00" in text:  # PostgreSQL cannot store it; refused on both stores alike
-                raise ValidationError(f'the {self.what[:-1]} "{name.replace(chr(0), "")}" holds a NUL character')
+                raise ValidationError(f"the {self.item} {shown(name)} holds a NUL character")
         return value
 
 
@@ -46,13 +57,13 @@ class AlertSchema(Schema):
         unknown = EXCLUDE
 
     status = Text(required=True)
-    labels = StringMap(what="labels")
-    annotations = StringMap(what="annotations")
+    labels = StringMap(item="label")
+    annotations = StringMap(item="annotation")
 
     def load_alert(self, value: Any) -> dict[str, Any]:
         loaded: dict[str, Any] = self.load(value)
         if loaded["status"] not in (FIRING, RESOLVED):
-            raise ValidationError({"status": [f'"{loaded["status"]}" is neither "{FIRING}" nor "{RESOLVED}"']})
+            raise ValidationError({"status": [f'{shown(loaded["status"])} is neither "{FIRING}" nor "{RESOLVED}"']})
         loaded["labels"] = loaded["labels"] or {}
         loaded["annotations"] = loaded["annotations"] or {}
         return loaded
@@ -105,7 +116,7 @@ def load_body(body: Any) -> list[dict[str, Any]]:
     version = loaded.get("version")
     if version is not None and version not in VERSIONS:
         known = " or ".join(f'"{v}" ({sender})' for v, sender in VERSIONS.items())
-        raise BadBody(f'version: "{version}" is not a webhook version understood here, which are {known}')
+        raise BadBody(f"version: {shown(version)} is not a webhook version understood here, which are {known}")
     alerts = []
     for index, alert in enumerate(loaded["alerts"]):
         where = f"alerts[{index}]"

@@ -214,6 +214,7 @@ GOOD_ALERT = with_alert()["alerts"][0]
         ({"alerts": [GOOD_ALERT, "NodeDown"]}, "Bad webhook body: alerts[1]: an alert must be a JSON object."),
         ({"alerts": [GOOD_ALERT, {**GOOD_ALERT, "status": "pending"}]},
          'Bad webhook body: alerts[1].status: "pending" is neither "firing" nor "resolved".'),
+        (with_alert(status="f" * 100), f'Bad webhook body: alerts[0].status: "{"f" * 64}..." is neither "firing" nor "resolved".'),
         (with_alert(status=None), "Bad webhook body: alerts[0].status: is missing."),
         (with_alert(status=1), "Bad webhook body: alerts[0].status: must be a string."),
         (with_alert(labels=["instance"]), "Bad webhook body: alerts[0].labels: the labels must be an object of strings."),
