@@ -23,7 +23,7 @@ from .accesslog import access_log
 from .appkeys import CLOCK_KEY, ENDPOINT_KEY, STORAGE_KEY
 from .caller import USER, Caller
 from .domain.alerts import problem_of
-from .domain.errors import DomainError, InvalidValue, Unavailable
+from .domain.errors import InvalidValue, Unavailable
 from .errors import ApiError
 from .storage import events
 
@@ -94,7 +94,7 @@ async def _apply(request: web.Request) -> dict[str, int]:
             " exist). Nothing was applied."
         )) from None
     except Unavailable as down:
-        raise Refusal(503, f"The database is unavailable ({down.text}); nothing was applied. Retry later.") from None
+        raise Refusal(503, down.text) from None  # it says that nothing changed; Alertmanager retries a 5xx
 
 
 async def _caller(request: web.Request, now: int) -> Caller:
@@ -108,8 +108,8 @@ async def _caller(request: web.Request, now: int) -> Caller:
         caller = await auth.token_caller(request.app[STORAGE_KEY], credential, now)
     except ApiError as refused:
         raise Refusal(401, f"The API token was refused: {refused.data}") from None
-    except DomainError:
-        raise Refusal(503, "The database is unavailable; nothing was applied. Retry later.") from None
+    except Unavailable as down:
+        raise Refusal(503, down.text) from None
     if not caller.rules.allows_method(INGESTING_METHOD):
         raise Refusal(403, f'The token\'s user may not call "{INGESTING_METHOD}" (their role\'s API rules), which ingesting alerts needs.')
     if caller.type == USER:

@@ -14,6 +14,7 @@ The bodies below have the fields their senders send, in their shapes:
 from __future__ import annotations
 
 import copy
+import sqlite3
 import time
 import urllib.error
 import urllib.request
@@ -22,6 +23,9 @@ from typing import Any
 
 import orjson
 import pytest
+
+import rpcserver.storage.sqlite as sqlite_backend
+from rpcserver.storage import _writer
 
 from .conftest import ADMIN_PASSWORD, storage_of
 from .server_process import ServerProcess, running_server
@@ -254,6 +258,28 @@ async def call_on(client: Any, method: str, params: Any, auth: str | None = None
 
 async def test_only_post(client: Any) -> None:
     assert (await client.get(HOOK)).status == 405
+
+
+@pytest.fixture
+def short_busy_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer waits 0.2 s for a lock instead of 5 s: the test need not take long."""
+    monkeypatch.setattr(sqlite_backend, "BUSY_TIMEOUT_MS", 200)
+
+
+@pytest.mark.sqlite_only("another connection's lock is how a write fails at once on SQLite; PostgreSQL would wait for it")
+async def test_a_store_that_cannot_write_is_503_for_the_sender_to_retry(
+    short_busy_timeout: None, client: Any, config: Any, token: str
+) -> None:
+    await hook(client, {"alerts": []}, token)  # the token's lastaccess written now: the refused call reads only
+    other = sqlite3.connect(config.db, isolation_level=None)
+    try:
+        other.execute("BEGIN EXCLUSIVE")
+        assert await hook(client, alertmanager_body("firing"), token) == (503, {"error": _writer.STORAGE_FAILED})
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    assert await rows(client, "SELECT count(*) FROM events") == [(0,)]
+    assert await hook(client, alertmanager_body("firing"), token) == (200, {"opened": 2, "resolved": 0, "unchanged": 0})
 
 
 async def test_credentials(client: Any, login: Any, token: str) -> None:
