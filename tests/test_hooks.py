@@ -14,7 +14,10 @@ The bodies below have the fields their senders send, in their shapes:
 from __future__ import annotations
 
 import copy
+import shutil
+import socket
 import sqlite3
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -377,7 +380,8 @@ def post_json(url: str, body: Any, token: str | None = None) -> tuple[int, Any]:
     request = urllib.request.Request(url, data=orjson.dumps(body), headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, orjson.loads(response.read())
+            answer = response.read()
+            return response.status, orjson.loads(answer) if answer else None
     except urllib.error.HTTPError as refused:
         return refused.code, orjson.loads(refused.read())
 
@@ -413,7 +417,92 @@ def logged(server: ServerProcess, text: str, timeout: float = 10) -> bool:
     return True
 
 
+# --- a real Alertmanager process sending to a real server ---------------------------------------------
+
+ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+EXAMPLE = Path(__file__).parent.parent / "examples" / "alertmanager.yml"
+
+
+def example_config(url: str, token_file: Path) -> str:
+    """examples/alertmanager.yml for a test: this server, this token, and no waiting before a group is sent."""
+    config = EXAMPLE.read_text()
+    for shipped, used in [("http://127.0.0.1:8080", url), ("/etc/alertmanager/rpcserver-token", str(token_file)),
+                          ("group_wait: 30s", "group_wait: 0s"), ("group_interval: 5m", "group_interval: 1s")]:
+        assert shipped in config
+        config = config.replace(shipped, used)
+    return config
+
+
 def test_the_example_receiver_points_at_the_hook() -> None:
-    example = (Path(__file__).parent.parent / "examples" / "alertmanager.yml").read_text()
+    """Also where no Alertmanager is installed to run it (below)."""
+    example = EXAMPLE.read_text()
     assert f"url: http://127.0.0.1:8080{HOOK}" in example
     assert "type: Bearer" in example and "send_resolved: true" in example
+
+
+WAIT = 60.0
+"""Seconds a bounded wait gives Alertmanager to deliver (it sends at once; retries back off)."""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until(check: Any, timeout: float = WAIT) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (outcome := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s")
+        time.sleep(0.2)
+    return outcome
+
+
+@pytest.mark.skipif(ALERTMANAGER is None, reason="Prometheus Alertmanager is not installed (apt-get install prometheus-alertmanager)")
+def test_a_real_alertmanager_opens_and_resolves_problems(tmp_path: Path, db: Any) -> None:
+    """Alertmanager itself (Debian's prometheus-alertmanager) delivers to `rpcserver serve` with
+    examples/alertmanager.yml: its own body, its own Authorization header, firing then resolved."""
+    # A known Admin password, so the test can make a token over the API.
+    env = {"RPCSERVER_ADMIN_PASSWORD": ADMIN_PASSWORD}
+    with running_server(tmp_path, "--db", str(db), env=env) as server:
+        session = jsonrpc(server.url, "user.login", {"username": "Admin", "password": ADMIN_PASSWORD})
+        tokenid = jsonrpc(server.url, "token.create", {"name": "alertmanager"}, session)["tokenids"][0]
+        token_file = tmp_path / "token"
+        token_file.write_text(jsonrpc(server.url, "token.generate", [tokenid], session)[0]["token"])
+        config = tmp_path / "alertmanager.yml"
+        config.write_text(example_config(server.url, token_file))
+        port = free_port()
+        am_url = f"http://127.0.0.1:{port}"
+        with open(tmp_path / "alertmanager.log", "wb") as am_log:
+            alertmanager = subprocess.Popen(
+                [str(ALERTMANAGER), f"--config.file={config}", f"--storage.path={tmp_path / 'am-data'}",
+                 f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+                stdout=am_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )
+        try:
+            wait_until(lambda: ready(f"{am_url}/-/ready"))
+            alert = {"labels": {"alertname": "NodeDown", "instance": "db-07:9100", "severity": "critical"},
+                     "annotations": {"summary": "Node db-07 is down"}}
+            assert post_json(f"{am_url}/api/v2/alerts", [alert])[0] == 200
+            problem = wait_until(lambda: jsonrpc(server.url, "problem.get", {"output": ["name", "severity"]}, session))
+            assert problem == [{"name": "Node db-07 is down", "severity": "4"}]
+            assert logged(server, f"{HOOK} -> 200 opened=1 resolved=0 unchanged=0")
+
+            ended = {**alert, "endsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1))}
+            assert post_json(f"{am_url}/api/v2/alerts", [ended])[0] == 200
+            wait_until(lambda: jsonrpc(server.url, "problem.get", {"output": ["name"]}, session) == [])
+            assert logged(server, f"{HOOK} -> 200 opened=0 resolved=1 unchanged=0")
+            hosts = jsonrpc(server.url, "host.get", {"output": ["host"]}, session)
+            assert [host["host"] for host in hosts] == ["db-07_9100"]
+        finally:
+            alertmanager.terminate()
+            alertmanager.wait(10)
+
+
+def ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
