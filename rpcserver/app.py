@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator, Mapping
 from aiohttp import web
 
 from . import accesslog
-from .appkeys import ENDPOINT_KEY, EXPIRY_KEY, STORAGE_KEY
+from .appkeys import CLOCK_KEY, ENDPOINT_KEY, EXPIRY_KEY, STORAGE_KEY
 from .bootstrap import bootstrap
 from .config import Config
 from .context import Clock
 from .dispatch import ApiMethod, Dispatcher
 from .expiry import Expiry
+from .hooks import ALERTMANAGER_PATH, handle_alertmanager
 from .retrysafe import KeySweeper
 from .storage import Storage
 from .transport import Endpoint, handle_jsonrpc, outermost
@@ -65,10 +66,12 @@ def create_app(
         await expiry.stop()
         await storage.close()
 
+    app[CLOCK_KEY] = clock
     app.cleanup_ctx.append(storage_lifecycle)
     for path in JSONRPC_PATHS:
         app.router.add_route("*", path, handle_jsonrpc)
     app.router.add_get("/healthz", healthz)
+    app.router.add_post(ALERTMANAGER_PATH, handle_alertmanager)
     return app
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from .context import Clock
     from .expiry import Expiry
     from .storage import Storage
     from .transport import Endpoint
@@ -15,3 +16,4 @@ if TYPE_CHECKING:
 STORAGE_KEY: web.AppKey[Storage] = web.AppKey("storage")
 EXPIRY_KEY: web.AppKey[Expiry] = web.AppKey("expiry")
 ENDPOINT_KEY: web.AppKey[Endpoint] = web.AppKey("endpoint")
+CLOCK_KEY: web.AppKey[Clock] = web.AppKey("clock")
