@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 
 from aiohttp import web
 
 from . import accesslog
-from .appkeys import ENDPOINT_KEY, EXPIRY_KEY, STORAGE_KEY
+from .appkeys import CLOCK_KEY, ENDPOINT_KEY, EXPIRY_KEY, METRICS_KEY, STORAGE_KEY
 from .bootstrap import bootstrap
 from .config import Config
 from .context import Clock
 from .dispatch import ApiMethod, Dispatcher
 from .expiry import Expiry
+from .metrics import CONTENT_TYPE, Metrics, database_state
 from .storage import Storage
 from .transport import Endpoint, handle_jsonrpc, outermost
+
+log = logging.getLogger("rpcserver")
 
 JSONRPC_PATHS = ("/api_jsonrpc", "/api_jsonrpc.php", "/zabbix/api_jsonrpc.php")
 
@@ -40,6 +44,7 @@ def create_app(
         methods = METHODS
 
     app = web.Application(client_max_size=config.body_limit, middlewares=[outermost])
+    app[CLOCK_KEY] = clock
     accesslog.use_default_handler()
 
     async def storage_lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -54,7 +59,11 @@ def create_app(
         app[STORAGE_KEY] = storage
         app[EXPIRY_KEY] = expiry
         dispatcher = Dispatcher(methods, storage, clock, config)
-        app[ENDPOINT_KEY] = Endpoint(dispatcher, config)
+        metrics = None
+        if not config.no_metrics:
+            metrics = app[METRICS_KEY] = Metrics(dispatcher.names)
+            storage.observe_writes(metrics)
+        app[ENDPOINT_KEY] = Endpoint(dispatcher, config, metrics)
         yield
         accesslog.flush()  # the lines of the last calls, before the database closes and "stopped"
         dispatcher.close()
@@ -65,6 +74,8 @@ def create_app(
     for path in JSONRPC_PATHS:
         app.router.add_route("*", path, handle_jsonrpc)
     app.router.add_get("/healthz", healthz)
+    if not config.no_metrics:
+        app.router.add_get("/metrics", scrape)
     return app
 
 
@@ -75,3 +86,14 @@ async def healthz(request: web.Request) -> web.Response:
     except Exception:
         return web.json_response({"status": "unavailable"}, status=503)
     return web.json_response({"status": "ok"})
+
+
+async def scrape(request: web.Request) -> web.Response:
+    """The metrics in Prometheus' text format. While the database cannot be read the calls' series are
+    still answered (they show the failures), with `rpcserver_database_up 0` instead of its state."""
+    try:
+        state = await request.app[STORAGE_KEY].read(database_state, int(request.app[CLOCK_KEY]()))
+    except Exception:  # as /healthz: whatever the database's fault, it is reported, not raised
+        log.warning("/metrics could not read the database's state", exc_info=True)
+        state = None
+    return web.Response(body=request.app[METRICS_KEY].scrape(state), headers={"Content-Type": CONTENT_TYPE})

@@ -50,6 +50,8 @@ class Config:
     """log2 of scrypt's work factor for new password hashes."""
     mass_rate_limit: int = 60
     """incident.massacknowledge/massresolve calls a caller may make in any 60 seconds."""
+    no_metrics: bool = False
+    """Serve no GET /metrics (and count nothing for it)."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

@@ -12,7 +12,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
@@ -32,6 +32,9 @@ from .errors import (
     error_object,
 )
 from .limits import depth_refusal, too_deep
+
+if TYPE_CHECKING:
+    from .metrics import Metrics
 
 log = logging.getLogger("rpcserver")
 
@@ -71,26 +74,29 @@ class Outcome:
 
 
 class Endpoint:
-    """Turns a request body into a response body; owns nothing but the dispatcher and settings."""
+    """Turns a request body into a response body; owns nothing but the dispatcher, settings and metrics."""
 
-    def __init__(self, dispatcher: Dispatcher, config: Config) -> None:
+    def __init__(self, dispatcher: Dispatcher, config: Config, metrics: Metrics | None = None) -> None:
         self.dispatcher = dispatcher
         self.config = config
+        self.metrics = metrics
 
     async def process(self, body: bytes, scope: RequestScope, outcome: Outcome) -> bytes:
+        started = time.perf_counter()
         try:
             decoded = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             if exc.msg == PARSER_TOO_DEEP:
                 # The parser's own limit (1024) is above any depth_limit: answered as ours, so
                 # depth errors read alike whatever the depth.
-                return refusal(outcome, INVALID_REQUEST, depth_refusal(self.config.depth_limit))
-            return refusal(outcome, PARSE_ERROR, PARSE_ERROR_DATA)
+                return self._refuse(started, outcome, INVALID_REQUEST, depth_refusal(self.config.depth_limit))
+            return self._refuse(started, outcome, PARSE_ERROR, PARSE_ERROR_DATA)
         if too_deep(body, decoded, self.config.depth_limit):
-            return refusal(outcome, INVALID_REQUEST, depth_refusal(self.config.depth_limit))
+            return self._refuse(started, outcome, INVALID_REQUEST, depth_refusal(self.config.depth_limit))
         if isinstance(decoded, list) and decoded:
             if len(decoded) > self.config.batch_limit:
-                return refusal(
+                return self._refuse(
+                    started,
                     outcome,
                     INVALID_REQUEST,
                     f"A batch may hold at most {self.config.batch_limit} requests; "
@@ -105,9 +111,16 @@ class Endpoint:
         if isinstance(decoded, dict) and decoded:
             response = await self._member(decoded, scope, outcome)
             return encode(response, scope.request_id) if response is not None else b""
-        return refusal(outcome, INVALID_REQUEST, INVALID_REQUEST_DATA)
+        return self._refuse(started, outcome, INVALID_REQUEST, INVALID_REQUEST_DATA)
+
+    def _refuse(self, started: float, outcome: Outcome, code: int, data: str) -> bytes:
+        body = refusal(outcome, code, data)
+        if self.metrics is not None:
+            self.metrics.call(None, {"error": {"code": code}}, time.perf_counter() - started)
+        return body
 
     async def _member(self, member: Any, scope: RequestScope, outcome: Outcome) -> dict[str, Any] | None:
+        started = time.perf_counter()
         method = member.get("method") if isinstance(member, dict) else None
         try:
             call = parse_call(member)
@@ -120,6 +133,8 @@ class Endpoint:
                 log.exception("req=%s internal error around %r", scope.request_id, method)
                 response = None if call.is_notification else {"jsonrpc": "2.0", "error": dict(INTERNAL_ERROR_OBJECT), "id": call.id}
         outcome.add(method, response)
+        if self.metrics is not None:
+            self.metrics.call(method, response, time.perf_counter() - started)
         return response
 
 

@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ..domain.errors import Unavailable
 from .engine import Db
@@ -38,6 +38,14 @@ class WriterStats:
     units: int = 0
     commits: int = 0
     failed_batches: int = 0
+
+
+class WriterObserver(Protocol):
+    """Told of the writer's queue and batches (the /metrics series); called on the event loop."""
+
+    def queued(self, depth: int) -> None: ...
+
+    def committed(self, units: int) -> None: ...
 
 
 class Failed:
@@ -117,6 +125,7 @@ class GroupCommitWriter:
         self._closing = False
         self._task = asyncio.create_task(self._run(), name="rpcserver-writer")
         self.stats = WriterStats()
+        self.observer: WriterObserver | None = None
 
     async def submit(self, unit: Unit) -> Any:
         if self._closing:
@@ -124,6 +133,8 @@ class GroupCommitWriter:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append((unit, future))
         self._wakeup.set()
+        if self.observer is not None:
+            self.observer.queued(len(self._queue))
         return await future
 
     async def close(self) -> None:
@@ -139,6 +150,8 @@ class GroupCommitWriter:
             while self._queue:
                 batch = [(u, f) for u, f in self._queue[: self._max_batch] if not f.cancelled()]
                 del self._queue[: self._max_batch]
+                if self.observer is not None:
+                    self.observer.queued(len(self._queue))
                 if batch:
                     await self._commit(batch)
             if self._closing:
@@ -154,6 +167,8 @@ class GroupCommitWriter:
         self.stats.units += len(units)
         if committed:
             self.stats.commits += 1
+            if self.observer is not None:
+                self.observer.committed(len(units))
         else:
             self.stats.failed_batches += 1
         for (_, future), outcome in zip(batch, outcomes):

@@ -1,0 +1,150 @@
+"""GET /metrics (API.md §11): the series move with the calls, hold no secret, and add up across processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from prometheus_client import values
+from prometheus_client.parser import text_string_to_metric_families
+
+from methods import METHODS
+from rpcserver import metrics
+from rpcserver.metrics import OTHER_METHOD, prepare_workers
+
+from .conftest import ADMIN_PASSWORD, FakeClock, post, request, result_of
+from .server_process import running_server
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def parse(text: str) -> Samples:
+    """Every sample of a scrape: (name, labels) -> value."""
+    return {(sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(text) for sample in family.samples}
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    """A sample's value; 0 for a series not there yet (a counter not yet incremented)."""
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+async def scrape(client: Any) -> Samples:
+    response = await client.get("/metrics")
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    return parse(await response.text())
+
+
+def calls(samples: Samples, method: str, outcome: str) -> float:
+    return value(samples, "rpcserver_calls_total", method=method, outcome=outcome)
+
+
+async def test_calls_are_counted_by_method_and_outcome_with_their_latency(client: Any, rpc: Any, admin: str) -> None:
+    before = await scrape(client)
+    for _ in range(3):
+        result_of(await rpc("apiinfo.version"))
+    await rpc("host.get", {"output": "bogus"}, headers={"Authorization": f"Bearer {admin}"})  # -32602
+    await rpc("no.such", {})
+    await rpc("apiinfo.version", {}, id=None)  # a call with id null is answered: counted as ok
+    after = await scrape(client)
+    assert calls(after, "apiinfo.version", "ok") - calls(before, "apiinfo.version", "ok") == 4
+    assert calls(after, "host.get", "-32602") - calls(before, "host.get", "-32602") == 1
+    assert calls(after, OTHER_METHOD, "-32601") - calls(before, OTHER_METHOD, "-32601") == 1
+    latency_count = value(after, "rpcserver_call_duration_seconds_count", method="apiinfo.version")
+    assert latency_count - value(before, "rpcserver_call_duration_seconds_count", method="apiinfo.version") == 4
+    assert value(after, "rpcserver_call_duration_seconds_bucket", method="apiinfo.version", le="+Inf") == latency_count
+    assert value(after, "rpcserver_call_duration_seconds_sum", method="apiinfo.version") > 0
+
+
+async def test_notifications_batches_and_refused_requests_are_counted(client: Any) -> None:
+    before = await scrape(client)
+    await post(client, [request("apiinfo.version", {}), {"jsonrpc": "2.0", "method": "apiinfo.version"}, {"bogus": 1}])
+    await post(client, b"{not json")
+    after = await scrape(client)
+    assert calls(after, "apiinfo.version", "ok") - calls(before, "apiinfo.version", "ok") == 1
+    assert calls(after, "apiinfo.version", "notification") - calls(before, "apiinfo.version", "notification") == 1
+    assert calls(after, OTHER_METHOD, "-32600") - calls(before, OTHER_METHOD, "-32600") == 1
+    assert calls(after, OTHER_METHOD, "-32700") - calls(before, OTHER_METHOD, "-32700") == 1
+
+
+async def test_writes_show_in_the_writer_series(client: Any, call: Any, admin: str) -> None:
+    before = await scrape(client)
+    await call("hostgroup.create", [{"name": "Metrics A"}], auth=admin)
+    await call("hostgroup.create", [{"name": "Metrics B"}], auth=admin)
+    after = await scrape(client)
+    # user.login wrote too (its session): at least these two batches, each of one unit at least
+    assert value(after, "rpcserver_writer_batch_size_count") - value(before, "rpcserver_writer_batch_size_count") >= 2
+    assert value(after, "rpcserver_writer_batch_size_sum") - value(before, "rpcserver_writer_batch_size_sum") >= 2
+    assert value(after, "rpcserver_writer_queue_depth") == 0  # nothing waits once the calls are answered
+
+
+async def test_open_problems_and_active_acknowledgements_follow_the_database(
+    client: Any, call: Any, admin: str, clock: FakeClock
+) -> None:
+    samples = await scrape(client)
+    assert value(samples, "rpcserver_database_up") == 1
+    assert value(samples, "rpcserver_open_problems", severity="4") == 0
+    assert value(samples, "rpcserver_active_acknowledgements") == 0
+    opened = await call("event.create", [{"host": "web", "name": "down", "severity": 4},
+                                         {"host": "web", "name": "slow", "severity": 2}], auth=admin)
+    samples = await scrape(client)
+    assert value(samples, "rpcserver_open_problems", severity="4") == 1
+    assert value(samples, "rpcserver_open_problems", severity="2") == 1
+    await call("event.acknowledge", {"eventids": opened["eventids"][0], "action": 2,
+                                     "acknowledged_until": int(clock.now) + 60}, auth=admin)
+    assert value(await scrape(client), "rpcserver_active_acknowledgements") == 1
+    clock.advance(61)  # the span's end has come: no longer active, even before expiry records it
+    assert value(await scrape(client), "rpcserver_active_acknowledgements") == 0
+    await call("event.create", {"host": "web", "name": "down", "value": 0}, auth=admin)
+    samples = await scrape(client)
+    assert value(samples, "rpcserver_open_problems", severity="4") == 0
+    assert value(samples, "rpcserver_open_problems", severity="2") == 1
+
+
+async def test_no_label_holds_a_credential_a_username_or_a_param(client: Any, rpc: Any, admin: str) -> None:
+    secrets = ["Quintessa", "hunter2-pw", "T0ken-in-a-header", "param-value-xyz", "Weird.Method", "evil"]
+    await rpc("user.login", {"username": "Quintessa", "password": "hunter2-pw"})  # no such user
+    await rpc("user.login", {"username": "Admin", "password": "hunter2-pw"})  # a wrong password
+    await rpc("host.get", {"search": {"host": "param-value-xyz"}}, headers={"Authorization": "Bearer T0ken-in-a-header"})
+    await rpc("Weird.Method", {"x": "param-value-xyz"})
+    await rpc('evil"} 1\nfake_series{a="', {})
+    text = await (await client.get("/metrics")).text()
+    for secret in [*secrets, admin, ADMIN_PASSWORD]:
+        assert secret.lower() not in text.lower(), secret
+    methods = {dict(labels)["method"] for name, labels in parse(text) if name == "rpcserver_calls_total"}
+    assert methods <= {*(name.lower() for name in METHODS), OTHER_METHOD}
+    assert OTHER_METHOD in methods and "user.login" in methods
+
+
+async def test_no_metrics_serves_none(make_client: Any) -> None:
+    client = await make_client(no_metrics=True)
+    assert (await client.get("/metrics")).status == 404
+    assert (await client.get("/healthz")).status == 200
+
+
+def test_two_processes_sharing_a_directory_are_scraped_as_one(
+    tmp_path: Path, db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As `serve --workers` will run them: the parent prepares the directory, its children inherit it."""
+    shared = tmp_path / "metrics"
+    shared.mkdir()
+    (shared / "counter_4242.db").write_bytes(b"left by an earlier run")
+    # prepare_workers changes the environment and the library's value store: both restored after the test.
+    monkeypatch.setenv(metrics.MULTIPROC_DIR, "")
+    monkeypatch.setattr(values, "ValueClass", values.ValueClass)
+    prepare_workers(shared)
+    assert list(shared.iterdir()) == []
+    env = {"RPCSERVER_ADMIN_PASSWORD": ADMIN_PASSWORD, "RPCSERVER_PASSWORD_COST": "4"}
+    with running_server(tmp_path, "--db", str(db), env=env) as first, running_server(tmp_path, "--db", str(db), env=env) as second:
+        for url, count in ((first.url, 3), (second.url, 2)):
+            for _ in range(count):
+                response = requests.post(f"{url}/api_jsonrpc", json=request("apiinfo.version", {}), timeout=10)
+                assert response.json()["result"]
+        scraped = [parse(requests.get(f"{url}/metrics", timeout=10).text) for url in (first.url, second.url)]
+    for samples in scraped:
+        assert calls(samples, "apiinfo.version", "ok") == 5
+        assert value(samples, "rpcserver_call_duration_seconds_count", method="apiinfo.version") == 5
+        assert value(samples, "rpcserver_database_up") == 1
