@@ -151,7 +151,8 @@ class Metrics:
         else:
             error = response.get("error")
             outcome = "ok" if error is None else str(error["code"])
-        key = (self.method_label(method), outcome)
+        # Most clients send the canonical name: found as is, without rebuilding it.
+        key = (method if type(method) is str and method in self._methods else self.method_label(method), outcome)
         children = self._children.get(key)
         if children is None:  # labels() looks its child up under a lock at every call: keep them
             children = self._children[key] = (self._calls.labels(*key), self._latency.labels(key[0]))

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import requests
 from prometheus_client import values
@@ -75,10 +81,44 @@ async def test_writes_show_in_the_writer_series(client: Any, call: Any, admin: s
     await call("hostgroup.create", [{"name": "Metrics A"}], auth=admin)
     await call("hostgroup.create", [{"name": "Metrics B"}], auth=admin)
     after = await scrape(client)
-    # user.login wrote too (its session): at least these two batches, each of one unit at least
-    assert value(after, "rpcserver_writer_batch_size_count") - value(before, "rpcserver_writer_batch_size_count") >= 2
-    assert value(after, "rpcserver_writer_batch_size_sum") - value(before, "rpcserver_writer_batch_size_sum") >= 2
-    assert value(after, "rpcserver_writer_queue_depth") == 0  # nothing waits once the calls are answered
+    # one after the other: a transaction each, of one unit
+    assert value(after, "rpcserver_writer_batch_size_count") - value(before, "rpcserver_writer_batch_size_count") == 2
+    assert value(after, "rpcserver_writer_batch_size_sum") - value(before, "rpcserver_writer_batch_size_sum") == 2
+    assert value(after, "rpcserver_writer_batch_size_bucket", le="1.0") - value(before, "rpcserver_writer_batch_size_bucket", le="1.0") == 2
+    await asyncio.gather(*(call("hostgroup.create", [{"name": f"Metrics C{n}"}], auth=admin) for n in range(20)))
+    final = await scrape(client)
+    assert value(final, "rpcserver_writer_batch_size_sum") - value(after, "rpcserver_writer_batch_size_sum") == 20
+    assert 1 <= value(final, "rpcserver_writer_batch_size_count") - value(after, "rpcserver_writer_batch_size_count") <= 20
+    assert value(final, "rpcserver_writer_queue_depth") == 0  # nothing waits once the calls are answered
+
+
+@contextmanager
+def writes_held(db: Any) -> Iterator[None]:
+    """Another connection holds what hostgroup.create writes, until the block ends."""
+    if isinstance(db, Path):
+        conn = sqlite3.connect(db, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+    else:
+        conn = psycopg.connect(str(db), autocommit=False)
+        conn.execute("LOCK TABLE hstgrp IN EXCLUSIVE MODE")
+    try:
+        yield
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+async def test_the_queue_depth_counts_the_writes_waiting(client: Any, call: Any, admin: str, db: Any) -> None:
+    with writes_held(db):
+        first = asyncio.ensure_future(call("hostgroup.create", [{"name": "Held 0"}], auth=admin))
+        await asyncio.sleep(0.2)  # the writer has taken it, and waits for the lock
+        rest = [asyncio.ensure_future(call("hostgroup.create", [{"name": f"Held {n}"}], auth=admin)) for n in (1, 2, 3)]
+        deadline = time.monotonic() + 3  # SQLite's writer gives up on the lock after 5 s
+        while (depth := value(await scrape(client), "rpcserver_writer_queue_depth")) != 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert depth == 3
+    await asyncio.gather(first, *rest)
+    assert value(await scrape(client), "rpcserver_writer_queue_depth") == 0
 
 
 async def test_open_problems_and_active_acknowledgements_follow_the_database(
