@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 
@@ -14,12 +13,11 @@ from .bootstrap import bootstrap
 from .config import Config
 from .context import Clock
 from .dispatch import ApiMethod, Dispatcher
+from .domain.errors import Unavailable
 from .expiry import Expiry
 from .metrics import CONTENT_TYPE, Metrics, database_state
 from .storage import Storage
 from .transport import Endpoint, handle_jsonrpc, outermost
-
-log = logging.getLogger("rpcserver")
 
 JSONRPC_PATHS = ("/api_jsonrpc", "/api_jsonrpc.php", "/zabbix/api_jsonrpc.php")
 
@@ -93,7 +91,6 @@ async def scrape(request: web.Request) -> web.Response:
     still answered (they show the failures), with `rpcserver_database_up 0` instead of its state."""
     try:
         state = await request.app[STORAGE_KEY].read(database_state, int(request.app[CLOCK_KEY]()))
-    except Exception:  # as /healthz: whatever the database's fault, it is reported, not raised
-        log.warning("/metrics could not read the database's state", exc_info=True)
+    except Unavailable:  # the storage has logged the fault
         state = None
     return web.Response(body=request.app[METRICS_KEY].scrape(state), headers={"Content-Type": CONTENT_TYPE})

@@ -18,10 +18,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from methods import METHODS
 from rpcserver import metrics
+from rpcserver.app import create_app
+from rpcserver.config import Config
 from rpcserver.metrics import OTHER_METHOD, prepare_workers
 
 from .conftest import ADMIN_PASSWORD, FakeClock, post, request, result_of
 from .server_process import running_server
+from .storage.test_postgresql import set_connections
+from .stores import Postgres, url_of
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -184,3 +188,23 @@ def test_two_processes_sharing_a_directory_are_scraped_as_one(
         assert calls(samples, "apiinfo.version", "ok") == 5
         assert value(samples, "rpcserver_call_duration_seconds_count", method="apiinfo.version") == 5
         assert value(samples, "rpcserver_database_up") == 1
+
+
+async def test_a_lost_database_is_database_up_0_and_the_calls_still_counted(postgres: Postgres, aiohttp_client: Any) -> None:
+    """On PostgreSQL, where a database can go away under a running server (a SQLite file cannot)."""
+    name = postgres.new_database()
+    try:
+        client = await aiohttp_client(create_app(Config(db=url_of(name), port=0, admin_password=ADMIN_PASSWORD, password_cost=4)))
+        assert value(await scrape(client), "rpcserver_database_up") == 1
+        set_connections(name, False)
+        before = await scrape(client)
+        assert value(before, "rpcserver_database_up") == 0
+        assert ("rpcserver_open_problems", frozenset()) not in before  # not a stale or made-up figure
+        await post(client, request("user.login", {"username": "Admin", "password": ADMIN_PASSWORD}))
+        assert calls(await scrape(client), "user.login", "-32500") - calls(before, "user.login", "-32500") == 1
+        set_connections(name, True)
+        assert value(await scrape(client), "rpcserver_database_up") == 1
+        await client.close()
+    finally:
+        set_connections(name, True)
+        postgres.drop(name)
