@@ -18,6 +18,7 @@ label would be scraped from one random worker at a time).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,8 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 """Units of work per transaction; the writer takes at most 512 at once."""
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+SERIES_FILE = re.compile(r"(counter|histogram|summary|gauge_[a-z]+)_\d+\.db")
+"""The name of a file of series prometheus-client's multi-process mode writes: kind (and gauge mode), pid."""
 
 
 def prepare_workers(directory: str | Path) -> None:
@@ -54,10 +57,18 @@ def prepare_workers(directory: str | Path) -> None:
     For the supervisor of `serve --workers`, before it starts (forks or spawns) any worker: creates the
     directory, removes the series an earlier run left there (they would be added to this run's), and
     sets PROMETHEUS_MULTIPROC_DIR, which the workers inherit. When a worker dies, call `worker_exited`.
+
+    Raises:
+        ValueError: the directory holds files that are not metrics (the message says which).
     """
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True)
-    for stale in path.glob("*.db"):
+    # A scrape reads every *.db file there as series, and stale series are deleted: a directory that
+    # holds anything else (a database) is refused, untouched.
+    foreign = sorted(file.name for file in path.iterdir() if not SERIES_FILE.fullmatch(file.name))
+    if foreign:
+        raise ValueError(f"the metrics directory {path} holds {foreign[0]}, not only metrics; give it a directory of its own")
+    for stale in path.iterdir():
         stale.unlink()
     os.environ[MULTIPROC_DIR] = str(path)
     # The library picks its value store when first imported: a worker forked from this process would

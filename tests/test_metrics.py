@@ -171,10 +171,17 @@ def test_two_processes_sharing_a_directory_are_scraped_as_one(
     """As `serve --workers` will run them: the parent prepares the directory, its children inherit it."""
     shared = tmp_path / "metrics"
     shared.mkdir()
-    (shared / "counter_4242.db").write_bytes(b"left by an earlier run")
+    stale = ["counter_4242.db", "gauge_livesum_4242.db", "histogram_4242.db"]
+    for name in stale:
+        (shared / name).write_bytes(b"left by an earlier run")
+    (shared / "rpcserver.db").write_bytes(b"not metrics")
     # prepare_workers changes the environment and the library's value store: both restored after the test.
     monkeypatch.setenv(metrics.MULTIPROC_DIR, "")
     monkeypatch.setattr(values, "ValueClass", values.ValueClass)
+    with pytest.raises(ValueError, match=f"the metrics directory {shared} holds rpcserver.db, not only metrics"):
+        prepare_workers(shared)
+    assert sorted(file.name for file in shared.iterdir()) == sorted([*stale, "rpcserver.db"])  # refused untouched
+    (shared / "rpcserver.db").unlink()
     prepare_workers(shared)
     assert list(shared.iterdir()) == []
     env = {"RPCSERVER_ADMIN_PASSWORD": ADMIN_PASSWORD, "RPCSERVER_PASSWORD_COST": "4"}
