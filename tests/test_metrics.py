@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -215,3 +217,27 @@ async def test_a_lost_database_is_database_up_0_and_the_calls_still_counted(post
     finally:
         set_connections(name, True)
         postgres.drop(name)
+
+
+FORKED_WORKERS = """
+import os, sys
+from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+from rpcserver.metrics import Metrics, prepare_workers
+
+prepare_workers(sys.argv[1])  # after the library was imported, as in a supervisor that forks its workers
+for worker in range(2):
+    pid = os.fork()
+    if pid == 0:
+        Metrics(["apiinfo.version"]).call("apiinfo.version", {"result": "7.0.0"}, 0.001)
+        os._exit(0)
+    os.waitpid(pid, 0)
+registry = CollectorRegistry()
+multiprocess.MultiProcessCollector(registry, path=sys.argv[1])
+sys.stdout.write(generate_latest(registry).decode())
+"""
+
+
+def test_workers_forked_after_prepare_workers_share_their_series(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-c", FORKED_WORKERS, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert calls(parse(result.stdout), "apiinfo.version", "ok") == 2
