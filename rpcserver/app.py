@@ -15,8 +15,9 @@ from .context import Clock
 from .dispatch import ApiMethod, Dispatcher
 from .domain.errors import Unavailable
 from .expiry import Expiry
-from .metrics import CONTENT_TYPE, Metrics, database_state
+from .metrics import CONTENT_TYPE, Metrics
 from .storage import Storage
+from .storage.gauges import database_state
 from .transport import Endpoint, handle_jsonrpc, outermost
 
 JSONRPC_PATHS = ("/api_jsonrpc", "/api_jsonrpc.php", "/zabbix/api_jsonrpc.php")

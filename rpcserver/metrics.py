@@ -36,9 +36,6 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from .storage.engine import Db
-from .storage.spans import active_sql
-
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 OTHER_METHOD = "other"
 """The `method` label of every call that does not name a method of the API."""
@@ -47,6 +44,7 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 """Units of work per transaction; the writer takes at most 512 at once."""
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+"""The format generate_latest writes."""
 SERIES_FILE = re.compile(r"(counter|histogram|summary|gauge_[a-z]+)_\d+\.db")
 """The name of a file of series prometheus-client's multi-process mode writes: kind (and gauge mode), pid."""
 
@@ -85,21 +83,8 @@ def _multiprocess_dir() -> str | None:
     return os.environ.get(MULTIPROC_DIR) or None
 
 
-def database_state(conn: Db, now: int) -> dict[str, Any]:
-    """What /metrics reports of the database itself, read in one snapshot at each scrape."""
-    # Counted on problem_3 alone (index only): its cost grows with the problems open, not with the
-    # events stored; a count by severity would read every open problem's row as well (ten times as long).
-    open_problems = conn.execute("SELECT count(*) FROM problem WHERE r_eventid IS NULL").fetchone()[0]
-    active = conn.execute(
-        f"SELECT count(*) FROM acknowledgement a WHERE a.end_recorded = 0 AND {active_sql('a')}", {"now": now}
-    ).fetchone()[0]
-    # Webhook deliveries (API §10) go here once the outbox exists: pending and failed counts, e.g.
-    # "deliveries": {"pending": n, "failed": n}, reported by StateCollector as rpcserver_webhook_deliveries.
-    return {"open_problems": open_problems, "active_acknowledgements": active}
-
-
 class StateCollector(Collector):
-    """The gauges of `database_state`, as last read (the /metrics handler reads them just before);
+    """The gauges of `storage.gauges.database_state`, as last read (the /metrics handler reads them just before);
     None: the database could not be read."""
 
     def __init__(self) -> None:
