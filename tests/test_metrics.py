@@ -29,6 +29,7 @@ from .server_process import running_server
 from .storage.test_postgresql import set_connections
 from .stores import Postgres, url_of
 
+SERVER_ENV = {"RPCSERVER_ADMIN_PASSWORD": ADMIN_PASSWORD, "RPCSERVER_PASSWORD_COST": "4"}
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
@@ -167,6 +168,13 @@ async def test_no_metrics_serves_none(make_client: Any) -> None:
     assert (await client.get("/healthz")).status == 200
 
 
+@pytest.mark.parametrize("args, env, status", [
+    (["--no-metrics"], {}, 404), ([], {"RPCSERVER_NO_METRICS": "1"}, 404), ([], {"RPCSERVER_NO_METRICS": "0"}, 200)])
+def test_no_metrics_as_flag_or_variable(tmp_path: Path, args: list[str], env: dict[str, str], status: int) -> None:
+    with running_server(tmp_path, "--db", str(tmp_path / "m.db"), *args, env={**SERVER_ENV, **env}) as server:
+        assert requests.get(f"{server.url}/metrics", timeout=10).status_code == status
+
+
 def test_two_processes_sharing_a_directory_are_scraped_as_one(
     tmp_path: Path, db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -186,8 +194,8 @@ def test_two_processes_sharing_a_directory_are_scraped_as_one(
     (shared / "rpcserver.db").unlink()
     prepare_workers(shared)
     assert list(shared.iterdir()) == []
-    env = {"RPCSERVER_ADMIN_PASSWORD": ADMIN_PASSWORD, "RPCSERVER_PASSWORD_COST": "4"}
-    with running_server(tmp_path, "--db", str(db), env=env) as first, running_server(tmp_path, "--db", str(db), env=env) as second:
+    with running_server(tmp_path, "--db", str(db), env=SERVER_ENV) as first, \
+            running_server(tmp_path, "--db", str(db), env=SERVER_ENV) as second:
         for url, count in ((first.url, 3), (second.url, 2)):
             for _ in range(count):
                 response = requests.post(f"{url}/api_jsonrpc", json=request("apiinfo.version", {}), timeout=10)
