@@ -230,22 +230,33 @@ async def test_a_lost_database_is_database_up_0_and_the_calls_still_counted(post
 FORKED_WORKERS = """
 import os, sys
 from prometheus_client import CollectorRegistry, generate_latest, multiprocess
-from rpcserver.metrics import Metrics, prepare_workers
+from rpcserver.metrics import Metrics, prepare_workers, worker_exited
 
 prepare_workers(sys.argv[1])  # after the library was imported, as in a supervisor that forks its workers
+pids = []
 for worker in range(2):
     pid = os.fork()
     if pid == 0:
-        Metrics(["apiinfo.version"]).call("apiinfo.version", {"result": "7.0.0"}, 0.001)
+        metrics = Metrics(["apiinfo.version"])
+        metrics.call("apiinfo.version", {"result": "7.0.0"}, 0.001)
+        metrics.queued(5)
         os._exit(0)
     os.waitpid(pid, 0)
+    pids.append(pid)
 registry = CollectorRegistry()
 multiprocess.MultiProcessCollector(registry, path=sys.argv[1])
+print(generate_latest(registry).decode() + "---")
+for pid in pids:
+    worker_exited(pid)
 sys.stdout.write(generate_latest(registry).decode())
 """
 
 
-def test_workers_forked_after_prepare_workers_share_their_series(tmp_path: Path) -> None:
+def test_workers_forked_after_prepare_workers_share_their_series_and_dead_ones_queue_nothing(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", FORKED_WORKERS, str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert calls(parse(result.stdout), "apiinfo.version", "ok") == 2
+    while_alive, after_exit = (parse(text) for text in result.stdout.split("---\n"))
+    assert calls(while_alive, "apiinfo.version", "ok") == 2
+    assert value(while_alive, "rpcserver_writer_queue_depth") == 10
+    assert calls(after_exit, "apiinfo.version", "ok") == 2  # counters keep what dead workers counted
+    assert value(after_exit, "rpcserver_writer_queue_depth") == 0  # a dead worker's queue is not waiting
