@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     flag("--log-level", "DEBUG, INFO (one line per request), WARNING or ERROR",
          choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
     flag("--shutdown-timeout", "seconds to let calls in flight finish after SIGTERM", type=float, metavar="S")
+    flag("--trusted-proxies", "comma-separated addresses or networks of reverse proxies in front of the server: "
+         "from them the client's address is taken from X-Forwarded-For", metavar="ADDR[,ADDR...]")
     flag("--no-metrics", "serve no GET /metrics (Prometheus text format, open to anyone who reaches the port)",
          action="store_const", const=True)
     passwd_parser = commands.add_parser(

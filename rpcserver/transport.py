@@ -32,6 +32,7 @@ from .errors import (
     error_object,
 )
 from .limits import depth_refusal, too_deep
+from .proxies import client_address, parse_networks
 
 if TYPE_CHECKING:
     from .metrics import Metrics
@@ -80,6 +81,7 @@ class Endpoint:
         self.dispatcher = dispatcher
         self.config = config
         self.metrics = metrics
+        self.trusted_proxies = parse_networks(config.trusted_proxies)
 
     async def process(self, body: bytes, scope: RequestScope, outcome: Outcome) -> bytes:
         started = time.perf_counter()
@@ -178,7 +180,8 @@ async def handle_jsonrpc(request: web.Request) -> web.StreamResponse:
             text=f"Request body larger than the limit of {endpoint.config.body_limit} bytes.\n",
         )
     outcome = Outcome()
-    scope = RequestScope(header_credential(request.headers), request_id, request.remote or "")
+    client = client_address(request.remote or "", request.headers.getall("X-Forwarded-For", ()), endpoint.trusted_proxies)
+    scope = RequestScope(header_credential(request.headers), request_id, client)
     answer = await endpoint.process(body, scope, outcome)
     if access_log.isEnabledFor(logging.INFO):
         methods, results = ",".join(outcome.methods) or "-", ",".join(outcome.results) or "-"
