@@ -23,6 +23,7 @@ from rpcserver import metrics
 from rpcserver.app import create_app
 from rpcserver.config import Config
 from rpcserver.metrics import OTHER_METHOD, prepare_workers
+from rpcserver.storage import sqlite as sqlite_backend
 
 from .conftest import ADMIN_PASSWORD, FakeClock, post, request, result_of
 from .server_process import running_server
@@ -115,12 +116,18 @@ def writes_held(db: Any) -> Iterator[None]:
         conn.close()
 
 
-async def test_the_queue_depth_counts_the_writes_waiting(client: Any, call: Any, admin: str, db: Any) -> None:
+@pytest.fixture
+def long_busy_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite's writer waits up to 30 s for a lock instead of 5 s: time enough to look at its queue."""
+    monkeypatch.setattr(sqlite_backend, "BUSY_TIMEOUT_MS", 30_000)
+
+
+async def test_the_queue_depth_counts_the_writes_waiting(long_busy_timeout: None, client: Any, call: Any, admin: str, db: Any) -> None:
     with writes_held(db):
         first = asyncio.ensure_future(call("hostgroup.create", [{"name": "Held 0"}], auth=admin))
-        await asyncio.sleep(0.2)  # the writer has taken it, and waits for the lock
+        await asyncio.sleep(1)  # the writer has taken it, and waits for the lock
         rest = [asyncio.ensure_future(call("hostgroup.create", [{"name": f"Held {n}"}], auth=admin)) for n in (1, 2, 3)]
-        deadline = time.monotonic() + 3  # SQLite's writer gives up on the lock after 5 s
+        deadline = time.monotonic() + 10
         while (depth := value(await scrape(client), "rpcserver_writer_queue_depth")) != 3 and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         assert depth == 3
