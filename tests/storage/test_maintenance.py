@@ -56,15 +56,19 @@ def test_a_backup_taken_under_write_load_opens_and_holds_every_call_answered_bef
     with running_server(tmp_path, "--db", str(db), env=SERVER_ENV) as server:
         session = login(server.url)
         answered: list[tuple[float, str]] = []  # (when the answer came, the group it created)
+        failures: list[BaseException] = []
         stop = threading.Event()
 
         def write(writer: int) -> None:
             n = 0
-            while not stop.is_set():
-                name = f"Load {writer}-{n}"
-                call(server.url, "hostgroup.create", {"name": name}, session)
-                answered.append((time.monotonic(), name))
-                n += 1
+            try:
+                while not stop.is_set():
+                    name = f"Load {writer}-{n}"
+                    call(server.url, "hostgroup.create", {"name": name}, session)
+                    answered.append((time.monotonic(), name))
+                    n += 1
+            except BaseException as exc:  # reported in the test, not lost in the thread
+                failures.append(exc)
 
         threads = [threading.Thread(target=write, args=(w,)) for w in range(WRITERS)]
         for thread in threads:
@@ -79,6 +83,7 @@ def test_a_backup_taken_under_write_load_opens_and_holds_every_call_answered_bef
             stop.set()
             for thread in threads:
                 thread.join(30)
+        assert failures == []
         before = {name for when, name in answered if when < began}
         if store == "postgresql":
             assert result.returncode == 2
@@ -89,6 +94,7 @@ def test_a_backup_taken_under_write_load_opens_and_holds_every_call_answered_bef
             return
         assert result.returncode == 0, result.stderr
         assert len(before) >= 50
+        assert any(when > began for when, _ in answered)  # the server went on answering writes meanwhile
     checked = run_cli(["check", "--db", str(tmp_path / "copy.db")], cwd=tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     with running_server(tmp_path, "--db", str(tmp_path / "copy.db"), env=SERVER_ENV) as copy:
