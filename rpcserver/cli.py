@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write a consistent copy of the SQLite database `serve` would open into the new file DEST, "
         "while servers go on using it (SQLite's online backup: the copy holds every change answered before it "
         "began). `rpcserver serve --db DEST` serves the copy. A PostgreSQL database is pg_dump's to back up "
-        "(exit status 2). Example: rpcserver backup --db /var/lib/rpcserver/rpcserver.db /backup/rpcserver-$(date +%%F).db",
+        "(exit status 2). Example: rpcserver backup --db /var/lib/rpcserver/rpcserver.db /backup/rpcserver-$(date +%F).db",
     )
     backup_parser.add_argument("dest", metavar="DEST", help="the new file to write (never overwritten)")
     check_parser = commands.add_parser(
