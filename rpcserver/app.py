@@ -8,15 +8,18 @@ from collections.abc import AsyncIterator, Mapping
 from aiohttp import web
 
 from . import accesslog
-from .appkeys import CLOCK_KEY, ENDPOINT_KEY, EXPIRY_KEY, STORAGE_KEY
+from .appkeys import CLOCK_KEY, ENDPOINT_KEY, EXPIRY_KEY, METRICS_KEY, STORAGE_KEY
 from .bootstrap import bootstrap
 from .config import Config
 from .context import Clock
 from .dispatch import ApiMethod, Dispatcher
+from .domain.errors import Unavailable
 from .expiry import Expiry
 from .hooks import ALERTMANAGER_PATH, handle_alertmanager
+from .metrics import CONTENT_TYPE, Metrics
 from .retrysafe import KeySweeper
 from .storage import Storage
+from .storage.gauges import database_state
 from .transport import Endpoint, handle_jsonrpc, outermost
 
 JSONRPC_PATHS = ("/api_jsonrpc", "/api_jsonrpc.php", "/zabbix/api_jsonrpc.php")
@@ -42,6 +45,7 @@ def create_app(
         methods = METHODS
 
     app = web.Application(client_max_size=config.body_limit, middlewares=[outermost])
+    app[CLOCK_KEY] = clock
     accesslog.use_default_handler()
 
     async def storage_lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -56,7 +60,11 @@ def create_app(
         app[STORAGE_KEY] = storage
         app[EXPIRY_KEY] = expiry
         dispatcher = Dispatcher(methods, storage, clock, config)
-        app[ENDPOINT_KEY] = Endpoint(dispatcher, config)
+        metrics = None
+        if not config.no_metrics:
+            metrics = app[METRICS_KEY] = Metrics(dispatcher.names)
+            storage.observe_writes(metrics)
+        app[ENDPOINT_KEY] = Endpoint(dispatcher, config, metrics)
         sweeper = KeySweeper(storage, clock)
         sweeper.start()
         yield
@@ -72,6 +80,8 @@ def create_app(
         app.router.add_route("*", path, handle_jsonrpc)
     app.router.add_get("/healthz", healthz)
     app.router.add_post(ALERTMANAGER_PATH, handle_alertmanager)
+    if not config.no_metrics:
+        app.router.add_get("/metrics", scrape)
     return app
 
 
@@ -82,3 +92,13 @@ async def healthz(request: web.Request) -> web.Response:
     except Exception:
         return web.json_response({"status": "unavailable"}, status=503)
     return web.json_response({"status": "ok"})
+
+
+async def scrape(request: web.Request) -> web.Response:
+    """The metrics in Prometheus' text format. While the database cannot be read the calls' series are
+    still answered (they show the failures), with `rpcserver_database_up 0` instead of its state."""
+    try:
+        state = await request.app[STORAGE_KEY].read(database_state, int(request.app[CLOCK_KEY]()))
+    except Unavailable:  # the storage has logged the fault
+        state = None
+    return web.Response(body=request.app[METRICS_KEY].scrape(state), headers={"Content-Type": CONTENT_TYPE})

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .proxies import parse_networks
 from .storage import is_postgresql_url
 
 ENV_PREFIX = "RPCSERVER_"
@@ -52,6 +53,10 @@ class Config:
     """incident.massacknowledge/massresolve calls a caller may make in any 60 seconds."""
     idempotency_ttl: int = 24 * 3600
     """Seconds the answer to a request with an Idempotency-Key is kept for its repeats (API.md §8)."""
+    no_metrics: bool = False
+    """Serve no GET /metrics (and count nothing for it)."""
+    trusted_proxies: str = ""
+    """Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For names the client."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -77,6 +82,10 @@ class Config:
             raise ConfigError("password-cost must be between 4 and 20")
         if self.shutdown_timeout < 0:
             raise ConfigError("shutdown-timeout must not be negative")
+        try:
+            parse_networks(self.trusted_proxies)
+        except ValueError as exc:
+            raise ConfigError(f"trusted-proxies: {exc}") from None
 
 
 def env_name(field_name: str) -> str:

@@ -12,7 +12,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
@@ -33,7 +33,11 @@ from .errors import (
     error_object,
 )
 from .limits import depth_refusal, too_deep
+from .proxies import client_address, parse_networks
 from .retrysafe import DRY_RUN, IDEMPOTENCY_KEY, is_retryable
+
+if TYPE_CHECKING:
+    from .metrics import Metrics
 
 log = logging.getLogger("rpcserver")
 
@@ -78,26 +82,30 @@ class Outcome:
 
 
 class Endpoint:
-    """Turns a request body into a response body; owns nothing but the dispatcher and settings."""
+    """Turns a request body into a response body; owns nothing but the dispatcher, settings and metrics."""
 
-    def __init__(self, dispatcher: Dispatcher, config: Config) -> None:
+    def __init__(self, dispatcher: Dispatcher, config: Config, metrics: Metrics | None = None) -> None:
         self.dispatcher = dispatcher
         self.config = config
+        self.metrics = metrics
+        self.trusted_proxies = parse_networks(config.trusted_proxies)
 
     async def process(self, body: bytes, scope: RequestScope, outcome: Outcome) -> bytes:
+        started = time.perf_counter()
         try:
             decoded = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             if exc.msg == PARSER_TOO_DEEP:
                 # The parser's own limit (1024) is above any depth_limit: answered as ours, so
                 # depth errors read alike whatever the depth.
-                return refusal(outcome, INVALID_REQUEST, depth_refusal(self.config.depth_limit))
-            return refusal(outcome, PARSE_ERROR, PARSE_ERROR_DATA)
+                return self.refuse(started, outcome, INVALID_REQUEST, depth_refusal(self.config.depth_limit))
+            return self.refuse(started, outcome, PARSE_ERROR, PARSE_ERROR_DATA)
         if too_deep(body, decoded, self.config.depth_limit):
-            return refusal(outcome, INVALID_REQUEST, depth_refusal(self.config.depth_limit))
+            return self.refuse(started, outcome, INVALID_REQUEST, depth_refusal(self.config.depth_limit))
         if isinstance(decoded, list) and decoded:
             if len(decoded) > self.config.batch_limit:
-                return refusal(
+                return self.refuse(
+                    started,
                     outcome,
                     INVALID_REQUEST,
                     f"A batch may hold at most {self.config.batch_limit} requests; "
@@ -112,9 +120,16 @@ class Endpoint:
         if isinstance(decoded, dict) and decoded:
             response = await self._member(decoded, scope, outcome)
             return encode(response, scope.request_id) if response is not None else b""
-        return refusal(outcome, INVALID_REQUEST, INVALID_REQUEST_DATA)
+        return self.refuse(started, outcome, INVALID_REQUEST, INVALID_REQUEST_DATA)
+
+    def refuse(self, started: float, outcome: Outcome, code: int, data: str) -> bytes:
+        body = refusal(outcome, code, data)
+        if self.metrics is not None:
+            self.metrics.call(None, {"error": {"code": code}}, time.perf_counter() - started)
+        return body
 
     async def _member(self, member: Any, scope: RequestScope, outcome: Outcome) -> dict[str, Any] | None:
+        started = time.perf_counter()
         method = member.get("method") if isinstance(member, dict) else None
         try:
             call = parse_call(member)
@@ -127,6 +142,8 @@ class Endpoint:
                 log.exception("req=%s internal error around %r", scope.request_id, method)
                 response = None if call.is_notification else {"jsonrpc": "2.0", "error": dict(INTERNAL_ERROR_OBJECT), "id": call.id}
         outcome.add(method, response)
+        if self.metrics is not None:
+            self.metrics.call(method, response, time.perf_counter() - started)
         return response
 
 
@@ -170,14 +187,15 @@ async def handle_jsonrpc(request: web.Request) -> web.StreamResponse:
             text=f"Request body larger than the limit of {endpoint.config.body_limit} bytes.\n",
         )
     outcome = Outcome()
-    scope = RequestScope(header_credential(request.headers), request_id, request.remote or "")
+    client = client_address(request.remote or "", request.headers.getall("X-Forwarded-For", ()), endpoint.trusted_proxies)
+    scope = RequestScope(header_credential(request.headers), request_id, client)
     headers = {"X-Request-Id": request_id}
     if DRY_RUN in request.headers or IDEMPOTENCY_KEY in request.headers:
         try:
             answer, extra = await retrysafe.answer(endpoint, body, scope, outcome, request.headers)
             headers.update(extra)
         except retrysafe.Refused as exc:
-            answer = refusal(outcome, INVALID_REQUEST, str(exc))
+            answer = endpoint.refuse(started, outcome, INVALID_REQUEST, str(exc))
     else:
         answer = await endpoint.process(body, scope, outcome)
     if access_log.isEnabledFor(logging.INFO):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from ._writer import GroupCommitWriter, Outcomes, Unit, WriterStats
+from ._writer import GroupCommitWriter, Outcomes, Unit, WriterObserver, WriterStats
 from .credentials import InlineReader
 from .engine import Db, Engine
 
@@ -110,6 +110,10 @@ class Storage:
     @property
     def stats(self) -> WriterStats:
         return self._writer.stats
+
+    def observe_writes(self, observer: WriterObserver) -> None:
+        """Tell `observer` of every change of the writer's queue depth and of every committed batch."""
+        self._writer.observer = observer
 
     @property
     def schema_version(self) -> int:

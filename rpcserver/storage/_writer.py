@@ -16,7 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ..domain.errors import Unavailable
 from .engine import Db
@@ -41,6 +41,14 @@ class WriterStats:
     units: int = 0
     commits: int = 0
     failed_batches: int = 0
+
+
+class WriterObserver(Protocol):
+    """Told of the writer's queue and batches (the /metrics series); called on the event loop."""
+
+    def queued(self, depth: int) -> None: ...
+
+    def committed(self, units: int) -> None: ...
 
 
 class Failed:
@@ -130,6 +138,7 @@ class GroupCommitWriter:
         """Held while a batch runs, and by a request transaction (`exclusive`) for its whole length."""
         self._task = asyncio.create_task(self._run(), name="rpcserver-writer")
         self.stats = WriterStats()
+        self.observer: WriterObserver | None = None
 
     async def submit(self, unit: Unit) -> Any:
         if self._closing:
@@ -137,6 +146,8 @@ class GroupCommitWriter:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append((unit, future))
         self._wakeup.set()
+        if self.observer is not None:
+            self.observer.queued(len(self._queue))
         return await future
 
     @asynccontextmanager
@@ -160,6 +171,8 @@ class GroupCommitWriter:
             while self._queue:
                 batch = [(u, f) for u, f in self._queue[: self._max_batch] if not f.cancelled()]
                 del self._queue[: self._max_batch]
+                if self.observer is not None:
+                    self.observer.queued(len(self._queue))
                 if batch:
                     await self._commit(batch)
             if self._closing:
@@ -176,6 +189,8 @@ class GroupCommitWriter:
         self.stats.units += len(units)
         if committed:
             self.stats.commits += 1
+            if self.observer is not None:
+                self.observer.committed(len(units))
         else:
             self.stats.failed_batches += 1
         for (_, future), outcome in zip(batch, outcomes):
