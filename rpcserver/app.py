@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 from aiohttp import web
 
 from . import accesslog
-from .appkeys import ENDPOINT_KEY, EXPIRY_KEY, STORAGE_KEY
+from .appkeys import DELIVERIES_KEY, ENDPOINT_KEY, EXPIRY_KEY, STORAGE_KEY
 from .bootstrap import bootstrap
 from .config import Config
 from .context import Clock
@@ -16,6 +16,7 @@ from .dispatch import ApiMethod, Dispatcher
 from .expiry import Expiry
 from .storage import Storage
 from .transport import Endpoint, handle_jsonrpc, outermost
+from .webhooks import Deliveries
 
 JSONRPC_PATHS = ("/api_jsonrpc", "/api_jsonrpc.php", "/zabbix/api_jsonrpc.php")
 
@@ -27,7 +28,8 @@ def create_app(
     clock: Clock = time.time,
 ) -> web.Application:
     """Build the aiohttp application. The database opens when the app starts and closes
-    (after in-flight calls finish) when it stops; the expiry of acknowledgements runs in between.
+    (after in-flight calls finish) when it stops; the expiry of acknowledgements and webhook
+    deliveries run in between.
 
     Args:
         config: the settings.
@@ -51,13 +53,17 @@ def create_app(
         except BaseException:
             await storage.close()
             raise
+        deliveries = Deliveries(storage)
+        await deliveries.start()
         app[STORAGE_KEY] = storage
         app[EXPIRY_KEY] = expiry
+        app[DELIVERIES_KEY] = deliveries
         dispatcher = Dispatcher(methods, storage, clock, config)
         app[ENDPOINT_KEY] = Endpoint(dispatcher, config)
         yield
         accesslog.flush()  # the lines of the last calls, before the database closes and "stopped"
         dispatcher.close()
+        await deliveries.stop()
         await expiry.stop()
         await storage.close()
 

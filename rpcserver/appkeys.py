@@ -11,7 +11,9 @@ if TYPE_CHECKING:
     from .expiry import Expiry
     from .storage import Storage
     from .transport import Endpoint
+    from .webhooks import Deliveries
 
 STORAGE_KEY: web.AppKey[Storage] = web.AppKey("storage")
 EXPIRY_KEY: web.AppKey[Expiry] = web.AppKey("expiry")
 ENDPOINT_KEY: web.AppKey[Endpoint] = web.AppKey("endpoint")
+DELIVERIES_KEY: web.AppKey[Deliveries] = web.AppKey("deliveries")
