@@ -29,8 +29,10 @@ def _require_super_admin(ctx: Context, method: str) -> None:
 
 
 async def create(ctx: Context, params: Any) -> dict[str, list[str]]:
-    """Create webhooks (super admins only): each history row of a kind in `events` (default all) is
-    posted to `url` as JSON, signed with `secret` when one is set."""
+    """Create webhooks (super admins only), which receive every history row on a problem as a JSON POST.
+
+    Each row of a kind in `events` (default all) is posted to `url`, signed with `secret` when one is set.
+    """
     _require_super_admin(ctx, "create")
     new = [WebhookChange(one["url"], one["events"], one["secret"]) for one in _create_params.load_many(params)]
     webhookids = await ctx.storage.write(webhooks.create_webhooks, new)
@@ -38,8 +40,11 @@ async def create(ctx: Context, params: Any) -> dict[str, list[str]]:
 
 
 async def get(ctx: Context, params: Any) -> Any:
-    """Webhooks (super admins only) with their delivery state: `last_status` (HTTP status of the last
-    attempt, "0" for none or no answer), `last_error`, `pending` and `failed` (given up) deliveries."""
+    """Webhooks (super admins only) with the state of their deliveries; the secret is never shown.
+
+    `last_status`: the HTTP status of the last attempt ("0": none yet, or no answer); `last_error`:
+    why it failed ("" when it did not); `pending`: deliveries not made yet; `failed`: given up after 24 h.
+    """
     _require_super_admin(ctx, "get")
     p = _get_params.load_params(params)
     rows = await ctx.storage.read(webhooks.select_webhooks, get_query(p, ("webhookids",)))
@@ -47,7 +52,10 @@ async def get(ctx: Context, params: Any) -> Any:
 
 
 async def update(ctx: Context, params: Any) -> dict[str, list[str]]:
-    """Change webhooks' `url`, `events` or `secret` (super admins only); pending deliveries go to the new URL."""
+    """Change webhooks' `url`, `events` or `secret` (super admins only).
+
+    Pending deliveries go to the new URL, signed with the new secret.
+    """
     _require_super_admin(ctx, "update")
     changes = {one["webhookid"]: WebhookChange(one["url"], one["events"], one["secret"]) for one in load_update(params)}
     await ctx.storage.write(webhooks.update_webhooks, changes)

@@ -153,7 +153,7 @@ async def test_version_2_drops_the_acknowledged_mirrors_of_a_version_1_database(
     v1 = await Storage.open(tmp_path / "v1.db", migrations=MIGRATIONS[:1])
     await v1.write(_acknowledged_problem)
     await v1.close()
-    v2 = await Storage.open(tmp_path / "v1.db")
+    v2 = await Storage.open(tmp_path / "v1.db", migrations=MIGRATIONS[:2])
     try:
         assert v2.schema_version == 2
         kept = await v2.read(lambda c: (
