@@ -19,6 +19,7 @@ import hmac
 import logging
 import random
 import uuid
+from collections import Counter
 
 import aiohttp
 
@@ -97,11 +98,18 @@ class Deliveries:
             self._session = None
 
     async def _run(self) -> None:
+        failing = False
         while True:
             try:
                 await self.run_once()
             except Exception:  # a database that is down must not end deliveries for good
-                log.exception("delivering webhooks failed; retrying")
+                if not failing:  # once an outage, not every poll
+                    log.exception("delivering webhooks failed; retrying every %g s", self._poll)
+                failing = True
+            else:
+                if failing:
+                    log.info("delivering webhooks again")
+                failing = False
             await asyncio.sleep(self._poll)
 
     async def run_once(self) -> None:
@@ -114,14 +122,14 @@ class Deliveries:
             await self._claim()
         if not self.holds_lease or due is None or due > outbox.now_ms():
             return
-        busy_webhooks = [webhookid for webhookid in {w for w, _ in self._running.values()}
-                         if sum(1 for w, _ in self._running.values() if w == webhookid) >= PER_WEBHOOK]
-        heads = await self._storage.read(outbox.due_heads, outbox.now_ms(), list(self._running), busy_webhooks, BATCH)
+        running = Counter(webhookid for webhookid, _ in self._running.values())
+        busy = [webhookid for webhookid, count in running.items() if count >= PER_WEBHOOK]
+        heads = await self._storage.read(outbox.due_heads, outbox.now_ms(), list(self._running), busy, BATCH)
         for delivery in heads:
-            if sum(1 for w, _ in self._running.values() if w == delivery.webhookid) >= PER_WEBHOOK:
-                continue
-            task = asyncio.create_task(self._attempt(delivery), name=f"rpcserver-webhook-{delivery.deliveryid}")
-            self._running[delivery.deliveryid] = (delivery.webhookid, task)
+            if running[delivery.webhookid] < PER_WEBHOOK:
+                running[delivery.webhookid] += 1
+                task = asyncio.create_task(self._attempt(delivery), name=f"rpcserver-webhook-{delivery.deliveryid}")
+                self._running[delivery.deliveryid] = (delivery.webhookid, task)
 
     async def _claim(self) -> None:
         loop = asyncio.get_running_loop()
