@@ -167,7 +167,7 @@ def enqueue(conn: Db, rows: Sequence[HistoryRow], now: int, *, expired: bool = F
         kinds = row_kinds(action, expired=expired)
         wanted = kind_bits(kinds)
         matching = [webhookid for webhookid, events in webhooks if events & wanted]
-        if not matching or eventid not in problems:
+        if not matching:
             continue
         body = orjson.dumps({
             "event": kinds[0], "eventid": str(eventid), "clock": clock, "userid": str(userid),
@@ -185,10 +185,13 @@ def enqueue(conn: Db, rows: Sequence[HistoryRow], now: int, *, expired: bool = F
 
 def claim_lease(conn: Db, holder: str, now: int, lease_ms: int) -> bool:
     """Take (or keep) the delivering lease until `now` + `lease_ms`, unless another holder's is still
-    running. One UPDATE: the database settles two processes claiming at once."""
+    running. One statement, which the database settles when two processes claim at once; the row is
+    made by the first claim (so a copy or an emptied database needs none)."""
     return bool(conn.execute(
-        "UPDATE webhook_lease SET holder = ?, expires_ms = ? WHERE name = ? AND (holder = ? OR expires_ms <= ?)",
-        (holder, now + lease_ms, LEASE, holder, now),
+        "INSERT INTO webhook_lease (name, holder, expires_ms) VALUES (:name, :holder, :until)"
+        " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_ms = excluded.expires_ms"
+        " WHERE webhook_lease.holder = excluded.holder OR webhook_lease.expires_ms <= :now",
+        {"name": LEASE, "holder": holder, "until": now + lease_ms, "now": now},
     ).rowcount)
 
 

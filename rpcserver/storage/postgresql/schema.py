@@ -44,7 +44,6 @@ CREATE TABLE webhook_lease (
     holder       text COLLATE "C" NOT NULL,
     expires_ms   bigint  NOT NULL
 );
-INSERT INTO webhook_lease (name, holder, expires_ms) VALUES ('deliveries', '', 0);
 """
 """Webhooks out (API.md §10), as SQLite's migration 3 makes them (storage/sqlite/migrations.py)."""
 

@@ -86,7 +86,6 @@ CREATE TABLE webhook_lease (
     holder       TEXT    NOT NULL,
     expires_ms   INTEGER NOT NULL
 );
-INSERT INTO webhook_lease (name, holder, expires_ms) VALUES ('deliveries', '', 0);
 """
 """Webhooks out (API.md §10): the webhooks, their outbox (written with the history rows it delivers)
 and the lease that lets one process at a time deliver."""
