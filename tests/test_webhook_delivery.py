@@ -212,3 +212,13 @@ async def test_the_lease_is_one_holders_until_it_runs_out(client: Any) -> None:
     assert await storage.write(webhooks.claim_lease, "b", now + 7000, 6000)  # run out: taken over
     await storage.write(webhooks.release_lease, "b")
     assert await storage.read(webhooks.lease_expiry, "a") == 0
+
+
+async def test_every_dialect_writes_deliveries(call: Call, admin: str, receiver: Receiver) -> None:
+    eventid = await problem(call, admin)
+    await webhook(call, admin, receiver, "/a")
+    await call("incident.acknowledge", {"incidentid": eventid, "comment": "paged"}, auth=admin)
+    await call("acknowledgement.create", {"eventid": eventid, "notes": "still on it"}, auth=admin)
+    await call("incident.resolve", {"incidentid": eventid}, auth=admin)
+    rows = [(one.json["event"], one.json["action"], one.json["message"]) for one in await receiver.wait("/a", 3)]
+    assert rows == [("acknowledged", 6, "paged"), ("message", 4, "still on it"), ("closed", 5, "Incident resolved")]
