@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 from aiohttp import web
 
 from . import accesslog
-from .appkeys import CLOCK_KEY, ENDPOINT_KEY, EXPIRY_KEY, METRICS_KEY, STORAGE_KEY
+from .appkeys import CLOCK_KEY, DELIVERIES_KEY, ENDPOINT_KEY, EXPIRY_KEY, METRICS_KEY, STORAGE_KEY
 from .bootstrap import bootstrap
 from .config import Config
 from .context import Clock
@@ -21,6 +21,7 @@ from .retrysafe import KeySweeper
 from .storage import Storage
 from .storage.gauges import database_state
 from .transport import Endpoint, handle_jsonrpc, outermost
+from .webhooks import Deliveries
 
 JSONRPC_PATHS = ("/api_jsonrpc", "/api_jsonrpc.php", "/zabbix/api_jsonrpc.php")
 
@@ -32,7 +33,8 @@ def create_app(
     clock: Clock = time.time,
 ) -> web.Application:
     """Build the aiohttp application. The database opens when the app starts and closes
-    (after in-flight calls finish) when it stops; the expiry of acknowledgements runs in between.
+    (after in-flight calls finish) when it stops; the expiry of acknowledgements and webhook
+    deliveries run in between.
 
     Args:
         config: the settings.
@@ -57,8 +59,11 @@ def create_app(
         except BaseException:
             await storage.close()
             raise
+        deliveries = Deliveries(storage)
+        await deliveries.start()
         app[STORAGE_KEY] = storage
         app[EXPIRY_KEY] = expiry
+        app[DELIVERIES_KEY] = deliveries
         dispatcher = Dispatcher(methods, storage, clock, config)
         metrics = None
         if not config.no_metrics:
@@ -71,6 +76,7 @@ def create_app(
         accesslog.flush()  # the lines of the last calls, before the database closes and "stopped"
         dispatcher.close()
         await sweeper.stop()
+        await deliveries.stop()
         await expiry.stop()
         await storage.close()
 

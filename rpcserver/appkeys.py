@@ -13,9 +13,11 @@ if TYPE_CHECKING:
     from .metrics import Metrics
     from .storage import Storage
     from .transport import Endpoint
+    from .webhooks import Deliveries
 
 STORAGE_KEY: web.AppKey[Storage] = web.AppKey("storage")
 EXPIRY_KEY: web.AppKey[Expiry] = web.AppKey("expiry")
 ENDPOINT_KEY: web.AppKey[Endpoint] = web.AppKey("endpoint")
 METRICS_KEY: web.AppKey[Metrics] = web.AppKey("metrics")
 CLOCK_KEY: web.AppKey[Clock] = web.AppKey("clock")
+DELIVERIES_KEY: web.AppKey[Deliveries] = web.AppKey("deliveries")

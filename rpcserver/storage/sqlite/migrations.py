@@ -74,10 +74,47 @@ CREATE TABLE idempotent_request (
 CREATE INDEX idempotent_request_1 ON idempotent_request (expires_at);
 """
 
+WEBHOOKS_SCHEMA = """
+CREATE TABLE webhook (
+    webhookid    INTEGER PRIMARY KEY AUTOINCREMENT,
+    url          TEXT    NOT NULL,
+    events       INTEGER NOT NULL,               -- a bit per event kind (storage/webhooks.py KINDS)
+    secret       TEXT    NOT NULL DEFAULT '',    -- '': deliveries are not signed
+    last_status  INTEGER,                        -- HTTP status of the last attempt; NULL: none or no answer
+    last_error   TEXT    NOT NULL DEFAULT '',
+    failed       INTEGER NOT NULL DEFAULT 0      -- deliveries given up after 24 h of failures
+);
+CREATE TABLE webhook_delivery (
+    deliveryid   INTEGER PRIMARY KEY AUTOINCREMENT,
+    webhookid    INTEGER NOT NULL REFERENCES webhook ON DELETE CASCADE,
+    eventid      INTEGER NOT NULL REFERENCES events ON DELETE CASCADE,
+    uuid         TEXT    NOT NULL,
+    body         TEXT    NOT NULL,
+    created_ms   INTEGER NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms INTEGER NOT NULL
+);
+CREATE INDEX webhook_delivery_chain ON webhook_delivery (webhookid, eventid, deliveryid);
+CREATE INDEX webhook_delivery_due ON webhook_delivery (next_attempt_ms);
+CREATE TABLE webhook_lease (
+    name         TEXT    PRIMARY KEY,
+    holder       TEXT    NOT NULL,
+    expires_ms   INTEGER NOT NULL
+);
+"""
+"""Webhooks out (API.md §10): the webhooks, their outbox (written with the history rows it delivers)
+and the lease that lets one process at a time deliver."""
+
+
+def _webhooks() -> Migration:
+    return sql_migration("webhooks, their delivery outbox and its lease", WEBHOOKS_SCHEMA)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _schema_v1(),
     _schema_v2(),
     sql_migration("idempotent_request: the answers kept for Idempotency-Key", IDEMPOTENT_REQUESTS),
+    _webhooks(),
 )
 
 
