@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from rpcserver.config import Config
 from rpcserver.metrics import OTHER_METHOD, prepare_workers
 from rpcserver.storage import sqlite as sqlite_backend
 
-from .conftest import ADMIN_PASSWORD, FakeClock, post, request, result_of
+from .conftest import ADMIN_PASSWORD, FakeClock, post, request, result_of, storage_of
 from .server_process import running_server
 from .storage.test_postgresql import set_connections
 from .stores import Postgres, url_of
@@ -152,6 +153,21 @@ async def test_open_problems_and_active_acknowledgements_follow_the_database(
     assert value(await scrape(client), "rpcserver_active_acknowledgements") == 0
     await call("event.create", {"host": "web", "name": "down", "value": 0}, auth=admin)
     assert value(await scrape(client), "rpcserver_open_problems") == 1
+
+
+async def test_webhook_deliveries_pending_and_given_up(client: Any, call: Any, admin: str) -> None:
+    with socket.socket() as closed:  # a port nothing listens on once closed: every attempt fails, the delivery stays
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/hook"
+    samples = await scrape(client)
+    assert (value(samples, "rpcserver_webhook_deliveries", state="pending"),
+            value(samples, "rpcserver_webhook_deliveries", state="failed")) == (0, 0)
+    await call("webhook.create", {"url": url}, auth=admin)
+    opened = await call("event.create", {"host": "web", "name": "down", "manual_close": 1}, auth=admin)
+    await call("event.acknowledge", {"eventids": opened["eventids"], "action": 6, "message": "on it"}, auth=admin)
+    assert value(await scrape(client), "rpcserver_webhook_deliveries", state="pending") == 1
+    await storage_of(client).write(lambda conn: conn.execute("UPDATE webhook SET failed = 3"))  # as 24 h of failures leave it
+    assert value(await scrape(client), "rpcserver_webhook_deliveries", state="failed") == 3
 
 
 async def test_no_label_holds_a_credential_a_username_or_a_param(client: Any, rpc: Any, admin: str) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from .engine import Db
 from .spans import active_sql
+from .webhooks import delivery_counts
 
 
 def database_state(conn: Db, now: int) -> dict[str, Any]:
@@ -16,6 +17,9 @@ def database_state(conn: Db, now: int) -> dict[str, Any]:
     active = conn.execute(
         f"SELECT count(*) FROM acknowledgement a WHERE a.end_recorded = 0 AND {active_sql('a')}", {"now": now}
     ).fetchone()[0]
-    # Webhook deliveries (API §10) go here once the outbox exists: pending and failed counts, e.g.
-    # "deliveries": {"pending": n, "failed": n}, which metrics.StateCollector reports as rpcserver_webhook_deliveries.
-    return {"open_problems": open_problems, "active_acknowledgements": active}
+    pending, failed = delivery_counts(conn)
+    return {
+        "open_problems": open_problems,
+        "active_acknowledgements": active,
+        "deliveries": {"pending": pending, "failed": failed},
+    }
