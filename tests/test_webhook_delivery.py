@@ -78,6 +78,18 @@ async def test_a_delivery_carries_the_row_the_problem_a_signature_and_an_id(
         assert (shown["last_status"], shown["last_error"]) == ("200", "")
 
 
+async def test_a_dry_run_sends_nothing(call: Call, rpc: Any, admin: str, receiver: Receiver) -> None:
+    """API.md §8: a dry run keeps nothing, its deliveries included (they roll back with its history rows)."""
+    eventid = await problem(call, admin)
+    await webhook(call, admin, receiver, "/a")
+    dry_run = {"Authorization": f"Bearer {admin}", "Dry-Run": "true"}
+    assert "result" in await rpc("event.acknowledge", {"eventids": eventid, "action": 4, "message": "would"}, headers=dry_run)
+    await call("event.acknowledge", {"eventids": eventid, "action": 4, "message": "did"}, auth=admin)
+    [only] = await receiver.wait("/a", 1)
+    await asyncio.sleep(0.3)  # time for a wrongly kept delivery to arrive as well
+    assert [one.json["message"] for one in receiver.at("/a")] == ["did"] == [only.json["message"]]
+
+
 async def test_every_kind_in_order_per_problem_even_past_a_failure(call: Call, admin: str, receiver: Receiver) -> None:
     first, second = await problem(call, admin), await problem(call, admin, "CPU hot")
     await webhook(call, admin, receiver, "/a")
