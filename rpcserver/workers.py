@@ -49,7 +49,10 @@ ORPHAN_POLL = 0.5
 def listen(config: Config) -> socket.socket:
     """The listening socket every worker accepts on. Raises ListenError."""
     try:
-        return socket.create_server((config.host, config.port), backlog=BACKLOG)
+        # the first address the host resolves to, IPv4 or IPv6 (aiohttp alone would listen on each of them)
+        family, _, _, _, address = socket.getaddrinfo(config.host, config.port, type=socket.SOCK_STREAM,
+                                                      flags=socket.AI_PASSIVE)[0]
+        return socket.create_server(address, family=family, backlog=BACKLOG)
     except OSError as exc:
         raise ListenError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from None
 
