@@ -1,11 +1,13 @@
 """`rpcserver serve --workers N`: N worker processes serving one port, and the parent that keeps them.
 
-The parent binds the port itself and every worker accepts on that one socket (inherited through
-fork), rather than each binding its own with SO_REUSEPORT: `--port 0` works (the parent picks the
-port before any worker exists), the port stays bound while a worker is replaced, and a worker that
-dies takes no queued connection with it (with SO_REUSEPORT the connections waiting in a dead
-worker's own queue are reset). The idle worker accepts first, which balances keep-alive clients
-by load rather than by a hash of their address.
+The parent binds the port: one listening socket per worker, all on that port with SO_REUSEPORT, so
+the kernel spreads new connections evenly over the workers (by a hash of the client's address and
+port). One socket shared by every worker would go to whichever worker wakes first, which on a busy
+machine often takes a whole burst of keep-alive connections (measured: bench/README.md, Workers).
+The parent keeps every socket open and each worker accepts on its own (inherited through fork), so
+`--port 0` works (the first socket picks the port, the others join it), the port stays bound while a
+worker is replaced, and the connections waiting for a worker that died stay queued for the one that
+replaces it instead of being reset, as they would be with each worker binding its own socket.
 
 The parent prepares the database once before any worker starts (schema, the first Admin, whose
 password is printed once, and the demo data), then only supervises: it replaces a worker that
@@ -41,20 +43,25 @@ that cannot start (its database unreachable, say) is retried once a second, not 
 STEADY = 5.0
 STOP_GRACE = 10.0
 """Seconds past --shutdown-timeout the parent waits for a stopping worker before it kills it."""
-BACKLOG = 1024
 ORPHAN_POLL = 0.5
 """Seconds between a worker's checks that its parent is still there."""
 
 
-def listen(config: Config) -> socket.socket:
-    """The listening socket every worker accepts on. Raises ListenError."""
+def listen(config: Config) -> list[socket.socket]:
+    """One listening socket per worker, all on config's port. Raises ListenError."""
+    sockets: list[socket.socket] = []
     try:
         # the first address the host resolves to, IPv4 or IPv6 (aiohttp alone would listen on each of them)
         family, _, _, _, address = socket.getaddrinfo(config.host, config.port, type=socket.SOCK_STREAM,
                                                       flags=socket.AI_PASSIVE)[0]
-        return socket.create_server(address, family=family, backlog=BACKLOG)
+        for _ in range(config.workers):
+            sockets.append(socket.create_server(address, family=family, reuse_port=True))
+            address = sockets[0].getsockname()  # the port the first one was given, for --port 0
     except OSError as exc:
+        for sock in sockets:
+            sock.close()
         raise ListenError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from None
+    return sockets
 
 
 async def prepare(config: Config) -> None:
@@ -71,7 +78,7 @@ async def prepare(config: Config) -> None:
 
 
 def run_worker(config: Config, sock: socket.socket, number: int, ready: Connection) -> None:
-    """A worker process's whole life: the ordinary server on the inherited socket until SIGTERM.
+    """A worker process's whole life: the ordinary server on its socket, inherited, until SIGTERM.
 
     The one place a worker starts: whatever each worker process must set up first goes here.
     """
@@ -111,9 +118,9 @@ async def _stop_when_orphaned(stop: asyncio.Event) -> None:
 class Supervisor:
     """The parent: starts the workers, replaces those that die, stops them all on a signal."""
 
-    def __init__(self, config: Config, sock: socket.socket) -> None:
+    def __init__(self, config: Config, sockets: list[socket.socket]) -> None:
         self._config = config
-        self._sock = sock
+        self._sockets = sockets
         self._context = multiprocessing.get_context("fork")
         self._ready_reader, self._ready_writer = self._context.Pipe(duplex=False)
         self._workers: dict[int, tuple[BaseProcess, float]] = {}
@@ -121,7 +128,7 @@ class Supervisor:
 
     def _start(self, number: int) -> None:
         process = self._context.Process(
-            target=run_worker, args=(self._config, self._sock, number, self._ready_writer), name=f"worker {number}",
+            target=run_worker, args=(self._config, self._sockets[number - 1], number, self._ready_writer), name=f"worker {number}",
         )
         process.start()
         self._workers[number] = (process, time.monotonic())
@@ -137,7 +144,7 @@ class Supervisor:
             signal.signal(signum, lambda signum, frame: None)  # the wakeup fd carries it to the loop below
         for number in range(1, self._config.workers + 1):
             self._start(number)
-        port = self._sock.getsockname()[1]
+        port = self._sockets[0].getsockname()[1]
         waiting = set(self._workers)
         try:
             while True:
@@ -185,7 +192,8 @@ class Supervisor:
                 process.join()
             if process.exitcode != 0:
                 clean = False
-        self._sock.close()
+        for sock in self._sockets:
+            sock.close()
         log.info("stopped")
         return 0 if clean else 1
 
@@ -203,12 +211,13 @@ def run_workers(config: Config) -> int:
         ListenError: the host/port cannot be listened on.
         StorageOpenError: the database cannot be used.
     """
-    sock = listen(config)
+    sockets = listen(config)
     try:
         asyncio.run(prepare(config))
     except BaseException:
-        sock.close()
+        for sock in sockets:
+            sock.close()
         raise
     sys.stdout.flush()
     sys.stderr.flush()  # written once, by the parent, not again by each forked worker
-    return Supervisor(config, sock).run()
+    return Supervisor(config, sockets).run()
