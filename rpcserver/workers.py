@@ -145,7 +145,7 @@ class Supervisor:
         for number in range(1, self._config.workers + 1):
             self._start(number)
         port = self._sockets[0].getsockname()[1]
-        waiting = set(self._workers)
+        starting, announced = set(self._workers), False
         try:
             while True:
                 by_sentinel = {process.sentinel: number for number, (process, _) in self._workers.items()}
@@ -154,9 +154,9 @@ class Supervisor:
                     return self._stop_all()
                 if self._ready_reader in ready:
                     while self._ready_reader.poll():
-                        waiting.discard(self._ready_reader.recv())
-                    if not waiting:
-                        waiting.add(0)  # announced: no further "listening" line
+                        starting.discard(self._ready_reader.recv())
+                    if not starting and not announced:  # once, when every first worker serves
+                        announced = True
                         log.info("rpcserver listening on http://%s:%d/api_jsonrpc (database %s, %d workers)",
                                  self._config.host, port, describe(self._config.db), self._config.workers)
                 for sentinel in ready:
