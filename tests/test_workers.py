@@ -116,19 +116,25 @@ async def test_a_change_through_one_process_is_seen_through_the_next(cluster: Cl
             rows = (await history(http, cluster.url(n + 1), admin, [eventid]))[eventid]
             assert message in {row["message"] for row in rows}
 
-        # credentials: each process resolves (and may cache) each session; one ended is refused by all
+        # credentials: each process resolves (and may cache) each session and token; one ended is refused by all
         sessions = [await login(http, cluster.url(n)) for n in range(4)]
-        for session in sessions:
+        [tokenid] = (await call(http, cluster.url(0), "token.create", {"name": "workers"}, admin))["tokenids"]
+        [generated] = await call(http, cluster.url(1), "token.generate", [tokenid], admin)
+        credentials = [*sessions, generated["token"]]
+        for credential in credentials:
             for n in range(len(cluster.urls) * 2):
-                await call(http, cluster.url(n), "host.get", {"output": ["hostid"]}, session)
-        for n, session in enumerate(sessions):
-            await call(http, cluster.url(n), "user.logout", [], session)
+                await call(http, cluster.url(n), "host.get", {"output": ["hostid"]}, credential)
+        for n, credential in enumerate(credentials):
+            if credential in sessions:
+                await call(http, cluster.url(n), "user.logout", [], credential)
+            else:
+                await call(http, cluster.url(n), "token.delete", [tokenid], admin)
             deadline = time.monotonic() + 1.0  # API.md §7: within 1 s (processes may cache credentials)
             for attempt in range(len(cluster.urls) * 3):
-                reply = await answer(http, cluster.url(n + 1 + attempt), "host.get", {"output": ["hostid"]}, session)
+                reply = await answer(http, cluster.url(n + 1 + attempt), "host.get", {"output": ["hostid"]}, credential)
                 while "result" in reply and time.monotonic() < deadline:
                     await asyncio.sleep(0.05)
-                    reply = await answer(http, cluster.url(n + 1 + attempt), "host.get", {"output": ["hostid"]}, session)
+                    reply = await answer(http, cluster.url(n + 1 + attempt), "host.get", {"output": ["hostid"]}, credential)
                 assert reply["error"]["code"] == -32602, reply
 
 
