@@ -279,13 +279,15 @@ async def test_sigkill_of_one_process_under_load_loses_no_answered_call(cluster:
 
 
 def workers_alive(server: ServerProcess) -> list[int]:
+    """The server's workers still running (an exited one nobody has reaped yet is a zombie: not running)."""
     alive = []
     for pid in server.workers().values():
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
             continue
-        alive.append(pid)
+        if state != "Z":
+            alive.append(pid)
     return alive
 
 
@@ -319,6 +321,18 @@ async def test_the_parent_prepares_once_and_sigterm_stops_every_worker_after_its
             stored = await stored_messages(http, restarted.url, await login(http, restarted.url, "Admin", password), eventids)
     lost = set(load.answered) - set(stored)
     assert not lost, f"{len(lost)} answered calls were lost, e.g. {sorted(lost)[:5]}"
+
+
+def test_workers_stop_by_themselves_when_the_parent_is_killed(tmp_path: Path) -> None:
+    # Not a matter of store: the workers watch their parent, whatever they serve.
+    with running_server(tmp_path, "--db", str(tmp_path / "orphans.db"), "--workers", "2", env=ENV) as server:
+        workers = server.workers()
+        server.stop(signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while workers_alive(server):
+            assert time.monotonic() < deadline, f"workers {workers_alive(server)} still serve without their parent"
+            time.sleep(0.1)
+        assert server.log().count("the parent process has gone; stopping") == len(workers)
 
 
 def test_workers_must_be_at_least_one() -> None:
