@@ -140,8 +140,8 @@ class Supervisor:
         wakeup_reader.setblocking(False)
         wakeup_writer.setblocking(False)
         signal.set_wakeup_fd(wakeup_writer.fileno())
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda signum, frame: None)  # the wakeup fd carries it to the loop below
+        previous = {signum: signal.signal(signum, lambda signum, frame: None)  # the wakeup fd carries it below
+                    for signum in (signal.SIGTERM, signal.SIGINT)}
         for number in range(1, self._config.workers + 1):
             self._start(number)
         port = self._sockets[0].getsockname()[1]
@@ -164,6 +164,8 @@ class Supervisor:
                         self._replace(by_sentinel[sentinel])
         finally:
             signal.set_wakeup_fd(-1)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
             wakeup_reader.close()
             wakeup_writer.close()
 
