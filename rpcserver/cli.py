@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
          "from them the client's address is taken from X-Forwarded-For", metavar="ADDR[,ADDR...]")
     flag("--no-metrics", "serve no GET /metrics (Prometheus text format, open to anyone who reaches the port)",
          action="store_const", const=True)
+    flag("--workers", "worker processes serving the port, over the one database; more than 1: a parent binds the "
+         "port, prepares the database once and replaces a worker that dies", type=int, metavar="N")
     passwd_parser = commands.add_parser(
         "passwd",
         help="set a user's password, read from standard input",
@@ -141,12 +143,20 @@ def run_serve(config: Config) -> None:
         stop_on_signals(stop)
         await serve(config, create_app(config), stop)
 
+    status = 0
     try:
-        asyncio.run(main())
+        if config.workers > 1:
+            from .workers import run_workers
+
+            status = run_workers(config)
+        else:
+            asyncio.run(main())
     except (StorageOpenError, ListenError) as exc:
         fail(str(exc))
     except (DomainError, sqlite3.Error) as exc:  # a fault while preparing a new database: still one line
         fail(f"cannot start with database {describe(config.db)}: {exc}")
+    if status:
+        raise SystemExit(status)
 
 
 def run_passwd(config: Config, username: str) -> None:

@@ -41,6 +41,8 @@ class Config:
     readers: int = 2
     log_level: str = "INFO"
     shutdown_timeout: float = 30.0
+    workers: int = 1
+    """Processes serving the one port (workers.py); more than 1 adds a supervising parent."""
     login_attempts: int = 5
     """Consecutive wrong passwords that block an account..."""
     login_block: int = 30
@@ -62,7 +64,7 @@ class Config:
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port must be between 0 and 65535, not {self.port}")
         for name in ("body_limit", "batch_limit", "ids_limit", "readers", "login_attempts", "mass_rate_limit",
-                     "idempotency_ttl"):
+                     "idempotency_ttl", "workers"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.replace('_', '-')} must be at least 1")
         if not 2 <= self.depth_limit <= MAX_DEPTH_LIMIT:

@@ -72,36 +72,55 @@ def run_units(
     is_fault: Callable[[BaseException], bool],
     transaction_error: type[Exception] | tuple[type[Exception], ...],
     retry: Callable[[BaseException], bool] = lambda exc: False,
+    begin_again: str = "BEGIN",
 ) -> tuple[bool, Outcomes]:
     """Apply `units` in one transaction; return whether it committed, and each unit's outcome.
 
     `begin` starts the transaction (None: the caller has started it). `is_fault` tells a fault of the
     database from a unit's own error; `transaction_error` is what the
     driver raises when the transaction as a whole fails; a unit whose error `retry` accepts (a
-    deadlock, say) is rolled back to its savepoint and run once more. Runs on the writer's thread.
+    deadlock, say) is rolled back to its savepoint and run once more, in a new transaction (begun
+    with `begin_again`) once the units before it are committed: what it waited for may be waiting
+    for their locks, in another process's transaction. Runs on the writer's thread.
     """
     outcomes: Outcomes = []
+    settled = 0
+    """How many outcomes are committed already."""
     try:
         if begin is not None:  # None: the backend has begun it
             conn.execute(begin)
         for unit in units:
-            outcomes.append(run_unit(conn, unit, is_fault=is_fault, retry=retry))
+            def settle() -> None:
+                # Before a retry: commit the units before this one, so the locks they hold are released.
+                nonlocal settled
+                if len(outcomes) > settled:
+                    conn.execute("COMMIT")
+                    settled = len(outcomes)
+                    conn.execute(begin_again)
+
+            outcomes.append(run_unit(conn, unit, is_fault=is_fault, retry=retry, before_retry=settle))
         conn.execute("COMMIT")
     except transaction_error:
-        log.exception("write transaction of %d units failed; all were rolled back", len(units))
+        log.exception("write transaction of %d units failed; all were rolled back", len(units) - settled)
         try:
             conn.execute("ROLLBACK")
         except transaction_error:
             pass  # no transaction left to end, or the connection is gone: nothing was kept either way
-        return False, [Failed(Unavailable(STORAGE_FAILED)) for _ in units]
+        return False, outcomes[:settled] + [Failed(Unavailable(STORAGE_FAILED)) for _ in units[settled:]]
     return True, outcomes
 
 
 def run_unit(
-    conn: Any, unit: Unit, *, is_fault: Callable[[BaseException], bool], retry: Callable[[BaseException], bool]
+    conn: Any,
+    unit: Unit,
+    *,
+    is_fault: Callable[[BaseException], bool],
+    retry: Callable[[BaseException], bool],
+    before_retry: Callable[[], None] = lambda: None,
 ) -> Any:
     """One unit inside the open transaction, in a savepoint of its own: its result, or `Failed` (its
-    changes rolled back alone). The savepoint statements' own errors are raised: the transaction failed."""
+    changes rolled back alone); a unit whose error `retry` accepts runs again (up to three times in
+    all), after `before_retry`. The savepoint statements' own errors are raised: the transaction failed."""
     for attempt in range(3):
         conn.execute("SAVEPOINT unit")
         try:
@@ -110,6 +129,7 @@ def run_unit(
             conn.execute("ROLLBACK TO SAVEPOINT unit")
             if attempt < 2 and retry(exc):
                 conn.execute("RELEASE SAVEPOINT unit")
+                before_retry()
                 continue
             outcome = Failed(_fault_as_error(exc, is_fault))
         conn.execute("RELEASE SAVEPOINT unit")

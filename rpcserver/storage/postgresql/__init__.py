@@ -168,8 +168,9 @@ def _run_batch(connection: _Connection, units: list[Unit]) -> tuple[bool, Outcom
         return False, [Failed(Unavailable(UNREACHABLE)) for _ in units]
     committed, outcomes = run_units(db, units, begin=None, is_fault=_is_fault, transaction_error=psycopg.Error,
                                     retry=_retry)
-    if not committed and connection.lost():
-        return False, [Failed(Unavailable(UNREACHABLE)) for _ in units]
+    if not committed and connection.lost():  # the units it failed failed for that; those committed before a deadlock stay
+        return False, [Failed(Unavailable(UNREACHABLE)) if isinstance(outcome, Failed) and isinstance(outcome.exc, Unavailable)
+                       else outcome for outcome in outcomes]
     return committed, outcomes
 
 

@@ -7,7 +7,9 @@ units at once (`run_batch`), a reader a whole read function, so a call costs one
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -50,9 +52,14 @@ class SqliteDb(sqlite3.Connection):
     engine: Engine = SQLITE
 
 
-def run_batch(conn: SqliteDb, units: list[Unit]) -> tuple[bool, Outcomes]:
-    """One `BEGIN IMMEDIATE` transaction of `units` (see `_writer.run_units`), on the writer's thread."""
-    return run_units(conn, units, begin="BEGIN IMMEDIATE", is_fault=is_fault, transaction_error=sqlite3.Error)
+def run_batch(conn: SqliteDb, units: list[Unit], writers_lock: int) -> tuple[bool, Outcomes]:
+    """One `BEGIN IMMEDIATE` transaction of `units` (see `_writer.run_units`), on the writer's thread,
+    holding `writers_lock` (see `SqliteBackend.open`)."""
+    fcntl.flock(writers_lock, fcntl.LOCK_EX)
+    try:
+        return run_units(conn, units, begin="BEGIN IMMEDIATE", is_fault=is_fault, transaction_error=sqlite3.Error)
+    finally:
+        fcntl.flock(writers_lock, fcntl.LOCK_UN)
 
 
 def _in_request(conn: SqliteDb, unit: Unit) -> Any:
@@ -154,8 +161,10 @@ async def _connect(path: str) -> aiosqlite.Connection:
 class SqliteBackend:
     engine: Engine = SQLITE
 
-    def __init__(self, path: str, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection], version: int) -> None:
+    def __init__(self, path: str, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection], version: int,
+                 writers_lock: int) -> None:
         self.path = path
+        self._writers_lock = writers_lock
         self.description = path
         self.schema_version = version
         self._writer = writer
@@ -191,11 +200,16 @@ class SqliteBackend:
         except (SchemaError, sqlite3.DatabaseError) as exc:
             await _close_all(opened)
             raise SchemaError(_explain(exc) if isinstance(exc, sqlite3.DatabaseError) else str(exc)) from None
-        return cls(path, writer, opened[1:], version)
+        # The writers of several processes (--workers) take turns through a lock of their own on the
+        # file: the kernel wakes a waiter the moment it is released, where SQLite's busy handler polls
+        # in sleeps of up to 100 ms and can let one process starve another past busy_timeout. A flock,
+        # unlike SQLite's POSIX locks, belongs to this descriptor alone and ends with the process.
+        writers_lock = os.open(path, os.O_RDONLY)
+        return cls(path, writer, opened[1:], version, writers_lock)
 
     async def run_batch(self, units: list[Unit]) -> tuple[bool, Outcomes]:
         # `run_batch` is looked up at each call, so a test can put a faulty database under a running server.
-        return await self._writer._execute(run_batch, self._writer._conn, units)
+        return await self._writer._execute(run_batch, self._writer._conn, units, self._writers_lock)
 
     async def begin_request(self) -> None:
         await self._on_writer(begin_write)
@@ -233,6 +247,7 @@ class SqliteBackend:
 
     async def close(self) -> None:
         await _close_all([*self._readers, self._writer])
+        os.close(self._writers_lock)
 
 
 async def _close_all(connections: list[aiosqlite.Connection]) -> None:

@@ -125,12 +125,17 @@ class SchemaError(Exception):
 def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> int:
     """Bring the database up to `len(migrations)`; return the version reached.
 
-    Runs on the writer connection's thread, outside any transaction.
+    Runs on the writer connection's thread, outside any transaction. Several servers may start on one
+    new file at once: what decides is read in one snapshot, and each migration once its write lock is held.
     """
-    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if app_id != APPLICATION_ID:
+    conn.execute("BEGIN")
+    try:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
         has_tables = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0] > 0
+    finally:
+        conn.execute("COMMIT")
+    if app_id != APPLICATION_ID:
         if app_id != 0 or has_tables or version != 0:
             raise SchemaError("it is an SQLite database of another program; give rpcserver a new file with --db")
     if version > len(migrations):
@@ -143,8 +148,9 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> int:
     for number, migration in enumerate(migrations[version:], start=version + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            migration.apply(conn)
-            conn.execute(f"PRAGMA user_version = {number}")
+            if conn.execute("PRAGMA user_version").fetchone()[0] < number:  # not by another server meanwhile
+                migration.apply(conn)
+                conn.execute(f"PRAGMA user_version = {number}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
