@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
          "from them the client's address is taken from X-Forwarded-For", metavar="ADDR[,ADDR...]")
     flag("--no-metrics", "serve no GET /metrics (Prometheus text format, open to anyone who reaches the port)",
          action="store_const", const=True)
+    flag("--metrics-dir", "with --workers: a directory of its own where the workers' /metrics series meet, emptied at "
+         "start; by default a temporary one", metavar="DIR")
     flag("--workers", "worker processes serving the port, over the one database; more than 1: a parent binds the "
          "port, prepares the database once and replaces a worker that dies", type=int, metavar="N")
     passwd_parser = commands.add_parser(
@@ -151,7 +153,7 @@ def run_serve(config: Config) -> None:
             status = run_workers(config)
         else:
             asyncio.run(main())
-    except (StorageOpenError, ListenError) as exc:
+    except (StorageOpenError, ListenError, ConfigError) as exc:
         fail(str(exc))
     except (DomainError, sqlite3.Error) as exc:  # a fault while preparing a new database: still one line
         fail(f"cannot start with database {describe(config.db)}: {exc}")

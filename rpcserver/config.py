@@ -57,6 +57,9 @@ class Config:
     """Seconds the answer to a request with an Idempotency-Key is kept for its repeats (API.md §8)."""
     no_metrics: bool = False
     """Serve no GET /metrics (and count nothing for it)."""
+    metrics_dir: str = ""
+    """Under --workers: the directory where the workers' metrics meet (emptied at start; holding nothing
+    else). "": a temporary directory of the parent's own, removed when it stops."""
     trusted_proxies: str = ""
     """Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For names the client."""
 

@@ -22,16 +22,20 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
-from . import accesslog
+from . import accesslog, metrics
 from .bootstrap import bootstrap
-from .config import Config
+from .config import Config, ConfigError
 from .server import ListenError, serve, stop_on_signals
 from .storage import Storage, StorageOpenError, describe
 
@@ -175,6 +179,8 @@ class Supervisor:
         lived = time.monotonic() - started
         log.warning("worker %d (pid %d) exited with %s after %.1f s; starting another",
                     number, process.pid, _status(process.exitcode), lived)
+        if not self._config.no_metrics and process.pid is not None:
+            metrics.worker_exited(process.pid)
         if lived < STEADY:
             time.sleep(RESTART_DELAY)
         self._start(number)
@@ -207,19 +213,41 @@ def _status(exitcode: int | None) -> str:
 
 
 def run_workers(config: Config) -> int:
-    """`serve --workers N`: bind, prepare the database, supervise; returns the exit status.
+    """`serve --workers N`: set up the metrics directory, bind, prepare the database, supervise;
+    returns the exit status.
 
     Raises:
+        ConfigError: the metrics directory holds other files.
         ListenError: the host/port cannot be listened on.
         StorageOpenError: the database cannot be used.
     """
-    sockets = listen(config)
+    with _metrics_directory(config):
+        sockets = listen(config)
+        try:
+            asyncio.run(prepare(config))
+        except BaseException:
+            for sock in sockets:
+                sock.close()
+            raise
+        sys.stdout.flush()
+        sys.stderr.flush()  # written once, by the parent, not again by each forked worker
+        return Supervisor(config, sockets).run()
+
+
+@contextmanager
+def _metrics_directory(config: Config) -> Iterator[None]:
+    """The workers' series meet in files of one directory (prometheus-client's multi-process mode), so
+    a scrape that reaches any worker reports them all. A temporary one is removed afterwards."""
+    if config.no_metrics:
+        yield
+        return
+    directory = config.metrics_dir or tempfile.mkdtemp(prefix="rpcserver-metrics-")
     try:
-        asyncio.run(prepare(config))
-    except BaseException:
-        for sock in sockets:
-            sock.close()
-        raise
-    sys.stdout.flush()
-    sys.stderr.flush()  # written once, by the parent, not again by each forked worker
-    return Supervisor(config, sockets).run()
+        metrics.prepare_workers(directory)
+    except ValueError as exc:
+        raise ConfigError(f"metrics-dir: {exc}") from None
+    try:
+        yield
+    finally:
+        if not config.metrics_dir:
+            shutil.rmtree(directory, ignore_errors=True)

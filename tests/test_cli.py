@@ -18,7 +18,7 @@ from rpcserver.storage.sqlite.migrations import APPLICATION_ID
 
 from .server_process import run_cli, running_server
 
-FLAGS = ["--host", "--port", "--db", "--demo", "--body-limit", "--batch-limit", "--depth-limit", "--ids-limit", "--string-limit", "--synchronous", "--log-level", "--shutdown-timeout", "--idempotency-ttl", "--no-metrics", "--trusted-proxies", "--workers"]
+FLAGS = ["--host", "--port", "--db", "--demo", "--body-limit", "--batch-limit", "--depth-limit", "--ids-limit", "--string-limit", "--synchronous", "--log-level", "--shutdown-timeout", "--idempotency-ttl", "--no-metrics", "--metrics-dir", "--trusted-proxies", "--workers"]
 
 
 def version(url: str, **kwargs: object) -> requests.Response:

@@ -25,7 +25,7 @@ import pytest
 
 from rpcserver.config import Config, ConfigError, load_config
 
-from .server_process import ServerProcess, running_server, running_servers
+from .server_process import ServerProcess, run_cli, running_server, running_servers
 
 ADMIN_PASSWORD = "workers-admin"
 LOGIN_ATTEMPTS = 3
@@ -336,3 +336,38 @@ def test_workers_must_be_at_least_one() -> None:
     assert Config().workers == 1
     with pytest.raises(ConfigError, match="workers must be at least 1"):
         Config(workers=0)
+
+
+def calls_counted(text: str) -> float:
+    """rpcserver_calls_total of apiinfo.version answered ok, in a scrape's text."""
+    found = re.search(r'^rpcserver_calls_total\{method="apiinfo\.version",outcome="ok"\} (\S+)$', text, re.M)
+    return float(found[1]) if found else 0.0
+
+
+async def test_metrics_add_up_every_worker_whichever_a_scrape_reaches(tmp_path: Path) -> None:
+    # Not a matter of store: the series meet in files of one directory, whatever the workers serve.
+    metrics_dir = tmp_path / "metrics"
+    with running_server(tmp_path, "--db", str(tmp_path / "metrics.db"), "--workers", "2",
+                        "--metrics-dir", str(metrics_dir), env=ENV) as server:
+        async with new_connections() as http:
+            for _ in range(20):  # each on a new connection: both workers serve some (all to one: a 1 in 2**19 chance)
+                await call(http, server.url, "apiinfo.version", [])
+            scrapes = []
+            for _ in range(10):  # each on a new connection too: either worker answers the scrape
+                async with http.get(f"{server.url}/metrics") as response:
+                    scrapes.append(calls_counted(await response.text()))
+        assert scrapes == [20.0] * 10
+        log = server.log()
+        assert all(re.search(rf"\[worker {n}\] req=\S+ /api_jsonrpc apiinfo\.version -> ok", log) for n in (1, 2))
+        assert {path.name.split("_")[0] for path in metrics_dir.iterdir()} >= {"counter"}
+
+
+def test_a_metrics_directory_holding_other_files_is_refused_untouched(tmp_path: Path) -> None:
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "notes.txt").write_text("mine")
+    result = run_cli(["serve", "--port", "0", "--db", str(tmp_path / "refused.db"), "--workers", "2",
+                      "--metrics-dir", str(tmp_path / "metrics")], cwd=tmp_path, env=ENV)
+    assert result.returncode == 2
+    assert "metrics-dir: the metrics directory" in result.stderr and "notes.txt" in result.stderr
+    assert (tmp_path / "metrics" / "notes.txt").read_text() == "mine"
+    assert not (tmp_path / "refused.db").exists()
