@@ -20,7 +20,7 @@ from .storage import credentials, identity
 from .timeunits import seconds_of
 
 if TYPE_CHECKING:
-    from .storage import Storage
+    from .storage import Storage, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +65,7 @@ LASTACCESS_REFRESH = 10
 """Seconds between writes of a session's or token's `lastaccess`: a busy client is not a write per call."""
 
 
-async def authenticate(storage: Storage, credential: Credential, now: int) -> Caller:
+async def authenticate(storage: Store, credential: Credential, now: int) -> Caller:
     """The caller a credential belongs to (ZA §2.4): 64 characters is an API token, anything
     else a session id.
 
@@ -91,7 +91,7 @@ class _Resolved:
     """A session's inactivity timeout in seconds, 0 for never."""
 
 
-async def _resolve(storage: Storage, credential: Credential, now: int) -> _Resolved:
+async def _resolve(storage: Store, credential: Credential, now: int) -> _Resolved:
     if len(credential.value) == TOKEN_LENGTH:
         return await _token_caller(storage, credential.value, now)
     return await _session_caller(storage, credential.value, now)
@@ -101,11 +101,11 @@ def hash_token(secret: str) -> str:
     return hashlib.sha512(secret.encode()).hexdigest()
 
 
-async def token_caller(storage: Storage, secret: str, now: int) -> Caller:
+async def token_caller(storage: Store, secret: str, now: int) -> Caller:
     return (await _token_caller(storage, secret, now)).caller
 
 
-async def _token_caller(storage: Storage, secret: str, now: int) -> _Resolved:
+async def _token_caller(storage: Store, secret: str, now: int) -> _Resolved:
     token, caller, generation = await storage.read(identity.token_lookup, hash_token(secret))
     if token is None:
         raise InvalidParams(NOT_AUTHORIZED)
@@ -120,13 +120,13 @@ async def _token_caller(storage: Storage, secret: str, now: int) -> _Resolved:
     return _Resolved(caller, generation, lastaccess, expires_at=token.expires_at)
 
 
-async def session_caller(storage: Storage, sessionid: str, now: int, *, extend: bool | None = None) -> Caller:
+async def session_caller(storage: Store, sessionid: str, now: int, *, extend: bool | None = None) -> Caller:
     """The caller of a live session. `extend`: True refreshes `lastaccess` now, False never,
     None (an ordinary call) at most every LASTACCESS_REFRESH seconds."""
     return (await _session_caller(storage, sessionid, now, extend=extend)).caller
 
 
-async def _session_caller(storage: Storage, sessionid: str, now: int, *, extend: bool | None = None) -> _Resolved:
+async def _session_caller(storage: Store, sessionid: str, now: int, *, extend: bool | None = None) -> _Resolved:
     session, user, caller, generation = await storage.read(identity.session_lookup, sessionid)
     if session is None:
         raise InvalidParams(SESSION_TERMINATED)
@@ -174,7 +174,11 @@ class Callers:
         self._next_poll = 0.0
         self._resolved: dict[str, _Resolved] = {}
 
-    async def authenticate(self, credential: Credential, now: int) -> Caller:
+    async def authenticate(self, credential: Credential, now: int, transaction: Store | None = None) -> Caller:
+        """The caller of `credential`. Within a request's own `transaction` the ordinary way is taken
+        through it, uncached: it sees the request's own changes, and a dry run's leave no trace here."""
+        if transaction is not None:
+            return (await _resolve(transaction, credential, now)).caller
         await self._poll_when_due()
         resolved = self._resolved.pop(credential.value, None)
         if resolved is None or not self._current(resolved, now):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import socket
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -27,9 +29,11 @@ async def serve(
     app: web.Application,
     stop: asyncio.Event,
     on_ready: Callable[[int], None] | None = None,
+    sock: socket.socket | None = None,
 ) -> None:
     """Serve `app` until `stop` is set, then stop accepting, let in-flight calls finish (up to
-    `config.shutdown_timeout`) and close the database.
+    `config.shutdown_timeout`) and close the database. With `sock` (a worker's, see workers.py), accept
+    on that listening socket instead of binding config's host and port.
 
     Raises:
         StorageOpenError: the database cannot be used (nothing was listened on).
@@ -38,13 +42,18 @@ async def serve(
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=config.shutdown_timeout)
     await runner.setup()  # opens the database: fail before taking the port
     try:
-        site = web.TCPSite(runner, config.host, config.port)
-        try:
-            await site.start()
-        except OSError as exc:
-            raise ListenError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from None
-        port = runner.addresses[0][1]
-        log.info("rpcserver listening on http://%s:%d/api_jsonrpc (database %s)", config.host, port, describe(config.db))
+        if sock is not None:
+            await web.SockSite(runner, sock).start()
+            port = sock.getsockname()[1]
+            log.info("serving (pid %d)", os.getpid())  # the parent says "listening" once every worker serves
+        else:
+            site = web.TCPSite(runner, config.host, config.port)
+            try:
+                await site.start()
+            except OSError as exc:
+                raise ListenError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from None
+            port = runner.addresses[0][1]
+            log.info("rpcserver listening on http://%s:%d/api_jsonrpc (database %s)", config.host, port, describe(config.db))
         if on_ready is not None:
             on_ready(port)
         await stop.wait()

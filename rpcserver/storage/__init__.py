@@ -10,16 +10,17 @@ in a handler; what they refuse they raise as `rpcserver.domain.errors`, never as
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from . import credentials
-from ._writer import Failed, GroupCommitWriter, Outcomes, Unit, WriterStats
+from ._writer import Failed, GroupCommitWriter, Outcomes, Unit, WriterObserver, WriterStats
 from .engine import Db, Engine
 
-__all__ = ["Storage", "StorageOpenError", "WriterStats", "describe", "is_postgresql_url"]
+__all__ = ["Storage", "StorageOpenError", "Store", "Transaction", "WriterStats", "describe", "is_postgresql_url"]
 
 T = TypeVar("T")
 
@@ -57,7 +58,50 @@ class Backend(Protocol):
 
     async def read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T: ...
 
+    async def begin_request(self) -> None: ...
+
+    async def run_in_request(self, unit: Unit) -> Any: ...
+
+    async def end_request(self, commit: bool) -> None: ...
+
     async def close(self) -> None: ...
+
+
+class Store(Protocol):
+    """What a handler writes and reads through: the `Storage`, or one request's `Transaction`."""
+
+    async def write(self, unit: Callable[..., T], *args: Any) -> T: ...
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T: ...
+
+
+class Transaction:
+    """One writer transaction for a whole HTTP request (API.md §8: Idempotency-Key, Dry-Run).
+
+    Every write and read of the request runs on the writer connection, each in a savepoint of its
+    own as in a group-committed batch (a failing unit rolls back alone), and reads see the
+    request's own writes. Nothing is kept unless `commit` is awaited.
+    """
+
+    def __init__(self, backend: Backend, storage: Storage) -> None:
+        self._backend = backend
+        self._storage = storage
+        self.ended = False
+
+    async def write(self, unit: Callable[..., T], *args: Any) -> T:
+        """Raises what `unit` raised (its changes rolled back), or Unavailable for a database fault."""
+        result: T = await self._backend.run_in_request(lambda db: unit(db, *args))
+        return result
+
+    read = write
+
+    async def commit(self) -> None:
+        """Keep every change of the request. Raises Unavailable if the database kept nothing."""
+        self.ended = True
+        # As a group-committed batch does: callers cached in this process see the request's changes next call.
+        generation = await self._backend.run_in_request(credentials.generation)
+        await self._backend.end_request(commit=True)
+        self._storage.saw_credentials_generation(generation)
 
 
 class Storage:
@@ -78,6 +122,10 @@ class Storage:
     @property
     def stats(self) -> WriterStats:
         return self._writer.stats
+
+    def observe_writes(self, observer: WriterObserver) -> None:
+        """Tell `observer` of every change of the writer's queue depth and of every committed batch."""
+        self._writer.observer = observer
 
     @property
     def schema_version(self) -> int:
@@ -127,6 +175,24 @@ class Storage:
         if args:
             return await self._writer.submit(lambda db: unit(db, *args))
         return await self._writer.submit(unit)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """The writer connection for one request, in one transaction, until the block ends: rolled
+        back then unless committed. Group-committed writes wait meanwhile (on SQLite, other
+        processes' writers too), so the block should do no more than the request.
+
+        Raises:
+            Unavailable: the transaction cannot begin (the server is stopping, or the database fails).
+        """
+        async with self._writer.exclusive():
+            await self._backend.begin_request()
+            transaction = Transaction(self._backend, self)
+            try:
+                yield transaction
+            finally:
+                if not transaction.ended:
+                    await self._backend.end_request(commit=False)
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(db, *args)` on a reader connection, in one snapshot of committed data.

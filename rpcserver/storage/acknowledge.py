@@ -25,7 +25,7 @@ from ..domain.acknowledge import (
     Row,
 )
 from ..domain.errors import Forbidden, InvalidValue, NotFound
-from . import spans
+from . import spans, webhooks
 from ._sql import json_ids
 from .engine import Db
 from .events import resolve_problem
@@ -155,6 +155,7 @@ def apply(conn: Db, rows: Sequence[Row], request: Request, userid: int, now: int
     if request.cause_eventid is not None:
         for eventid in _with(rows, RANK_TO_SYMPTOM):
             _rank_as_symptom(conn, eventid, request.cause_eventid)
+    webhooks.enqueue(conn, [(userid, r.eventid, now, r.message, r.action) for r in rows], now)
 
 
 CANNOT_CLOSE = "Cannot close problem: trigger does not allow manual closing."
