@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
+from rpcserver.storage import credentials
 from rpcserver.storage.copy import TABLES
 from rpcserver.storage.postgresql.schema import LATEST_VERSION, advance_sequences, migrate
 from rpcserver.storage.sqlite.schema_v1 import DEFAULT_ROWS
@@ -92,7 +93,8 @@ class Postgres:
                 if conn.execute("SELECT version FROM rpcserver_schema").fetchone() != (LATEST_VERSION,):
                     return False
                 for table in reversed(TABLES):
-                    conn.execute(f"DELETE FROM {table}")
+                    if table != credentials.TABLE:  # its one row is the schema's, as the migration made it
+                        conn.execute(f"DELETE FROM {table}")
                 conn.execute(DEFAULT_ROWS)
                 advance_sequences(conn)
         except psycopg.Error:

@@ -7,7 +7,7 @@ the database itself, so that every writer (another server process, `rpcserver pa
 UPDATE) bumps it too. A cached caller is reused only while the generation it was read with is the
 latest one seen. The writes of `lastaccess` do not bump it: they happen every few seconds of use.
 
-Schema migration 3 on both stores (SQLite: sqlite/migrations.py; PostgreSQL: postgresql/schema.py).
+Schema migration 5 on both stores (SQLite: sqlite/migrations.py; PostgreSQL: postgresql/schema.py).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ SQLITE_MIGRATION = _CREATE_TABLE + "".join(
     f"CREATE TRIGGER {_trigger_name(table, event)} AFTER {event} ON {table} BEGIN {_BUMP}; END;\n"
     for table, event in WATCHED
 )
-"""Migration 3 on SQLite (its triggers run for each row; one bump per row changed is as good as one)."""
+"""Migration 5 on SQLite (its triggers run for each row; one bump per row changed is as good as one)."""
 
 POSTGRESQL_MIGRATION = (
     _CREATE_TABLE
@@ -69,7 +69,7 @@ POSTGRESQL_MIGRATION = (
         for table, event in WATCHED
     )
 )
-"""Migration 3 on PostgreSQL."""
+"""Migration 5 on PostgreSQL."""
 
 
 def generation(conn: Db) -> int:
