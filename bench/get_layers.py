@@ -76,7 +76,6 @@ async def layers(db: Path) -> list[tuple[str, float]]:
         return [(name, await cpu_per_call(fn)) for name, fn in measured]
     finally:
         raw.close()
-        dispatcher.close()
         await storage.close()
 
 

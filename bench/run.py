@@ -8,7 +8,12 @@
    64 connections, next to a bare aiohttp + orjson endpoint (bench/bare.py) run the same way;
 2. one bulk `event.acknowledge` of 10,000 ids, next to raw SQL applying the same rows;
 3. `problem.get` of the newest 100 problems with selectAcknowledges, next to the raw SQL;
-4. the server's RSS while it holds 1,000,000 events.
+4. the server's RSS while it holds 1,000,000 events;
+5. start-up: from starting `rpcserver serve` to its first 200 from /healthz, on the database built,
+   cold (SQLite: the file dropped from the page cache first) and warm.
+
+Part 1 also runs each store's server with --no-metrics beside it: what GET /metrics's series cost
+per call, as req/s and server CPU per call.
 
 Each on SQLite (a file, synchronous=FULL) and on PostgreSQL (`--pg-url`'s server, a database of
 our own, synchronous_commit on), the same way in the same run, with the PostgreSQL/SQLite ratios.
@@ -54,6 +59,10 @@ STORE_METHOD = {"sqlite": "SQLite (WAL, synchronous=FULL)",
                 "postgresql": "PostgreSQL (loopback, synchronous_commit on, vacuumed and analyzed after the copy)"}
 BARE = "bare aiohttp+orjson"
 UNGROUPED = "1 call per commit"
+NO_METRICS = "--no-metrics"
+"""Part 1's name for a server without GET /metrics (and so without counting anything for it)."""
+STARTUP_REPS = 3
+STARTUP_TIMEOUT = 120
 """Part 1's name for a server whose writer commits every call alone (bench/serve.py --max-batch 1)."""
 
 
@@ -66,7 +75,7 @@ CONNECTIONS = (1, 16, 64)
 BULK_SIZE = 10_000
 TICKS = os.sysconf("SC_CLK_TCK")
 TARGETS = {"single": 0.40, "bulk": 1.5, "problem_get": 2.0, "rss_mb": 100}
-PARTS = ("single", "bulk", "get")
+PARTS = ("single", "bulk", "get", "startup")
 """What --only picks from; memory is read from whichever servers the chosen parts start."""
 STOP_TIMEOUT = 10
 DRAIN_TIMEOUT = 10
@@ -157,10 +166,10 @@ def server(name: str, command: list[str], workdir: Path, database_pids: Callable
             process.wait()
 
 
-def rpc_command(store: Store, max_batch: int | None = None) -> list[str]:
+def rpc_command(store: Store, max_batch: int | None = None, *flags: str) -> list[str]:
     """rpcserver serve on the store's database, through bench/serve.py (the same server, its writer's counters shown)."""
     batch = [] if max_batch is None else ["--max-batch", str(max_batch)]
-    return [sys.executable, str(BENCH / "serve.py"), *batch, "--db", store.db, "--port", "0", "--synchronous", "FULL"]
+    return [sys.executable, str(BENCH / "serve.py"), *batch, "--db", store.db, "--port", "0", "--synchronous", "FULL", *flags]
 
 
 # --- load ----------------------------------------------------------------------------------------
@@ -303,6 +312,8 @@ class Results:
     get_floor: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     """Per store: apiinfo.version timed as problem.get is, next to the super admin's raw SQL: what any call costs over HTTP."""
     memory: dict[str, dict[str, int]] = field(default_factory=dict)
+    startup: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    """Per store, cold and warm: seconds from starting the server to its first 200 from /healthz."""
     checks: list[str] = field(default_factory=list)
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     load: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -461,6 +472,10 @@ def median_rps(results: Results, target: str, connections: int) -> float:
     return median([r["rps"] for r in results.single.get(target, {}).get(connections, [])])
 
 
+def median_cpu_us(results: Results, target: str, connections: int) -> float:
+    return median([r["cpu_us"] for r in results.single.get(target, {}).get(connections, []) if r.get("cpu_us")])
+
+
 def store_ratios(pair: dict[str, dict[str, list[float]] | None]) -> str:
     """PostgreSQL / SQLite of the medians, rpcserver's and the raw SQL's."""
     pg, lite = ({"rpc": [], "raw": [], **(pair.get(name) or {})} for name in ("postgresql", "sqlite"))
@@ -512,6 +527,15 @@ def report(results: Results, args: argparse.Namespace, db_mib: float) -> str:
             targets.append("  single ack, PostgreSQL / SQLite req/s: " + ", ".join(
                 f"c={c}: {ratio(median_rps(results, rpc_name(PostgresStore), c), median_rps(results, rpc_name(SqliteStore), c)):.2f}"
                 for c in CONNECTIONS))
+        for store in stores:
+            without = f"{rpc_name(store)}, {NO_METRICS}"
+            if without in results.single:
+                rps = [1 - ratio(median_rps(results, rpc_name(store), c), median_rps(results, without, c)) for c in CONNECTIONS]
+                cpu = [ratio(median_cpu_us(results, rpc_name(store), c), median_cpu_us(results, without, c)) - 1
+                       for c in CONNECTIONS]
+                targets.append(f"  {store.label}, cost of /metrics per call (vs {NO_METRICS}): req/s " + ", ".join(
+                    f"c={c}: {r:+.1%}" for c, r in zip(CONNECTIONS, rps)) + "; server CPU per call " + ", ".join(
+                    f"c={c}: {r:+.1%}" for c, r in zip(CONNECTIONS, cpu)) + f"   (target < 3 %: {verdict(cpu[-1], 0.03, False)})")
         for store in stores:
             ungrouped = f"{rpc_name(store)}, {UNGROUPED}"
             if ungrouped in results.single:
@@ -568,6 +592,18 @@ def report(results: Results, args: argparse.Namespace, db_mib: float) -> str:
             "| when | RSS MiB | peak (VmHWM) MiB |", "|---|---:|---:|"]
     for when, memory in results.memory.items():
         out.append(f"| {when} | {memory['VmRSS'] / 1024:.1f} | {memory['VmHWM'] / 1024:.1f} |")
+    out.append("")
+    if "startup" in args.only:
+        out += [f"5. start-up on {args.events:,} events: seconds from starting `rpcserver serve` to its first 200 from "
+                "/healthz (each rep)", "", "| store | cold | warm |", "|---|---|---|"]
+        for store in stores:
+            times = results.startup.get(store.name, {})
+            out.append(f"| {store.label} | " + " | ".join(" / ".join(f"{t:.2f}" for t in times.get(kind, [])) or "-"
+                                                        for kind in ("cold", "warm")) + " |")
+        out.append("")
+        for store in stores:
+            worst = max((t for kind in results.startup.get(store.name, {}).values() for t in kind), default=float("nan"))
+            targets.append(f"  start-up, {store.label + ':':12} {worst:.2f} s at worst   (target <= 2 s: {verdict(worst, 2.0, False)})")
     peak_mb = max((memory["VmHWM"] for memory in results.memory.values()), default=0) * 1024 / 1e6
     targets += [f"  peak RSS:             {peak_mb:.0f} MB = {peak_mb * 1e6 / 2**20:.1f} MiB   (target <= {TARGETS['rss_mb']} MB: "
                 f"{verdict(peak_mb, TARGETS['rss_mb'], False)})",
@@ -607,6 +643,55 @@ def reads_and_bulk(store: Store, args: argparse.Namespace, results: Results, ben
         results.memory[f"{store.label}: first server, after {done}"] = rpc.memory_kib()
 
 
+def evict(path: Path) -> None:
+    """Drop `path` (and its WAL) from the page cache, as after a reboot, without touching other files'."""
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if file.exists():
+            fd = os.open(file, os.O_RDONLY)
+            try:
+                os.fsync(fd)  # dirty pages are not dropped
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
+def time_to_healthy(store: Store, workdir: Path) -> float:
+    """Seconds from starting the server on the store's database to its first 200 from /healthz."""
+    log_path = workdir / f"startup-{store.name}.log"
+    with open(log_path, "wb") as log:
+        started = time.perf_counter()
+        process = subprocess.Popen(pinned(SERVER_CPU, rpc_command(store)), cwd=workdir, stdout=log,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        while True:
+            if process.poll() is not None or time.perf_counter() - started > STARTUP_TIMEOUT:
+                raise SystemExit(f"the server did not start within {STARTUP_TIMEOUT} s:\n{log_path.read_text()}")
+            match = READY.search(log_path.read_text())
+            if match:
+                try:
+                    with socket.create_connection(("127.0.0.1", int(match.group(1))), timeout=5) as conn:
+                        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                        if conn.recv(64).startswith(b"HTTP/1.1 200"):
+                            return time.perf_counter() - started
+                except OSError:
+                    pass
+            time.sleep(0.005)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(STOP_TIMEOUT)
+
+
+def measure_startup(store: Store, args: argparse.Namespace, results: Results) -> None:
+    """Part 5: cold (SQLite only: PostgreSQL's cache is the server's) and warm start-ups, interleaved."""
+    times = results.startup.setdefault(store.name, {"cold": [], "warm": []})
+    for _ in range(STARTUP_REPS):
+        if store.name == "sqlite":
+            evict(Path(store.db))
+            times["cold"].append(time_to_healthy(store, args.workdir))
+        times["warm"].append(time_to_healthy(store, args.workdir))
+    print(f"  start-up, {store.label}: cold {times['cold']}, warm {times['warm']}", file=sys.stderr)
+
+
 def single_acknowledges(stores: list[Store], args: argparse.Namespace, results: Results, problems: int,
                         command: Callable[[str, int, float], list[str]]) -> None:
     """Part 1: the bare endpoint and a fresh rpcserver per store (and per store one without group commit,
@@ -621,10 +706,13 @@ def single_acknowledges(stores: list[Store], args: argparse.Namespace, results: 
             return pids
 
         for store in stores:
-            variants = [(rpc_name(store), None)] + ([(f"{rpc_name(store)}, {UNGROUPED}", 1)] if args.ungrouped else [])
-            for name, max_batch in variants:
+            variants = [(rpc_name(store), None, ()), (f"{rpc_name(store)}, {NO_METRICS}", None, (NO_METRICS,))]
+            if args.ungrouped:
+                variants.append((f"{rpc_name(store)}, {UNGROUPED}", 1, ()))
+            for name, max_batch, flags in variants:
                 log_name = name.replace(" ", "-").replace(",", "").lower()
-                rpc = running.enter_context(server(log_name, rpc_command(store, max_batch), args.workdir, partial(own_backends, store)))
+                rpc = running.enter_context(server(log_name, rpc_command(store, max_batch, *flags), args.workdir,
+                                                   partial(own_backends, store)))
                 targets.append(Target(name, rpc, store))
                 # a restarted server holds the database as this one does: its memory from the start
                 results.memory[f"{name}: second server, after start"] = rpc.memory_kib()
@@ -645,7 +733,7 @@ def main() -> None:
     parser.add_argument("--python-loadgen", action="store_true", help="use bench/loadgen.py even if wrk is installed")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--only", action="append", choices=PARTS,
-                        help="run only this part (repeatable; default: all): single, bulk or get (problem.get)")
+                        help="run only this part (repeatable; default: all): single, bulk, get (problem.get) or startup")
     parser.add_argument("--store", choices=("sqlite", "postgresql", "both"), default="both",
                         help="the store(s) to measure rpcserver on, side by side (default both)")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgresql://root@127.0.0.1:5432/postgres"),
@@ -680,6 +768,10 @@ def main() -> None:
         if "get" in args.only or "bulk" in args.only:
             for store in stores:
                 reads_and_bulk(store, args, results, bench_userid, problems)
+        if "startup" in args.only:
+            print("start-up ...", file=sys.stderr)
+            for store in stores:
+                measure_startup(store, args, results)
         if "single" in args.only:
             single_acknowledges(stores, args, results, problems, command)
     finally:

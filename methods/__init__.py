@@ -18,6 +18,7 @@ from . import (
     trigger,
     user,
     usergroup,
+    webhook,
 )
 
 __all__ = ["METHODS"]
@@ -35,5 +36,6 @@ METHODS: dict[str, ApiMethod] = {
     **problem.METHODS,
     **acknowledgement.METHODS,
     **incident.METHODS,
+    **webhook.METHODS,
     **rpc.METHODS,
 }

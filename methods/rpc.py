@@ -39,7 +39,17 @@ Zabbix 7.0's API (event.acknowledge and the objects around it), incidents (OmniC
 style) and time-bounded acknowledgements (Circonus style). POST calls to /api_jsonrpc.
 
 Credentials, first found wins: `Authorization: Bearer <token or session id>`, `X-API-Key: <token>`, or the body's
-`auth` member. Methods marked `x-credentials: none` refuse any credential."""
+`auth` member. Methods marked `x-credentials: none` refuse any credential.
+
+Retry-safe requests: `Idempotency-Key: <1-255 printable ASCII characters>` on a request with a credential runs it
+once per user and key; its whole answer is kept for 24 h (--idempotency-ttl) and a repeat with the byte-identical
+body gets it back, with `Idempotent-Replayed: true`, changing nothing; a repeat arriving while the first runs waits
+for it. The key with another body is refused (-32600). Answers -32603 and "the database cannot be reached" are not
+kept: a retry runs again.
+
+Previews: `Dry-Run: true` on a request checks and runs every call in it as usual, each seeing the effects of the
+calls before it, and answers as it would, then keeps nothing (no row, session, history or rate-limit count; no
+notification goes out). The answer carries `Dry-Run: true`; any other value of the header is refused (-32600)."""
 
 
 DEMO = "A call that works on a new `rpcserver serve --demo`, as Admin (password zabbix) unless open."

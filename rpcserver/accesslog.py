@@ -21,8 +21,9 @@ class BatchingHandler(logging.Handler):
     iteration. `flush` writes what is pending at once (the app's cleanup calls it).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tag: str = "") -> None:
         super().__init__()
+        self._tag = tag
         self._pending: list[str] = []
         self._second = -1
         self._stamp = ""
@@ -40,7 +41,7 @@ class BatchingHandler(logging.Handler):
         second = int(now)
         if second != self._second:
             self._second, self._stamp = second, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
-        return f"{self._stamp},{int((now - second) * 1000):03d} {level} {message}\n"
+        return f"{self._stamp},{int((now - second) * 1000):03d} {level} {self._tag}{message}\n"
 
     def flush(self) -> None:
         if self._pending:
@@ -50,11 +51,12 @@ class BatchingHandler(logging.Handler):
             sys.stderr.flush()
 
 
-def use_default_handler() -> None:
+def use_default_handler(tag: str = "") -> None:
     """Unless the program configured "rpcserver.access" itself, write its lines with a BatchingHandler
-    only (not also through the root logger's handlers, which would write each line twice)."""
+    only (not also through the root logger's handlers, which would write each line twice); each line's
+    message starts with `tag` (a worker's "[worker N] ")."""
     if not access_log.handlers:
-        access_log.addHandler(BatchingHandler())
+        access_log.addHandler(BatchingHandler(tag))
         access_log.propagate = False
 
 

@@ -8,14 +8,20 @@ from collections.abc import AsyncIterator, Mapping
 from aiohttp import web
 
 from . import accesslog
-from .appkeys import ENDPOINT_KEY, EXPIRY_KEY, STORAGE_KEY
+from .appkeys import CLOCK_KEY, DELIVERIES_KEY, ENDPOINT_KEY, EXPIRY_KEY, METRICS_KEY, STORAGE_KEY
 from .bootstrap import bootstrap
 from .config import Config
 from .context import Clock
 from .dispatch import ApiMethod, Dispatcher
+from .domain.errors import Unavailable
 from .expiry import Expiry
+from .hooks import ALERTMANAGER_PATH, handle_alertmanager
+from .metrics import CONTENT_TYPE, Metrics
+from .retrysafe import KeySweeper
 from .storage import Storage
+from .storage.gauges import database_state
 from .transport import Endpoint, handle_jsonrpc, outermost
+from .webhooks import Deliveries
 
 JSONRPC_PATHS = ("/api_jsonrpc", "/api_jsonrpc.php", "/zabbix/api_jsonrpc.php")
 
@@ -27,7 +33,8 @@ def create_app(
     clock: Clock = time.time,
 ) -> web.Application:
     """Build the aiohttp application. The database opens when the app starts and closes
-    (after in-flight calls finish) when it stops; the expiry of acknowledgements runs in between.
+    (after in-flight calls finish) when it stops; the expiry of acknowledgements and webhook
+    deliveries run in between.
 
     Args:
         config: the settings.
@@ -40,6 +47,7 @@ def create_app(
         methods = METHODS
 
     app = web.Application(client_max_size=config.body_limit, middlewares=[outermost])
+    app[CLOCK_KEY] = clock
     accesslog.use_default_handler()
 
     async def storage_lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -51,20 +59,34 @@ def create_app(
         except BaseException:
             await storage.close()
             raise
+        deliveries = Deliveries(storage)
+        await deliveries.start()
         app[STORAGE_KEY] = storage
         app[EXPIRY_KEY] = expiry
+        app[DELIVERIES_KEY] = deliveries
         dispatcher = Dispatcher(methods, storage, clock, config)
-        app[ENDPOINT_KEY] = Endpoint(dispatcher, config)
+        metrics = None
+        if not config.no_metrics:
+            metrics = app[METRICS_KEY] = Metrics(dispatcher.names)
+            storage.observe_writes(metrics)
+        app[ENDPOINT_KEY] = Endpoint(dispatcher, config, metrics)
+        sweeper = KeySweeper(storage, clock)
+        sweeper.start()
         yield
         accesslog.flush()  # the lines of the last calls, before the database closes and "stopped"
-        dispatcher.close()
+        await sweeper.stop()
+        await deliveries.stop()
         await expiry.stop()
         await storage.close()
 
+    app[CLOCK_KEY] = clock
     app.cleanup_ctx.append(storage_lifecycle)
     for path in JSONRPC_PATHS:
         app.router.add_route("*", path, handle_jsonrpc)
     app.router.add_get("/healthz", healthz)
+    app.router.add_post(ALERTMANAGER_PATH, handle_alertmanager)
+    if not config.no_metrics:
+        app.router.add_get("/metrics", scrape)
     return app
 
 
@@ -75,3 +97,13 @@ async def healthz(request: web.Request) -> web.Response:
     except Exception:
         return web.json_response({"status": "unavailable"}, status=503)
     return web.json_response({"status": "ok"})
+
+
+async def scrape(request: web.Request) -> web.Response:
+    """The metrics in Prometheus' text format. While the database cannot be read the calls' series are
+    still answered (they show the failures), with `rpcserver_database_up 0` instead of its state."""
+    try:
+        state = await request.app[STORAGE_KEY].read(database_state, int(request.app[CLOCK_KEY]()))
+    except Unavailable:  # the storage has logged the fault
+        state = None
+    return web.Response(body=request.app[METRICS_KEY].scrape(state), headers={"Content-Type": CONTENT_TYPE})

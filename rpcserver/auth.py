@@ -3,12 +3,13 @@
 Sources, in order, the first one present wins (API.md §2): `Authorization: Bearer <x>`,
 `X-API-Key: <x>`, the body's deprecated `auth` member. The open methods must be called
 without any credential, with Zabbix's texts for each source. `Callers` keeps resolved callers
-for as long as nothing they were built from has changed (no write and no reader thread per call).
+in memory for as long as nothing they were built from has changed (no query per call).
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -16,12 +17,10 @@ from typing import TYPE_CHECKING
 from .caller import Caller
 from .errors import ApplicationError, InvalidParams
 from .storage import credentials, identity
-from .storage.credentials import LASTACCESS, SESSION_AUTOLOGOUT, TOKEN_EXPIRES_AT, Stamp
-from .storage.engine import SQLITE
 from .timeunits import seconds_of
 
 if TYPE_CHECKING:
-    from .storage import Storage
+    from .storage import Storage, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +65,7 @@ LASTACCESS_REFRESH = 10
 """Seconds between writes of a session's or token's `lastaccess`: a busy client is not a write per call."""
 
 
-async def authenticate(storage: Storage, credential: Credential, now: int) -> Caller:
+async def authenticate(storage: Store, credential: Credential, now: int) -> Caller:
     """The caller a credential belongs to (ZA §2.4): 64 characters is an API token, anything
     else a session id.
 
@@ -74,10 +73,25 @@ async def authenticate(storage: Storage, credential: Credential, now: int) -> Ca
         InvalidParams: `Not authorized.` / `Session terminated, re-login, please.`
         ApplicationError: `API token expired.`
     """
-    return (await _resolve(storage, credential, now))[0]
+    return (await _resolve(storage, credential, now)).caller
 
 
-async def _resolve(storage: Storage, credential: Credential, now: int) -> tuple[Caller, Stamp]:
+@dataclass(frozen=True, slots=True)
+class _Resolved:
+    """A caller and what decides, without reading the database, whether it may still be reused."""
+
+    caller: Caller
+    generation: int
+    """The credentials generation the caller was read at (storage/credentials.py)."""
+    lastaccess: int
+    """The session's or token's lastaccess once this resolution was done (it may have written it)."""
+    expires_at: int = 0
+    """A token's expiry (epoch seconds), 0 for never."""
+    autologout: int = 0
+    """A session's inactivity timeout in seconds, 0 for never."""
+
+
+async def _resolve(storage: Store, credential: Credential, now: int) -> _Resolved:
     if len(credential.value) == TOKEN_LENGTH:
         return await _token_caller(storage, credential.value, now)
     return await _session_caller(storage, credential.value, now)
@@ -87,41 +101,43 @@ def hash_token(secret: str) -> str:
     return hashlib.sha512(secret.encode()).hexdigest()
 
 
-async def token_caller(storage: Storage, secret: str, now: int) -> Caller:
-    return (await _token_caller(storage, secret, now))[0]
+async def token_caller(storage: Store, secret: str, now: int) -> Caller:
+    return (await _token_caller(storage, secret, now)).caller
 
 
-async def _token_caller(storage: Storage, secret: str, now: int) -> tuple[Caller, Stamp]:
-    token, caller, stamp = await storage.read(identity.token_lookup, hash_token(secret))
+async def _token_caller(storage: Store, secret: str, now: int) -> _Resolved:
+    token, caller, generation = await storage.read(identity.token_lookup, hash_token(secret))
     if token is None:
         raise InvalidParams(NOT_AUTHORIZED)
     if token.expires_at and token.expires_at < now:
         raise ApplicationError(TOKEN_EXPIRED)
-    if caller is None or stamp is None:
+    if caller is None:
         raise InvalidParams(NOT_AUTHORIZED)
-    if now - token.lastaccess >= LASTACCESS_REFRESH:
+    lastaccess = token.lastaccess
+    if now - lastaccess >= LASTACCESS_REFRESH:
         await storage.write(identity.touch_token, token.tokenid, now)
-    return caller, stamp
+        lastaccess = now
+    return _Resolved(caller, generation, lastaccess, expires_at=token.expires_at)
 
 
-async def session_caller(storage: Storage, sessionid: str, now: int, *, extend: bool | None = None) -> Caller:
+async def session_caller(storage: Store, sessionid: str, now: int, *, extend: bool | None = None) -> Caller:
     """The caller of a live session. `extend`: True refreshes `lastaccess` now, False never,
     None (an ordinary call) at most every LASTACCESS_REFRESH seconds."""
-    return (await _session_caller(storage, sessionid, now, extend=extend))[0]
+    return (await _session_caller(storage, sessionid, now, extend=extend)).caller
 
 
-async def _session_caller(
-    storage: Storage, sessionid: str, now: int, *, extend: bool | None = None
-) -> tuple[Caller, Stamp]:
-    session, user, caller, stamp = await storage.read(identity.session_lookup, sessionid)
+async def _session_caller(storage: Store, sessionid: str, now: int, *, extend: bool | None = None) -> _Resolved:
+    session, user, caller, generation = await storage.read(identity.session_lookup, sessionid)
     if session is None:
         raise InvalidParams(SESSION_TERMINATED)
-    if user is None or caller is None or stamp is None or session_expired(user.autologout, session.lastaccess, now):
+    if user is None or caller is None or session_expired(user.autologout, session.lastaccess, now):
         await storage.write(identity.end_session, sessionid)
         raise InvalidParams(SESSION_TERMINATED)
-    if extend or (extend is None and now - session.lastaccess >= LASTACCESS_REFRESH):
+    lastaccess = session.lastaccess
+    if extend or (extend is None and now - lastaccess >= LASTACCESS_REFRESH):
         await storage.write(identity.touch_session, sessionid, now)
-    return caller, stamp
+        lastaccess = max(lastaccess, now)
+    return _Resolved(caller, generation, lastaccess, autologout=seconds_of(user.autologout) or 0)
 
 
 def session_expired(autologout: str, lastaccess: int, now: int) -> bool:
@@ -138,60 +154,59 @@ def check_method_allowed(caller: Caller, canonical: str, as_sent: str) -> None:
 MAX_CACHED = 4096
 """Credentials whose callers are kept; the oldest is forgotten first."""
 
-
-@dataclass(frozen=True, slots=True)
-class _Resolved:
-    caller: Caller
-    stamp: Stamp
-    """The credential's stamp, read in the snapshot the caller was built from."""
+GENERATION_POLL = 0.5
+"""Seconds between reads of the credentials generation: a change written by another process (another
+server, `rpcserver passwd`) reaches the callers cached here within this (API.md §7 allows 1 s)."""
 
 
 class Callers:
-    """`authenticate` with the resolution cached: the first call with a credential takes the ordinary
-    way (a reader connection, the caller built from rows); later calls reuse that caller for as
-    long as the credential's stamp (storage/credentials.py: every column the caller and the
-    decision depend on, read in one indexed query on the loop's own connection) is unchanged and
-    the time checks pass. Anything else (a changed stamp, expiry, a lastaccess due to be written,
-    an unreadable stamp) takes the ordinary way, which answers errors and writes exactly as
-    `authenticate` does. Every committed change, by this process or another, is seen by the next call.
+    """`authenticate` with the resolution cached in memory: the first call with a credential takes
+    the ordinary way (a reader connection, the caller built from rows); later calls reuse that caller,
+    without reading the database, for as long as the credentials generation it was read at is the
+    newest one seen (storage/credentials.py) and the time checks pass. Anything else (a newer
+    generation, expiry, a lastaccess due to be written) takes the ordinary way, which answers errors and
+    writes exactly as `authenticate` does. A change written through this process's Storage is seen by
+    the next call; one written by another process within GENERATION_POLL seconds.
     """
 
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
-        self._reader = storage.inline_reader()
+        self._next_poll = 0.0
         self._resolved: dict[str, _Resolved] = {}
 
-    async def authenticate(self, credential: Credential, now: int) -> Caller:
+    async def authenticate(self, credential: Credential, now: int, transaction: Store | None = None) -> Caller:
+        """The caller of `credential`. Within a request's own `transaction` the ordinary way is taken
+        through it, uncached: it sees the request's own changes, and a dry run's leave no trace here."""
+        if transaction is not None:
+            return (await _resolve(transaction, credential, now)).caller
+        await self._poll_when_due()
         resolved = self._resolved.pop(credential.value, None)
-        if resolved is None or not self._current(credential.value, resolved.stamp, now):
-            caller, stamp = await _resolve(self._storage, credential, now)
-            resolved = _Resolved(caller, stamp)
+        if resolved is None or not self._current(resolved, now):
+            resolved = await _resolve(self._storage, credential, now)
+            self._storage.saw_credentials_generation(resolved.generation)
         if len(self._resolved) >= MAX_CACHED:
             del self._resolved[next(iter(self._resolved))]
         self._resolved[credential.value] = resolved  # re-inserted: the most recently used come last
         return resolved.caller
 
-    def _current(self, value: str, cached: Stamp, now: int) -> bool:
-        """Whether the ordinary way would let the credential in, as the same caller, without writing."""
-        if self._reader is None:
-            return False
-        is_token = len(value) == TOKEN_LENGTH
-        if is_token:
-            stamp = self._reader.stamp(credentials.TOKEN_STAMP[SQLITE], hash_token(value))
-        else:
-            stamp = self._reader.stamp(credentials.SESSION_STAMP[SQLITE], value)
-        if stamp is None or stamp[LASTACCESS + 1 :] != cached[LASTACCESS + 1 :]:
-            return False
-        lastaccess = stamp[LASTACCESS]
-        if is_token:
-            expires_at = stamp[TOKEN_EXPIRES_AT]
-            if expires_at and expires_at < now:
-                return False
-        elif session_expired(stamp[SESSION_AUTOLOGOUT], lastaccess, now):
-            return False
-        return now - lastaccess < LASTACCESS_REFRESH
+    async def _poll_when_due(self) -> None:
+        clock = time.monotonic()
+        if clock < self._next_poll:
+            return
+        self._next_poll = clock + GENERATION_POLL  # set first: the calls meanwhile do not read it too
+        try:
+            generation: int | None = await self._storage.read(credentials.generation)
+        except Exception:  # unreadable: nothing cached is trusted; the ordinary way says what is wrong
+            generation = None
+        self._storage.saw_credentials_generation(generation)
 
-    def close(self) -> None:
-        """Release the stamp connection (at shutdown)."""
-        if self._reader is not None:
-            self._reader.close()
+    def _current(self, resolved: _Resolved, now: int) -> bool:
+        """Whether the ordinary way would let the credential in, as the same caller, without writing."""
+        newest = self._storage.credentials_generation
+        if newest is None or resolved.generation < newest:
+            return False
+        if resolved.expires_at and resolved.expires_at < now:
+            return False
+        if resolved.autologout and now - resolved.lastaccess > resolved.autologout:
+            return False
+        return now - resolved.lastaccess < LASTACCESS_REFRESH

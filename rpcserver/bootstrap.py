@@ -22,8 +22,8 @@ async def bootstrap(storage: Storage, config: Config, now: int, stderr: TextIO =
         generated = password is None
         if password is None:
             password = random_password()
-        await storage.write(users.create_admin, await hash_password(password, config.password_cost))
-        if generated:
+        created = await storage.write(users.create_admin, await hash_password(password, config.password_cost))
+        if created and generated:
             print(f"Admin password: {password}", file=stderr, flush=True)
     if config.demo and await load_demo(storage, config, now):
         log.info("demo data loaded: users operator/operator (read-write) and viewer/viewer (read-only)")

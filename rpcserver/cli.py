@@ -17,10 +17,12 @@ from .app import create_app
 from .config import Config, ConfigError, env_name, load_config
 from .domain.errors import DomainError
 from .passwords import hash_password
-from .server import ListenError, serve, stop_on_signals
+from .server import ListenError, run_event_loop, serve, stop_on_signals
 from .storage import Storage, StorageOpenError, describe, users
 
 USAGE_ERROR = 2
+PROBLEMS_FOUND = 1
+"""`rpcserver check`'s exit status when it found damage (2: it could not check)."""
 DEFAULTS = Config()
 LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
 """What logging writes; the lines per request (accesslog.py) are made to read the same."""
@@ -71,6 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
     flag("--log-level", "DEBUG, INFO (one line per request), WARNING or ERROR",
          choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
     flag("--shutdown-timeout", "seconds to let calls in flight finish after SIGTERM", type=float, metavar="S")
+    flag("--idempotency-ttl", "seconds an answer is kept for a repeat of its Idempotency-Key", type=int, metavar="S")
+    flag("--trusted-proxies", "comma-separated addresses or networks of reverse proxies in front of the server: "
+         "from them the client's address is taken from X-Forwarded-For", metavar="ADDR[,ADDR...]")
+    flag("--no-metrics", "serve no GET /metrics (Prometheus text format, open to anyone who reaches the port)",
+         action="store_const", const=True)
+    flag("--metrics-dir", "with --workers: a directory of its own where the workers' /metrics series meet, emptied at "
+         "start; by default a temporary one", metavar="DIR")
+    flag("--workers", "worker processes serving the port, over the one database; more than 1: a parent binds the "
+         "port, prepares the database once and replaces a worker that dies", type=int, metavar="N")
     flag("--ack-default-duration", 'how long an acknowledgement opened without an end lasts, in every dialect, e.g. "4h"; '
          "none: until ended", metavar="D")
     flag("--ack-max-duration", 'the longest end an acknowledgement may be given, e.g. "7d" (longer: refused); '
@@ -84,8 +95,26 @@ def build_parser() -> argparse.ArgumentParser:
         "open, and end the user's sessions. Example: echo 'n3w-pass' | rpcserver passwd Admin",
     )
     passwd_parser.add_argument("username", metavar="USER", help="the user's name (as for user.login)")
-    passwd_parser.add_argument("--db", dest="db", default=None, metavar="PATH|URL",
-                               help=f"SQLite database file or postgresql:// URL (default: {DEFAULTS.db}; {env_name('db')})")
+    backup_parser = commands.add_parser(
+        "backup",
+        help="write a consistent copy of the SQLite database, safe while the server runs",
+        description="Write a consistent copy of the SQLite database `serve` would open into the new file DEST, "
+        "while servers go on using it (SQLite's online backup: the copy holds every change answered before it "
+        "began). `rpcserver serve --db DEST` serves the copy. A PostgreSQL database is pg_dump's to back up "
+        "(exit status 2). Example: rpcserver backup --db /var/lib/rpcserver/rpcserver.db /backup/rpcserver-$(date +%F).db",
+    )
+    backup_parser.add_argument("dest", metavar="DEST", help="the new file to write (never overwritten)")
+    check_parser = commands.add_parser(
+        "check",
+        help="check every page of the database; one line per problem",
+        description="Check the whole database `serve` would open, while servers may go on using it, and print one "
+        "line per problem found. SQLite: every page, index and foreign key (PRAGMA integrity_check and "
+        "foreign_key_check). PostgreSQL: every table read through, and every index checked where the amcheck "
+        "extension is installed. Exit status: 0 no problem, 1 problems found, 2 the database cannot be checked.",
+    )
+    for needs_db in (passwd_parser, backup_parser, check_parser):
+        needs_db.add_argument("--db", dest="db", default=None, metavar="PATH|URL",
+                              help=f"SQLite database file or postgresql:// URL (default: {DEFAULTS.db}; {env_name('db')})")
     copy_parser = commands.add_parser(
         "copy",
         help="copy a database into a new, empty one (SQLite or PostgreSQL, either way)",
@@ -123,12 +152,20 @@ def run_serve(config: Config) -> None:
         stop_on_signals(stop)
         await serve(config, create_app(config), stop)
 
+    status = 0
     try:
-        asyncio.run(main())
-    except (StorageOpenError, ListenError) as exc:
+        if config.workers > 1:
+            from .workers import run_workers
+
+            status = run_workers(config)
+        else:
+            run_event_loop(main())
+    except (StorageOpenError, ListenError, ConfigError) as exc:
         fail(str(exc))
     except (DomainError, sqlite3.Error) as exc:  # a fault while preparing a new database: still one line
         fail(f"cannot start with database {describe(config.db)}: {exc}")
+    if status:
+        raise SystemExit(status)
 
 
 def run_passwd(config: Config, username: str) -> None:
@@ -164,6 +201,33 @@ def run_copy(source: str, target: str) -> None:
     print(f"copied {describe(source)} into {describe(target)}", file=sys.stderr)
 
 
+def run_backup(config: Config, dest: str) -> None:
+    from .storage.maintenance import BackupRefused, backup
+
+    try:
+        pages = backup(config.db, dest)
+    except (StorageOpenError, BackupRefused) as exc:
+        fail(str(exc))
+    print(f"backed up {describe(config.db)} into {dest} ({pages} pages)", file=sys.stderr)
+
+
+def run_check(config: Config) -> None:
+    from .storage.maintenance import check
+
+    try:
+        report = check(config.db)
+    except StorageOpenError as exc:
+        fail(str(exc))
+    for problem in report.problems:
+        print(problem)
+    if report.unchecked:
+        print(f"rpcserver: not checked: {report.unchecked}", file=sys.stderr)
+    count = len(report.problems)
+    print(f"checked {describe(config.db)}: {count or 'no'} problem{'' if count == 1 else 's'} found", file=sys.stderr)
+    if count:
+        raise SystemExit(PROBLEMS_FOUND)
+
+
 def run_reference(shown: str | None) -> None:
     from methods.rpc import document  # the API's own modules: loaded only by the commands that need them
 
@@ -185,7 +249,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.command == "copy":
         run_copy(args.source, args.target)
         return
-    overrides = {k: v for k, v in vars(args).items() if k not in ("command", "username")}
+    overrides = {k: v for k, v in vars(args).items() if k not in ("command", "username", "dest")}
     try:
         config = load_config(overrides)
     except ConfigError as exc:
@@ -194,3 +258,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         run_serve(config)
     elif args.command == "passwd":
         run_passwd(config, args.username)
+    elif args.command == "backup":
+        run_backup(config, args.dest)
+    elif args.command == "check":
+        run_check(config)

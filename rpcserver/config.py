@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .domain.lifetime import DEFAULT_FLAP_GUARD, Duration, Lifetime
+from .proxies import parse_networks
 from .storage import is_postgresql_url
 from .timeunits import seconds_of
 
@@ -42,6 +43,8 @@ class Config:
     readers: int = 2
     log_level: str = "INFO"
     shutdown_timeout: float = 30.0
+    workers: int = 1
+    """Processes serving the one port (workers.py); more than 1 adds a supervising parent."""
     login_attempts: int = 5
     """Consecutive wrong passwords that block an account..."""
     login_block: int = 30
@@ -52,6 +55,15 @@ class Config:
     """log2 of scrypt's work factor for new password hashes."""
     mass_rate_limit: int = 60
     """incident.massacknowledge/massresolve calls a caller may make in any 60 seconds."""
+    idempotency_ttl: int = 24 * 3600
+    """Seconds the answer to a request with an Idempotency-Key is kept for its repeats (API.md §8)."""
+    no_metrics: bool = False
+    """Serve no GET /metrics (and count nothing for it)."""
+    metrics_dir: str = ""
+    """Under --workers: the directory where the workers' metrics meet (emptied at start; holding nothing
+    else). "": a temporary directory of the parent's own, removed when it stops."""
+    trusted_proxies: str = ""
+    """Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For names the client."""
     ack_default_duration: str | None = None
     """How long an acknowledgement opened without an end lasts (a time unit: "4h"); None: indefinite."""
     ack_max_duration: str | None = None
@@ -62,7 +74,8 @@ class Config:
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port must be between 0 and 65535, not {self.port}")
-        for name in ("body_limit", "batch_limit", "ids_limit", "readers", "login_attempts", "mass_rate_limit"):
+        for name in ("body_limit", "batch_limit", "ids_limit", "readers", "login_attempts", "mass_rate_limit",
+                     "idempotency_ttl", "workers"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.replace('_', '-')} must be at least 1")
         if not 2 <= self.depth_limit <= MAX_DEPTH_LIMIT:
@@ -82,6 +95,10 @@ class Config:
             raise ConfigError("password-cost must be between 4 and 20")
         if self.shutdown_timeout < 0:
             raise ConfigError("shutdown-timeout must not be negative")
+        try:
+            parse_networks(self.trusted_proxies)
+        except ValueError as exc:
+            raise ConfigError(f"trusted-proxies: {exc}") from None
         for name in ("ack_default_duration", "ack_max_duration"):
             _duration(name, getattr(self, name))
         if self.flap_guard < 0:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .caller import Caller
     from .config import Config
-    from .storage import Storage
+    from .storage import Store
 
 Clock = Callable[[], float]
 
@@ -18,7 +18,8 @@ Clock = Callable[[], float]
 class Context:
     authenticated: Caller | None
     """The caller the credentials resolved to, or None for the methods that need no credentials."""
-    storage: Storage
+    storage: Store
+    """The storage, or the request's own transaction (API.md §8)."""
     clock: Clock
     settings: Config
     request_id: str

@@ -46,7 +46,7 @@ from .limits import check_sizes
 
 if TYPE_CHECKING:
     from .config import Config
-    from .storage import Storage
+    from .storage import Storage, Transaction
 
 log = logging.getLogger("rpcserver")
 
@@ -116,6 +116,9 @@ class RequestScope:
     header_credential: str | None
     request_id: str
     client_ip: str
+    transaction: Transaction | None = None
+    """The request's own writer transaction (API.md §8), which every call then uses; None: the
+    ordinary way, each write group-committed on its own."""
 
 
 class Dispatcher:
@@ -133,6 +136,18 @@ class Dispatcher:
         self._clock = clock
         self._settings = settings
         self._callers = auth.Callers(storage)
+
+    @property
+    def storage(self) -> Storage:
+        return self._storage
+
+    @property
+    def callers(self) -> auth.Callers:
+        return self._callers
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
 
     @property
     def names(self) -> list[str]:
@@ -153,7 +168,10 @@ class Dispatcher:
             raise MethodNotFound(f'Incorrect method "{api}.{name}".')
         return canonical, f"{api}.{name}", self._methods[canonical]
 
-    async def _caller(self, canonical: str, as_sent: str, method: ApiMethod, credential: auth.Credential | None, now: int) -> Any:
+    async def _caller(
+        self, canonical: str, as_sent: str, method: ApiMethod, credential: auth.Credential | None, now: int,
+        transaction: Transaction | None,
+    ) -> Any:
         if method.open:
             auth.refuse_credential_on_open_method(as_sent, credential)
             return None
@@ -161,7 +179,7 @@ class Dispatcher:
         # undecodable bytes among them) was never issued here.
         if credential is None or not credential.value.isascii():
             raise InvalidParams(auth.NOT_AUTHORIZED)
-        caller = await self._callers.authenticate(credential, now)
+        caller = await self._callers.authenticate(credential, now, transaction)
         auth.check_method_allowed(caller, canonical, as_sent)
         return caller
 
@@ -171,7 +189,7 @@ class Dispatcher:
             canonical, as_sent, method = self.resolve(call.method)
             now = int(self._clock())
             credential = auth.pick_credential(scope.header_credential, call.auth)
-            caller = await self._caller(canonical, as_sent, method, credential, now)
+            caller = await self._caller(canonical, as_sent, method, credential, now, scope.transaction)
             # After the credentials, as Zabbix validates params only for a caller allowed the method.
             params = [call.params] if method.one_or_many and type(call.params) is dict else call.params
             check_sizes(params, self._settings.ids_limit, self._settings.string_limit)
@@ -180,7 +198,8 @@ class Dispatcher:
                 return None
             error = exc if isinstance(exc, ApiError) else api_error(exc)
             return {"jsonrpc": "2.0", "error": error.to_error_object(), "id": call.id}
-        ctx = Context(caller, self._storage, self._clock, self._settings, scope.request_id, now, scope.client_ip)
+        storage = self._storage if scope.transaction is None else scope.transaction
+        ctx = Context(caller, storage, self._clock, self._settings, scope.request_id, now, scope.client_ip)
         return await self._call(canonical, call.params, call.id, ctx)
 
     async def _call(self, canonical: str, params: Any, id_: Any, ctx: Context) -> dict[str, Any] | None:
@@ -197,7 +216,3 @@ class Dispatcher:
             log.error("req=%s jsonrpcserver failed in %s: %r", ctx.request_id, canonical, response["error"])
             response["error"] = dict(INTERNAL_ERROR_OBJECT)
         return response
-
-    def close(self) -> None:
-        """Release what the dispatcher holds beyond the storage (the credential cache's connection)."""
-        self._callers.close()

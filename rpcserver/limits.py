@@ -50,8 +50,8 @@ def _entries(container: list[Any] | dict[str, Any]) -> _Entries:
 
 
 def check_sizes(params: list[Any] | dict[str, Any], max_items: int, max_chars: int) -> None:
-    """Refuse params with an array of more than `max_items` items, or a string or an object key
-    of more than `max_chars` characters. The first one found is named: depth first in the order
+    """Refuse params with an array of more than `max_items` items, a string or an object key of
+    more than `max_chars` characters, or a string holding U+0000. The first one found is named: depth first in the order
     sent, an object's keys before its values (Zabbix also looks at the keys first).
 
     Objects are not counted: their keys are parameter names, which the schemas check one by one.
@@ -72,6 +72,9 @@ def check_sizes(params: list[Any] | dict[str, Any], max_items: int, max_chars: i
             if kind is str:
                 if len(item) > max_chars:
                     raise InvalidParams(f'Invalid parameter "{_child(path, key)}": value is too long (at most {max_chars} characters).')
+                if "\x00" in item:
+                    # PostgreSQL cannot hold it in text and SQLite can: refused on both, so both stores answer alike.
+                    raise InvalidParams(f'Invalid parameter "{_child(path, key)}": the character U+0000 (NUL) is not allowed in text.')
             elif kind is list or kind is dict:
                 stack.append((path, entries))
                 path = _child(path, key)

@@ -12,11 +12,12 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
 
+from . import retrysafe
 from .accesslog import access_log
 from .appkeys import ENDPOINT_KEY
 from .auth import header_credential
@@ -32,6 +33,11 @@ from .errors import (
     error_object,
 )
 from .limits import depth_refusal, too_deep
+from .proxies import client_address, parse_networks
+from .retrysafe import DRY_RUN, IDEMPOTENCY_KEY, is_retryable
+
+if TYPE_CHECKING:
+    from .metrics import Metrics
 
 log = logging.getLogger("rpcserver")
 
@@ -58,6 +64,10 @@ class Outcome:
 
     methods: list[str] = field(default_factory=list)
     results: list[str] = field(default_factory=list)
+    retryable: bool = False
+    """A call failed for want of a working server or database: its answer is not kept for a key."""
+    replayed: bool = False
+    """The answer is the one kept for the request's Idempotency-Key."""
 
     def add(self, method: Any, response: dict[str, Any] | None) -> None:
         name = method if isinstance(method, str) else "-"
@@ -66,31 +76,36 @@ class Outcome:
             self.results.append("notified")
         elif "error" in response:
             self.results.append(str(response["error"]["code"]))
+            self.retryable = self.retryable or is_retryable(response)
         else:
             self.results.append("ok")
 
 
 class Endpoint:
-    """Turns a request body into a response body; owns nothing but the dispatcher and settings."""
+    """Turns a request body into a response body; owns nothing but the dispatcher, settings and metrics."""
 
-    def __init__(self, dispatcher: Dispatcher, config: Config) -> None:
+    def __init__(self, dispatcher: Dispatcher, config: Config, metrics: Metrics | None = None) -> None:
         self.dispatcher = dispatcher
         self.config = config
+        self.metrics = metrics
+        self.trusted_proxies = parse_networks(config.trusted_proxies)
 
     async def process(self, body: bytes, scope: RequestScope, outcome: Outcome) -> bytes:
+        started = time.perf_counter()
         try:
             decoded = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             if exc.msg == PARSER_TOO_DEEP:
                 # The parser's own limit (1024) is above any depth_limit: answered as ours, so
                 # depth errors read alike whatever the depth.
-                return refusal(outcome, INVALID_REQUEST, depth_refusal(self.config.depth_limit))
-            return refusal(outcome, PARSE_ERROR, PARSE_ERROR_DATA)
+                return self.refuse(started, outcome, INVALID_REQUEST, depth_refusal(self.config.depth_limit))
+            return self.refuse(started, outcome, PARSE_ERROR, PARSE_ERROR_DATA)
         if too_deep(body, decoded, self.config.depth_limit):
-            return refusal(outcome, INVALID_REQUEST, depth_refusal(self.config.depth_limit))
+            return self.refuse(started, outcome, INVALID_REQUEST, depth_refusal(self.config.depth_limit))
         if isinstance(decoded, list) and decoded:
             if len(decoded) > self.config.batch_limit:
-                return refusal(
+                return self.refuse(
+                    started,
                     outcome,
                     INVALID_REQUEST,
                     f"A batch may hold at most {self.config.batch_limit} requests; "
@@ -105,9 +120,16 @@ class Endpoint:
         if isinstance(decoded, dict) and decoded:
             response = await self._member(decoded, scope, outcome)
             return encode(response, scope.request_id) if response is not None else b""
-        return refusal(outcome, INVALID_REQUEST, INVALID_REQUEST_DATA)
+        return self.refuse(started, outcome, INVALID_REQUEST, INVALID_REQUEST_DATA)
+
+    def refuse(self, started: float, outcome: Outcome, code: int, data: str) -> bytes:
+        body = refusal(outcome, code, data)
+        if self.metrics is not None:
+            self.metrics.call(None, {"error": {"code": code}}, time.perf_counter() - started)
+        return body
 
     async def _member(self, member: Any, scope: RequestScope, outcome: Outcome) -> dict[str, Any] | None:
+        started = time.perf_counter()
         method = member.get("method") if isinstance(member, dict) else None
         try:
             call = parse_call(member)
@@ -120,6 +142,8 @@ class Endpoint:
                 log.exception("req=%s internal error around %r", scope.request_id, method)
                 response = None if call.is_notification else {"jsonrpc": "2.0", "error": dict(INTERNAL_ERROR_OBJECT), "id": call.id}
         outcome.add(method, response)
+        if self.metrics is not None:
+            self.metrics.call(method, response, time.perf_counter() - started)
         return response
 
 
@@ -163,12 +187,25 @@ async def handle_jsonrpc(request: web.Request) -> web.StreamResponse:
             text=f"Request body larger than the limit of {endpoint.config.body_limit} bytes.\n",
         )
     outcome = Outcome()
-    scope = RequestScope(header_credential(request.headers), request_id, request.remote or "")
-    answer = await endpoint.process(body, scope, outcome)
+    client = client_address(request.remote or "", request.headers.getall("X-Forwarded-For", ()), endpoint.trusted_proxies)
+    scope = RequestScope(header_credential(request.headers), request_id, client)
+    headers = {"X-Request-Id": request_id}
+    if DRY_RUN in request.headers or IDEMPOTENCY_KEY in request.headers:
+        try:
+            answer, extra = await retrysafe.answer(endpoint, body, scope, outcome, request.headers)
+            headers.update(extra)
+        except retrysafe.Refused as exc:
+            answer = endpoint.refuse(started, outcome, INVALID_REQUEST, str(exc))
+    else:
+        answer = await endpoint.process(body, scope, outcome)
     if access_log.isEnabledFor(logging.INFO):
         methods, results = ",".join(outcome.methods) or "-", ",".join(outcome.results) or "-"
+        if outcome.replayed:
+            results = "replayed"
+        elif DRY_RUN in headers:
+            results += " (dry run)"
         access_log.info(f"req={request_id} {request.path} {methods} -> {results} {(time.perf_counter() - started) * 1000:.1f}ms")
-    return web.Response(body=answer, content_type="application/json", headers={"X-Request-Id": request_id})
+    return web.Response(body=answer, content_type="application/json", headers=headers)
 
 
 @web.middleware

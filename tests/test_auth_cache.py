@@ -1,24 +1,24 @@
-"""The credential cache (auth.Callers): a caller is resolved once and reused, and every change to
-what it was built from, however it was made, is seen by the very next call."""
+"""The credential cache (auth.Callers): a caller is resolved once and reused in memory; a change to
+what it was built from is seen by the very next call when this server made it, and within
+auth.GENERATION_POLL seconds (API.md §7: 1 s) when another process or connection did."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 from typing import Any
 
 import psycopg
 import pytest
+import requests
 
 from rpcserver import auth
 from rpcserver.storage import credentials, is_postgresql_url
-from rpcserver.storage.engine import SQLITE
 
 from .conftest import FakeClock, error_of, result_of, storage_of
+from .server_process import running_server
 
-INLINE_READER_ONLY = pytest.mark.sqlite_only(
-    "counts the resolutions the cache saves: a cached caller is reused only where the store has an InlineReader"
-    " (SQLite's file); on PostgreSQL every call is resolved on a reader connection"
-)
 NOT_AUTHORIZED = (-32602, "Invalid params.", "Not authorized.")
 TERMINATED = (-32602, "Invalid params.", "Session terminated, re-login, please.")
 TOKEN_EXPIRED = (-32500, "Application error.", "API token expired.")
@@ -66,7 +66,6 @@ async def host_get(rpc: Any, credential: str) -> dict[str, Any]:
     return await rpc("host.get", {"countOutput": True}, headers={"Authorization": f"Bearer {credential}"})
 
 
-@INLINE_READER_ONLY
 async def test_a_session_is_resolved_once_then_reused(rpc: Any, admin: str, clock: FakeClock, resolutions: list[str]) -> None:
     for _ in range(4):
         result_of(await host_get(rpc, admin))
@@ -74,14 +73,12 @@ async def test_a_session_is_resolved_once_then_reused(rpc: Any, admin: str, cloc
     assert resolutions == [admin]
 
 
-@INLINE_READER_ONLY
 async def test_a_token_is_resolved_once_then_reused(rpc: Any, token: str, resolutions: list[str]) -> None:
     for _ in range(4):
         result_of(await host_get(rpc, token))
     assert resolutions == [token]
 
 
-@INLINE_READER_ONLY
 async def test_lastaccess_is_still_written_every_10_seconds(client: Any, rpc: Any, admin: str, clock: FakeClock,
                                                              resolutions: list[str]) -> None:
     lastaccess = lambda c: c.execute("SELECT lastaccess FROM sessions WHERE sessionid = ?", (admin,)).fetchone()[0]  # noqa: E731
@@ -106,10 +103,11 @@ async def test_lastaccess_is_still_written_every_10_seconds(client: Any, rpc: An
         ("UPDATE role_rule SET value_int = 0 WHERE roleid = 3 AND name = 'api.access'", HOST_GET_DENIED),
     ],
 )
-async def test_a_cached_token_sees_every_change_at_once(client: Any, rpc: Any, token: str, sql: str,
-                                                        expected: tuple[int, str, str]) -> None:
+async def test_a_cached_token_sees_a_change_by_another_connection_within_the_poll(
+        client: Any, rpc: Any, token: str, sql: str, expected: tuple[int, str, str]) -> None:
     result_of(await host_get(rpc, token))
     behind_the_servers_back(client, sql)
+    await asyncio.sleep(auth.GENERATION_POLL)
     assert error_of(await host_get(rpc, token)) == expected
 
 
@@ -122,9 +120,11 @@ async def test_a_cached_token_sees_every_change_at_once(client: Any, rpc: Any, t
         "UPDATE users SET roleid = NULL WHERE userid = 1",
     ],
 )
-async def test_a_cached_session_sees_every_change_at_once(client: Any, rpc: Any, admin: str, sql: str) -> None:
+async def test_a_cached_session_sees_a_change_by_another_connection_within_the_poll(
+        client: Any, rpc: Any, admin: str, sql: str) -> None:
     result_of(await host_get(rpc, admin))
     behind_the_servers_back(client, sql)
+    await asyncio.sleep(auth.GENERATION_POLL)
     assert error_of(await host_get(rpc, admin)) == TERMINATED
     assert error_of(await host_get(rpc, admin)) == TERMINATED
 
@@ -153,7 +153,6 @@ async def test_logout_ends_a_cached_session(rpc: Any, call: Any, admin: str) -> 
     assert error_of(await host_get(rpc, admin)) == TERMINATED
 
 
-@INLINE_READER_ONLY
 async def test_only_the_most_recent_credentials_are_kept(monkeypatch: Any, rpc: Any, login: Any,
                                                          resolutions: list[str]) -> None:
     monkeypatch.setattr(auth, "MAX_CACHED", 2)
@@ -164,8 +163,77 @@ async def test_only_the_most_recent_credentials_are_kept(monkeypatch: Any, rpc: 
     assert resolutions == [first, second, third, second]
 
 
-@pytest.mark.parametrize("path", [":memory:", "", "/nonexistent-folder/rpcserver.db"])
-def test_without_a_readable_file_the_ordinary_way_is_taken(path: str) -> None:
-    reader = credentials.InlineReader(path)
-    assert reader.stamp(credentials.SESSION_STAMP[SQLITE], "x") is None
-    reader.close()
+async def test_a_change_made_through_this_server_is_seen_by_the_next_call(
+        call: Any, rpc: Any, admin: str, token: str, resolutions: list[str]) -> None:
+    result_of(await host_get(rpc, token))
+    tokenid = (await call("token.get", {"output": ["tokenid"], "filter": {"name": "cached"}}, auth=admin))[0]["tokenid"]
+    await call("token.delete", [tokenid], auth=admin)
+    assert error_of(await host_get(rpc, token)) == NOT_AUTHORIZED
+    assert resolutions[-1] == token  # not the cached caller: resolved again, and refused
+
+
+async def test_a_change_through_one_server_is_seen_by_another_within_the_poll(
+        make_client: Any, call: Any, admin: str) -> None:
+    other = await make_client()  # a second app, its own Storage, over the same database
+    other_host_get = lambda: other.post(  # noqa: E731
+        "/api_jsonrpc", json={"jsonrpc": "2.0", "method": "host.get", "params": {"countOutput": True}, "id": 1},
+        headers={"Authorization": f"Bearer {admin}"})
+    result_of(await (await other_host_get()).json())  # cached there now
+    assert await call("user.logout", [], auth=admin) is True
+    await asyncio.sleep(auth.GENERATION_POLL)
+    assert error_of(await (await other_host_get()).json()) == TERMINATED
+
+
+@pytest.mark.parametrize(
+    ("sql", "bumps"),
+    [
+        ("UPDATE users SET autologout = '1h' WHERE userid = 1", True),
+        ("UPDATE users SET attempt_failed = 1 WHERE userid = 1", False),  # not what a caller is built from
+        ("UPDATE usrgrp SET users_status = 0 WHERE usrgrpid = 9", True),
+        ("INSERT INTO users_groups (usrgrpid, userid) VALUES (9, 1)", True),
+        ("UPDATE role SET type = 3 WHERE roleid = 3", True),
+        ("UPDATE role_rule SET value_int = 1 WHERE roleid = 3", True),
+        ("INSERT INTO rights (groupid, permission, id) SELECT g.usrgrpid, 2, h.groupid FROM usrgrp g, hstgrp h LIMIT 1", True),
+        ("UPDATE sessions SET status = 1", True),
+        ("UPDATE sessions SET lastaccess = lastaccess + 10", False),  # every few seconds of use
+        ("DELETE FROM sessions", True),
+        ("UPDATE token SET expires_at = 1", True),
+        ("UPDATE token SET lastaccess = lastaccess + 10", False),
+        ("DELETE FROM token", True),
+    ],
+)
+async def test_the_generation_moves_with_what_callers_are_built_from(client: Any, admin: str, token: str,
+                                                                     sql: str, bumps: bool) -> None:
+    storage = storage_of(client)
+    before = await storage.read(credentials.generation)
+    behind_the_servers_back(client, sql)
+    after = await storage.read(credentials.generation)
+    assert after > before if bumps else after == before
+
+
+async def test_an_unreadable_generation_trusts_nothing_cached(client: Any, rpc: Any, admin: str,
+                                                              resolutions: list[str]) -> None:
+    result_of(await host_get(rpc, admin))
+    storage_of(client).saw_credentials_generation(None)  # what a failed read of it leaves
+    result_of(await host_get(rpc, admin))
+    assert resolutions == [admin, admin]
+
+
+def test_two_server_processes_over_one_database_see_a_logout_within_a_second(db: Any, tmp_path: Any) -> None:
+    env = {"RPCSERVER_DB": str(db), "RPCSERVER_ADMIN_PASSWORD": "zabbix", "RPCSERVER_PASSWORD_COST": "4"}
+
+    def rpc_to(server: Any, method: str, params: Any, session: str | None = None) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {session}"} if session else {}
+        body = {"jsonrpc": "2.0", "method": method, "params": params, "id": 1}
+        answer: dict[str, Any] = requests.post(f"{server.url}/api_jsonrpc", json=body, headers=headers, timeout=10).json()
+        return answer
+
+    with running_server(tmp_path, env=env) as first, running_server(tmp_path, env=env) as second:
+        session = result_of(rpc_to(first, "user.login", {"username": "Admin", "password": "zabbix"}))
+        result_of(rpc_to(second, "host.get", {"countOutput": True}, session))  # the caller is cached there now
+        assert result_of(rpc_to(first, "user.logout", [], session)) is True
+        logged_out = time.monotonic()
+        while "result" in rpc_to(second, "host.get", {"countOutput": True}, session):
+            assert time.monotonic() - logged_out < 1.0, "the second server still lets the ended session in after 1 s"
+            time.sleep(0.02)
+        assert error_of(rpc_to(second, "host.get", {"countOutput": True}, session)) == TERMINATED

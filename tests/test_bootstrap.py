@@ -10,7 +10,7 @@ from typing import Any
 from rpcserver.bootstrap import bootstrap
 from rpcserver.config import Config
 from rpcserver.passwords import verify_password_sync
-from rpcserver.storage import Storage
+from rpcserver.storage import Storage, users
 
 from .conftest import result_of, storage_of
 
@@ -43,6 +43,19 @@ async def test_otherwise_a_random_admin_password_is_printed_once(config: Config)
     assert len(generated) >= 12 and verify_password_sync(generated, passwd)
     again, printed_again = await admin_hash(config, admin_password=None)
     assert again == passwd and printed_again == ""  # only a new database gets one
+
+
+async def test_servers_starting_together_make_one_admin(config: Config) -> None:
+    # Both saw a database without users; the second to write finds the Admin made and prints nothing.
+    first, second = await Storage.open(config.db), await Storage.open(config.db)
+    try:
+        made = [await storage.write(users.create_admin, "hash") for storage in (first, second)]
+        admins = await first.read(lambda c: c.execute("SELECT userid FROM users WHERE username = 'Admin'").fetchall())
+    finally:
+        await first.close()
+        await second.close()
+    assert made == [True, False]
+    assert [userid for (userid,) in admins] == [1]
 
 
 async def test_demo_data(make_client: Any) -> None:

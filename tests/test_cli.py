@@ -18,7 +18,7 @@ from rpcserver.storage.sqlite.migrations import APPLICATION_ID
 
 from .server_process import run_cli, running_server
 
-FLAGS = ["--host", "--port", "--db", "--demo", "--body-limit", "--batch-limit", "--depth-limit", "--ids-limit", "--string-limit", "--synchronous", "--log-level", "--shutdown-timeout"]
+FLAGS = ["--host", "--port", "--db", "--demo", "--body-limit", "--batch-limit", "--depth-limit", "--ids-limit", "--string-limit", "--synchronous", "--log-level", "--shutdown-timeout", "--idempotency-ttl", "--no-metrics", "--metrics-dir", "--trusted-proxies", "--workers"]
 
 
 def version(url: str, **kwargs: object) -> requests.Response:
@@ -42,6 +42,9 @@ def test_help_explains_every_flag_and_its_variable(tmp_path: Path) -> None:
         (["serve"], {"RPCSERVER_PORT": "eighty"}, "rpcserver: error: RPCSERVER_PORT: port: 'eighty' is not a valid int"),
         (["serve", "--db", "/nonexistent/dir/x.db"], {}, "rpcserver: error: cannot use database /nonexistent/dir/x.db: unable to open the file"),
         (["launch"], {}, "rpcserver: error: argument COMMAND: invalid choice: 'launch'"),
+        (["serve", "--workers", "0"], {}, "rpcserver: error: workers must be at least 1"),
+        (["serve", "--workers", "2", "--db", "/nonexistent/dir/x.db"], {},
+         "rpcserver: error: cannot use database /nonexistent/dir/x.db: unable to open the file"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_exit_2(tmp_path: Path, args: list[str], env: dict[str, str], message: str) -> None:
@@ -52,12 +55,13 @@ def test_bad_input_is_one_clear_line_and_exit_2(tmp_path: Path, args: list[str],
     assert lines[0].startswith(message), result.stderr
 
 
-def test_a_port_in_use_is_one_clear_line_and_exit_2(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_port_in_use_is_one_clear_line_and_exit_2(tmp_path: Path, workers: str) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = run_cli(["serve", "--port", str(port), "--db", str(tmp_path / "p.db")], cwd=tmp_path)
+        result = run_cli(["serve", "--port", str(port), "--db", str(tmp_path / "p.db"), "--workers", workers], cwd=tmp_path)
     assert result.returncode == 2
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith(f"rpcserver: error: cannot listen on 127.0.0.1:{port}: "), result.stderr

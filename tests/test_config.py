@@ -13,6 +13,7 @@ def test_defaults() -> None:
     config = load_config({}, environ={})
     assert (config.host, config.port, config.db, config.demo) == ("127.0.0.1", 8080, Path("rpcserver.db"), False)
     assert (config.body_limit, config.batch_limit, config.synchronous) == (16 * 1024 * 1024, 1000, "FULL")
+    assert config.idempotency_ttl == 24 * 3600
 
 
 def test_variables_override_defaults_and_flags_override_variables() -> None:
@@ -28,6 +29,7 @@ def test_variables_override_defaults_and_flags_override_variables() -> None:
         ({"RPCSERVER_PORT": "70000"}, "port must be between 0 and 65535, not 70000"),
         ({"RPCSERVER_DEMO": "perhaps"}, "RPCSERVER_DEMO: demo: 'perhaps' is not a valid bool"),
         ({"RPCSERVER_BATCH_LIMIT": "0"}, "batch-limit must be at least 1"),
+        ({"RPCSERVER_IDEMPOTENCY_TTL": "0"}, "idempotency-ttl must be at least 1"),
         ({"RPCSERVER_SYNCHRONOUS": "sometimes"}, "synchronous must be one of OFF, NORMAL, FULL, EXTRA"),
     ],
 )

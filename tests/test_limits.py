@@ -258,6 +258,31 @@ async def test_strings_at_their_default_limit(client: Any) -> None:
     assert error_of(await search("x" * 65_536)) == (-32602, "Invalid params.", too_long("/search/name", 65_535))
 
 
+def nul_refused(path: str) -> tuple[int, str, str]:
+    return (-32602, "Invalid params.", f'Invalid parameter "{path}": the character U+0000 (NUL) is not allowed in text.')
+
+
+def test_the_walk_refuses_nul_anywhere_in_a_string() -> None:
+    assert refusal_of({"message": "a\x00b"}) == nul_refused("/message")[2]
+    assert refusal_of({"tags": [{"tag": "t", "value": "\x00"}]}) == nul_refused("/tags/1/value")[2]
+    assert refusal_of({"message": "a\\0b"}) is None  # an escaped backslash and a 0: two ordinary characters
+
+
+async def test_nul_in_text_is_refused_on_every_store_and_changes_nothing(client: Any) -> None:
+    """PostgreSQL cannot hold U+0000 in text, SQLite can: refused on both, so both answer alike."""
+    headers = await log_in(client)
+    async def call(method: str, params: Any) -> Any:
+        return orjson.loads(await (await post(client, request(method, params), headers=headers)).read())
+
+    created = await call("event.create", {"host": "web", "name": "p\x00", "groups": ["Web"]})
+    assert error_of(created) == nul_refused("/1/name")  # one object of a create is counted as /1
+    found = await call("event.get", {"search": {"name": "\x00"}})
+    assert error_of(found) == nul_refused("/search/name")
+    login = await answer(client, request("user.login", {"username": "Admin\x00", "password": ADMIN_PASSWORD}))
+    assert error_of(login) == nul_refused("/username")
+    assert await storage_of(client).read(lambda conn: conn.execute("SELECT count(*) FROM events").fetchone()[0]) == 0
+
+
 async def test_a_huge_key_is_refused_without_being_echoed(client: Any) -> None:
     headers = await log_in(client)
     key = "k" * 10_000_000

@@ -136,11 +136,13 @@ WITHOUT_EXAMPLE = {
     "token.delete": "needs a token that token.create made",
     "acknowledgement.update": "needs an acknowledgement that acknowledgement.create made",
     "acknowledgement.delete": "always refused",
+    "webhook.update": "needs a webhook that webhook.create made",
+    "webhook.delete": "needs a webhook that webhook.create made",
 }
 
 
-EMPTY_ON_A_NEW_DEMO = {"token.get", "acknowledgement.get"}
-"""The demo has no tokens and no acknowledgements yet: their examples rightly find nothing."""
+EMPTY_ON_A_NEW_DEMO = {"token.get", "acknowledgement.get", "webhook.get"}
+"""The demo has no tokens, acknowledgements or webhooks yet: their examples rightly find nothing."""
 
 
 def test_every_method_has_an_example_or_a_reason() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from dataclasses import replace
 from typing import Any
 
@@ -15,7 +16,7 @@ from rpcserver.appkeys import STORAGE_KEY
 from rpcserver.config import Config
 from rpcserver.dispatch import ApiMethod
 from rpcserver.domain.errors import Unavailable
-from rpcserver.server import serve
+from rpcserver.server import run_event_loop, serve
 
 
 async def test_stopping_lets_calls_in_flight_finish_then_closes_the_database(config: Config) -> None:
@@ -45,3 +46,19 @@ async def test_stopping_lets_calls_in_flight_finish_then_closes_the_database(con
             await session.post(url, json=body)
     with pytest.raises(Unavailable, match="shutting down"):
         await app[STORAGE_KEY].write(lambda conn: None)
+
+
+def test_the_server_runs_on_uvloop_where_it_is_installed() -> None:
+    async def loop_module() -> str:
+        return type(asyncio.get_running_loop()).__module__
+
+    assert run_event_loop(loop_module()).startswith("uvloop")
+
+
+def test_without_uvloop_the_server_runs_on_asyncios_loop(monkeypatch: Any) -> None:
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # what `import uvloop` meets where it is not installed
+
+    async def loop_module() -> str:
+        return type(asyncio.get_running_loop()).__module__
+
+    assert run_event_loop(loop_module()).startswith("asyncio")

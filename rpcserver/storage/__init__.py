@@ -10,16 +10,17 @@ in a handler; what they refuse they raise as `rpcserver.domain.errors`, never as
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from ._writer import GroupCommitWriter, Outcomes, Unit, WriterStats
-from .credentials import InlineReader
+from . import credentials
+from ._writer import Failed, GroupCommitWriter, Outcomes, Unit, WriterObserver, WriterStats
 from .engine import Db, Engine
 
-__all__ = ["Storage", "StorageOpenError", "WriterStats", "describe", "is_postgresql_url"]
+__all__ = ["Storage", "StorageOpenError", "Store", "Transaction", "WriterStats", "describe", "is_postgresql_url"]
 
 T = TypeVar("T")
 
@@ -57,19 +58,74 @@ class Backend(Protocol):
 
     async def read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T: ...
 
-    def inline_reader(self) -> InlineReader | None: ...
+    async def begin_request(self) -> None: ...
+
+    async def run_in_request(self, unit: Unit) -> Any: ...
+
+    async def end_request(self, commit: bool) -> None: ...
 
     async def close(self) -> None: ...
+
+
+class Store(Protocol):
+    """What a handler writes and reads through: the `Storage`, or one request's `Transaction`."""
+
+    async def write(self, unit: Callable[..., T], *args: Any) -> T: ...
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T: ...
+
+
+class Transaction:
+    """One writer transaction for a whole HTTP request (API.md §8: Idempotency-Key, Dry-Run).
+
+    Every write and read of the request runs on the writer connection, each in a savepoint of its
+    own as in a group-committed batch (a failing unit rolls back alone), and reads see the
+    request's own writes. Nothing is kept unless `commit` is awaited.
+    """
+
+    def __init__(self, backend: Backend, storage: Storage) -> None:
+        self._backend = backend
+        self._storage = storage
+        self.ended = False
+
+    async def write(self, unit: Callable[..., T], *args: Any) -> T:
+        """Raises what `unit` raised (its changes rolled back), or Unavailable for a database fault."""
+        result: T = await self._backend.run_in_request(lambda db: unit(db, *args))
+        return result
+
+    read = write
+
+    async def commit(self) -> None:
+        """Keep every change of the request. Raises Unavailable if the database kept nothing."""
+        self.ended = True
+        # As a group-committed batch does: callers cached in this process see the request's changes next call.
+        generation = await self._backend.run_in_request(credentials.generation)
+        await self._backend.end_request(commit=True)
+        self._storage.saw_credentials_generation(generation)
 
 
 class Storage:
     def __init__(self, backend: Backend) -> None:
         self._backend = backend
-        self._writer = GroupCommitWriter(backend.run_batch)
+        self._writer = GroupCommitWriter(self._run_batch)
+        self._credentials_generation: int | None = None
+
+    async def _run_batch(self, units: list[Unit]) -> tuple[bool, Outcomes]:
+        # Each transaction ends by reading the credentials generation, so that callers cached in this
+        # process see a change written here by the very next call (auth.Callers).
+        committed, outcomes = await self._backend.run_batch([*units, credentials.generation])
+        generation = outcomes.pop()
+        if committed:
+            self.saw_credentials_generation(None if isinstance(generation, Failed) else generation)
+        return committed, outcomes
 
     @property
     def stats(self) -> WriterStats:
         return self._writer.stats
+
+    def observe_writes(self, observer: WriterObserver) -> None:
+        """Tell `observer` of every change of the writer's queue depth and of every committed batch."""
+        self._writer.observer = observer
 
     @property
     def schema_version(self) -> int:
@@ -120,6 +176,24 @@ class Storage:
             return await self._writer.submit(lambda db: unit(db, *args))
         return await self._writer.submit(unit)
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """The writer connection for one request, in one transaction, until the block ends: rolled
+        back then unless committed. Group-committed writes wait meanwhile (on SQLite, other
+        processes' writers too), so the block should do no more than the request.
+
+        Raises:
+            Unavailable: the transaction cannot begin (the server is stopping, or the database fails).
+        """
+        async with self._writer.exclusive():
+            await self._backend.begin_request()
+            transaction = Transaction(self._backend, self)
+            try:
+                yield transaction
+            finally:
+                if not transaction.ended:
+                    await self._backend.end_request(commit=False)
+
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(db, *args)` on a reader connection, in one snapshot of committed data.
 
@@ -132,9 +206,18 @@ class Storage:
         """Raises unless the database answers a query."""
         await self._backend.read(_select_one, ())
 
-    def inline_reader(self) -> InlineReader | None:
-        """A reader for tiny indexed queries on the event loop's own thread, where the backend has one."""
-        return self._backend.inline_reader()
+    @property
+    def credentials_generation(self) -> int | None:
+        """The newest credentials generation this process has read (storage/credentials.py), None when
+        it is unknown (not read yet, or its last read failed)."""
+        return self._credentials_generation
+
+    def saw_credentials_generation(self, generation: int | None) -> None:
+        """Note a generation read from the database: the newest wins; None (a failed read) forgets it."""
+        if generation is None or self._credentials_generation is None:
+            self._credentials_generation = generation
+        else:
+            self._credentials_generation = max(self._credentials_generation, generation)
 
     async def close(self) -> None:
         """Finish queued writes, then close every connection."""

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ..domain.errors import Unavailable
 from .engine import Db
@@ -30,6 +31,8 @@ STORAGE_FAILED = (
     "If it persists, the server log says why."
 )
 
+SHUTTING_DOWN = "The server is shutting down; the change was not made."
+
 
 @dataclass
 class WriterStats:
@@ -38,6 +41,14 @@ class WriterStats:
     units: int = 0
     commits: int = 0
     failed_batches: int = 0
+
+
+class WriterObserver(Protocol):
+    """Told of the writer's queue and batches (the /metrics series); called on the event loop."""
+
+    def queued(self, depth: int) -> None: ...
+
+    def committed(self, units: int) -> None: ...
 
 
 class Failed:
@@ -61,41 +72,69 @@ def run_units(
     is_fault: Callable[[BaseException], bool],
     transaction_error: type[Exception] | tuple[type[Exception], ...],
     retry: Callable[[BaseException], bool] = lambda exc: False,
+    begin_again: str = "BEGIN",
 ) -> tuple[bool, Outcomes]:
     """Apply `units` in one transaction; return whether it committed, and each unit's outcome.
 
     `begin` starts the transaction (None: the caller has started it). `is_fault` tells a fault of the
     database from a unit's own error; `transaction_error` is what the
     driver raises when the transaction as a whole fails; a unit whose error `retry` accepts (a
-    deadlock, say) is rolled back to its savepoint and run once more. Runs on the writer's thread.
+    deadlock, say) is rolled back to its savepoint and run once more, in a new transaction (begun
+    with `begin_again`) once the units before it are committed: what it waited for may be waiting
+    for their locks, in another process's transaction. Runs on the writer's thread.
     """
     outcomes: Outcomes = []
+    settled = 0
+    """How many outcomes are committed already."""
     try:
         if begin is not None:  # None: the backend has begun it
             conn.execute(begin)
         for unit in units:
-            for attempt in range(3):
-                conn.execute("SAVEPOINT unit")
-                try:
-                    outcome = unit(conn)
-                except Exception as exc:
-                    conn.execute("ROLLBACK TO SAVEPOINT unit")
-                    if attempt < 2 and retry(exc):
-                        conn.execute("RELEASE SAVEPOINT unit")
-                        continue
-                    outcome = Failed(_fault_as_error(exc, is_fault))
-                conn.execute("RELEASE SAVEPOINT unit")
-                break
-            outcomes.append(outcome)
+            def settle() -> None:
+                # Before a retry: commit the units before this one, so the locks they hold are released.
+                nonlocal settled
+                if len(outcomes) > settled:
+                    conn.execute("COMMIT")
+                    settled = len(outcomes)
+                    conn.execute(begin_again)
+
+            outcomes.append(run_unit(conn, unit, is_fault=is_fault, retry=retry, before_retry=settle))
         conn.execute("COMMIT")
     except transaction_error:
-        log.exception("write transaction of %d units failed; all were rolled back", len(units))
+        log.exception("write transaction of %d units failed; all were rolled back", len(units) - settled)
         try:
             conn.execute("ROLLBACK")
         except transaction_error:
             pass  # no transaction left to end, or the connection is gone: nothing was kept either way
-        return False, [Failed(Unavailable(STORAGE_FAILED)) for _ in units]
+        return False, outcomes[:settled] + [Failed(Unavailable(STORAGE_FAILED)) for _ in units[settled:]]
     return True, outcomes
+
+
+def run_unit(
+    conn: Any,
+    unit: Unit,
+    *,
+    is_fault: Callable[[BaseException], bool],
+    retry: Callable[[BaseException], bool],
+    before_retry: Callable[[], None] = lambda: None,
+) -> Any:
+    """One unit inside the open transaction, in a savepoint of its own: its result, or `Failed` (its
+    changes rolled back alone); a unit whose error `retry` accepts runs again (up to three times in
+    all), after `before_retry`. The savepoint statements' own errors are raised: the transaction failed."""
+    for attempt in range(3):
+        conn.execute("SAVEPOINT unit")
+        try:
+            outcome = unit(conn)
+        except Exception as exc:
+            conn.execute("ROLLBACK TO SAVEPOINT unit")
+            if attempt < 2 and retry(exc):
+                conn.execute("RELEASE SAVEPOINT unit")
+                before_retry()
+                continue
+            outcome = Failed(_fault_as_error(exc, is_fault))
+        conn.execute("RELEASE SAVEPOINT unit")
+        return outcome
+    raise AssertionError("unreachable: the last attempt returns")
 
 
 def _fault_as_error(exc: Exception, is_fault: Callable[[BaseException], bool]) -> Exception:
@@ -115,16 +154,29 @@ class GroupCommitWriter:
         self._queue: list[tuple[Unit, asyncio.Future[Any]]] = []
         self._wakeup = asyncio.Event()
         self._closing = False
+        self._exclusive = asyncio.Lock()
+        """Held while a batch runs, and by a request transaction (`exclusive`) for its whole length."""
         self._task = asyncio.create_task(self._run(), name="rpcserver-writer")
         self.stats = WriterStats()
+        self.observer: WriterObserver | None = None
 
     async def submit(self, unit: Unit) -> Any:
         if self._closing:
-            raise Unavailable("The server is shutting down; the change was not made.")
+            raise Unavailable(SHUTTING_DOWN)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append((unit, future))
         self._wakeup.set()
+        if self.observer is not None:
+            self.observer.queued(len(self._queue))
         return await future
+
+    @asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        """The writer connection for the caller alone: batches wait until it is given back."""
+        if self._closing:
+            raise Unavailable(SHUTTING_DOWN)
+        async with self._exclusive:
+            yield
 
     async def close(self) -> None:
         """Refuse new units, finish the queued ones, stop."""
@@ -139,6 +191,8 @@ class GroupCommitWriter:
             while self._queue:
                 batch = [(u, f) for u, f in self._queue[: self._max_batch] if not f.cancelled()]
                 del self._queue[: self._max_batch]
+                if self.observer is not None:
+                    self.observer.queued(len(self._queue))
                 if batch:
                     await self._commit(batch)
             if self._closing:
@@ -147,13 +201,16 @@ class GroupCommitWriter:
     async def _commit(self, batch: list[tuple[Unit, asyncio.Future[Any]]]) -> None:
         units = [unit for unit, _ in batch]
         try:
-            committed, outcomes = await self._run_batch(units)
+            async with self._exclusive:
+                committed, outcomes = await self._run_batch(units)
         except Exception:
             log.exception("writer thread failed")
             committed, outcomes = False, [Failed(Unavailable(STORAGE_FAILED)) for _ in units]
         self.stats.units += len(units)
         if committed:
             self.stats.commits += 1
+            if self.observer is not None:
+                self.observer.committed(len(units))
         else:
             self.stats.failed_batches += 1
         for (_, future), outcome in zip(batch, outcomes):

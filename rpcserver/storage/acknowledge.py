@@ -26,7 +26,7 @@ from ..domain.acknowledge import (
 )
 from ..domain.errors import Forbidden, InvalidValue, NotFound
 from ..domain.lifetime import SpanEnd
-from . import spans
+from . import spans, webhooks
 from ._sql import json_ids
 from .engine import Db
 from .events import resolve_problem
@@ -157,6 +157,7 @@ def apply(conn: Db, rows: Sequence[Row], request: Request, userid: int, now: int
     if request.cause_eventid is not None:
         for eventid in _with(rows, RANK_TO_SYMPTOM):
             _rank_as_symptom(conn, eventid, request.cause_eventid)
+    webhooks.enqueue(conn, [(userid, r.eventid, now, r.message, r.action) for r in rows], now)
 
 
 CANNOT_CLOSE = "Cannot close problem: trigger does not allow manual closing."

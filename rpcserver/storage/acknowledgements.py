@@ -27,7 +27,7 @@ def create_span(conn: Db, eventid: int, end: SpanEnd, notes: str, caller: Caller
     spanid = spans.open_spans(conn, [eventid], caller.userid, now, end, notes)
     action = rules.creation_action(newly, notes)
     if action:
-        spans.write_history(conn, [(caller.userid, eventid, now, notes if action & MESSAGE else "", action)])
+        spans.write_history(conn, [(caller.userid, eventid, now, notes if action & MESSAGE else "", action)], now)
     return spans.stored_span(conn, spanid, now)
 
 
@@ -48,5 +48,5 @@ def update_span(conn: Db, spanid: int, changes: dict[str, Any], caller: Caller,
     spans.record_ends(conn, now, [eventid])
     spans.change_span(conn, spanid, end, notes, caller.userid, now)
     if not rules.is_active(end.until, now) and not spans.acknowledged_events(conn, [eventid], now):
-        spans.write_history(conn, [(caller.userid, eventid, now, "", UNACKNOWLEDGE)])  # ended the last one
+        spans.write_history(conn, [(caller.userid, eventid, now, "", UNACKNOWLEDGE)], now)  # ended the last one
     return spans.stored_span(conn, spanid, now)

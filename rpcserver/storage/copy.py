@@ -19,7 +19,8 @@ TABLES = (
     "role", "role_rule", "users", "usrgrp", "users_groups", "hstgrp", "rights", "sessions", "token",
     "hosts", "hosts_groups", "triggers", "events", "problem", "event_recovery", "event_tag", "problem_tag",
     "acknowledges", "event_suppress", "event_symptom", "event_page", "incident_state", "incident_note",
-    "mass_call", "acknowledgement",
+    "mass_call", "acknowledgement", "idempotent_request", "webhook", "webhook_delivery", "webhook_lease",
+    "credentials_generation",
 )
 """Every table of the schema, each after the tables its rows refer to."""
 

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..domain.errors import NotFound
+from ..domain.errors import Forbidden, NotFound
 from ..domain.lifetime import Lifetime, carries_over, carry_over_message, until_recovery
 from ..domain.spans import creation_action
 from . import spans
 from ._sql import inserted_id, json_ids
 from .engine import Db
 from .permissions import READ_WRITE, permitted_groupids, permitted_hostids
+
+DEFAULT_GROUP = "Discovered hosts"
+"""The host group of new hosts when an event names none."""
+
+
+class HostNotWritable(Forbidden):
+    """The caller may not write the host of the event at `index`, of those ingested together."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(f"event {index}: its host may not be written")
+        self.index = index
 
 
 @dataclass(frozen=True)
@@ -21,7 +32,7 @@ class Ingest:
     name: str
     severity: int = 0
     value: int = 1
-    groups: tuple[str, ...] = ("Discovered hosts",)
+    groups: tuple[str, ...] = (DEFAULT_GROUP,)
     manual_close: int | None = None
     tags: tuple[tuple[str, str], ...] = ()
     opdata: str | None = None
@@ -116,7 +127,7 @@ def _carry_over(conn: Db, triggerid: int, eventid: int, clock: int, lifetime: Li
     for userid, notes in spans.recovered_spans(conn, last[0]):
         newly = not spans.acknowledged_events(conn, [eventid], clock)
         spans.open_spans(conn, [eventid], userid, clock, end, notes)
-        spans.write_history(conn, [(userid, eventid, clock, message, creation_action(newly, message))])
+        spans.write_history(conn, [(userid, eventid, clock, message, creation_action(newly, message))], clock)
 
 
 def _open(conn: Db, triggerid: int, event: Ingest, clock: int, paged: list[int], lifetime: Lifetime) -> int:
@@ -169,22 +180,54 @@ def resolve_problem(conn: Db, problemid: int, clock: int, userid: int | None = N
     return ok_eventid
 
 
-def ingest(conn: Db, events: list[Ingest], now: int, userid: int, super_admin: bool, lifetime: Lifetime) -> list[int]:
-    """Apply event.create: find or create groups, host and trigger; open (idempotently) or resolve.
+OPENED, RESOLVED, UNCHANGED = "opened", "resolved", "unchanged"
+"""What ingesting one event did to its trigger's problem."""
+
+
+def ingest_one(
+    conn: Db, event: Ingest, now: int, userid: int, super_admin: bool, lifetime: Lifetime
+) -> tuple[str, int | None]:
+    """Apply one event of event.create: find or create groups, host and trigger; open (idempotently) or resolve.
     A problem reopening within `lifetime`'s flap guard inherits the last one's "recovery" acknowledgements.
 
-    Returns, per event, the problem's id (value 1) or the OK event's id (value 0; none if nothing was open).
+    Returns what it did and the id event.create answers for it: the problem's (value 1, new or already
+    open), the OK event's (value 0, resolving) or none (value 0 with nothing open).
     """
-    eventids: list[int] = []
-    for event in events:
-        groupids = _group_ids(conn, event.groups, may_create=super_admin)
-        hostid = _host_id(conn, event.host, groupids, userid, super_admin)
-        paged = _paged_userids(conn, event.paged_users)
-        triggerid = _trigger_id(conn, hostid, event)
-        clock = event.clock if event.clock is not None else now
-        open_problem = _open_problem(conn, triggerid)
-        if event.value == 1:
-            eventids.append(open_problem if open_problem is not None else _open(conn, triggerid, event, clock, paged, lifetime))
-        elif open_problem is not None and _lock_unresolved(conn, open_problem):
-            eventids.append(resolve_problem(conn, open_problem, clock))
-    return eventids
+    groupids = _group_ids(conn, event.groups, may_create=super_admin)
+    hostid = _host_id(conn, event.host, groupids, userid, super_admin)
+    paged = _paged_userids(conn, event.paged_users)
+    triggerid = _trigger_id(conn, hostid, event)
+    clock = event.clock if event.clock is not None else now
+    open_problem = _open_problem(conn, triggerid)
+    if event.value == 1:
+        if open_problem is not None:
+            return UNCHANGED, open_problem
+        return OPENED, _open(conn, triggerid, event, clock, paged, lifetime)
+    if open_problem is not None and _lock_unresolved(conn, open_problem):
+        return RESOLVED, resolve_problem(conn, open_problem, clock)
+    return UNCHANGED, None
+
+
+def ingest(conn: Db, events: list[Ingest], now: int, userid: int, super_admin: bool, lifetime: Lifetime) -> list[int]:
+    """Apply event.create, each event in order (`ingest_one`); the ids it answers."""
+    applied = [ingest_one(conn, event, now, userid, super_admin, lifetime)[1] for event in events]
+    return [eventid for eventid in applied if eventid is not None]
+
+
+def ingest_counting(
+    conn: Db, events: list[Ingest], now: int, userid: int, super_admin: bool, lifetime: Lifetime
+) -> dict[str, int]:
+    """Apply events as event.create does, all or none; how many of them opened, resolved or left unchanged
+    a problem (POST /hooks/alertmanager's answer).
+
+    Raises:
+        HostNotWritable: the caller may not write the host of an event.
+    """
+    counts = dict.fromkeys((OPENED, RESOLVED, UNCHANGED), 0)
+    for index, event in enumerate(events):
+        try:
+            change, _ = ingest_one(conn, event, now, userid, super_admin, lifetime)
+        except NotFound:
+            raise HostNotWritable(index) from None
+        counts[change] += 1
+    return counts

@@ -9,7 +9,6 @@ from typing import Any
 
 from ..caller import Caller, RoleRules
 from . import credentials
-from .credentials import Stamp
 from .engine import Db
 
 
@@ -132,32 +131,30 @@ def reset_failed_logins(conn: Db, userid: int) -> None:
 
 # Units of authentication and login
 
-def token_lookup(
-    conn: Db, token_hash: str
-) -> tuple[TokenRow | None, Caller | None, Stamp | None]:
-    """The token of a hash, its owner as a caller if they may log in, and the stamp that vouches for both."""
+def token_lookup(conn: Db, token_hash: str) -> tuple[TokenRow | None, Caller | None, int]:
+    """The token of a hash, its owner as a caller if they may log in, and the credentials generation
+    they were read at (the same snapshot)."""
+    generation = credentials.generation(conn)
     token = token_by_hash(conn, token_hash)
     if token is None or token.status != 0:
-        return None, None, None
+        return None, None, generation
     user = user_by_id(conn, token.userid)
     if user is None or not user.may_log_in:
-        return token, None, None
-    # The stamp is read in the same snapshot as the caller it vouches for.
-    return token, caller_of(conn, user, tokenid=token.tokenid), credentials.token_stamp(conn, token_hash)
+        return token, None, generation
+    return token, caller_of(conn, user, tokenid=token.tokenid), generation
 
 
-def session_lookup(
-    conn: Db, sessionid: str
-) -> tuple[SessionRow | None, UserRow | None, Caller | None, Stamp | None]:
-    """A session, its user and caller if they may log in, and the stamp that vouches for them."""
+def session_lookup(conn: Db, sessionid: str) -> tuple[SessionRow | None, UserRow | None, Caller | None, int]:
+    """A session, its user and caller if they may log in, and the credentials generation they were
+    read at (the same snapshot)."""
+    generation = credentials.generation(conn)
     found = session(conn, sessionid)
     if found is None or found.status != 0:
-        return None, None, None, None
+        return None, None, None, generation
     user = user_by_id(conn, found.userid)
     if user is None or not user.may_log_in:
-        return found, None, None, None
-    caller = caller_of(conn, user, sessionid=sessionid)
-    return found, user, caller, credentials.session_stamp(conn, sessionid)
+        return found, None, None, generation
+    return found, user, caller_of(conn, user, sessionid=sessionid), generation
 
 
 def user_data(conn: Db, userid: int, client_ip: str) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from typing import Any
 from ..domain.acknowledge import UNACKNOWLEDGE
 from ..domain.lifetime import SpanEnd
 from ..domain.spans import Span, is_active, unacknowledging_ends
+from . import webhooks
 from ._sql import inserted_id, json_ids, order_at
 from .engine import Db
 from .permissions import READ, permitted_hostids
@@ -60,9 +61,11 @@ def span_events(conn: Db, spanids: Sequence[int]) -> list[int]:
     )]
 
 
-def write_history(conn: Db, rows: Iterable[tuple[int, int, int, str, int]]) -> None:
-    """acknowledges rows of (userid, eventid, clock, message, action)."""
+def write_history(conn: Db, rows: Sequence[tuple[int, int, int, str, int]], now: int, *, expired: bool = False) -> None:
+    """acknowledges rows of (userid, eventid, clock, message, action), and their webhook deliveries;
+    `expired`: the rows record ends that arrived (the expiry sweep), not a caller's unacknowledge."""
     conn.executemany("INSERT INTO acknowledges (userid, eventid, clock, message, action) VALUES (?, ?, ?, ?, ?)", rows)
+    webhooks.enqueue(conn, rows, now, expired=expired)
 
 
 def open_spans(conn: Db, eventids: Sequence[int], userid: int, now: int, end: SpanEnd, notes: str) -> int:
@@ -115,7 +118,8 @@ def end_at_recovery(conn: Db, eventid: int, clock: int) -> None:
     ).fetchall()
     if ended and not acknowledged_events(conn, [eventid], clock):
         _, userid = max(ended)
-        write_history(conn, [(userid, eventid, clock, "", UNACKNOWLEDGE)])
+        # delivered as "expired": the acknowledgement ran its course, as one reaching its end time does
+        write_history(conn, [(userid, eventid, clock, "", UNACKNOWLEDGE)], clock, expired=True)
 
 
 def end_on(conn: Db, eventid: int, end: SpanEnd, now: int) -> SpanEnd:
@@ -167,7 +171,7 @@ def record_ends(conn: Db, now: int, eventids: Sequence[int] | None = None) -> in
         ((authors[span.spanid], eventid, second, "", UNACKNOWLEDGE)
          for eventid, of_event in spans.items() for second, span in unacknowledging_ends(of_event, now)),
         key=lambda row: (row[2], row[1]),
-    ))
+    ), now, expired=True)
     return conn.execute(f"UPDATE acknowledgement SET end_recorded = 1 WHERE {due}", params).rowcount
 
 

@@ -313,14 +313,18 @@ def has_users(conn: Db) -> bool:
     return conn.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
 
 
-def create_admin(conn: Db, passwd: str) -> None:
-    # The first user of a new database: its id is 1 on both stores, as Zabbix's Admin's is.
-    userid = conn.execute(
+def create_admin(conn: Db, passwd: str) -> bool:
+    """Make the first user of a new database; False if another server starting on it made it first.
+    Its id is 1 on both stores, as Zabbix's Admin's is."""
+    row = conn.execute(
         "INSERT INTO users (username, name, surname, passwd, roleid, autologout)"
-        " VALUES ('Admin', 'Zabbix', 'Administrator', ?, ?, '0') RETURNING userid",
+        " VALUES ('Admin', 'Zabbix', 'Administrator', ?, ?, '0') ON CONFLICT DO NOTHING RETURNING userid",
         (passwd, SUPER_ADMIN_ROLE),
-    ).fetchone()[0]
-    conn.execute("INSERT INTO users_groups (usrgrpid, userid) VALUES (?, ?)", (ADMINISTRATORS_GROUP, userid))
+    ).fetchone()
+    if row is None:
+        return False
+    conn.execute("INSERT INTO users_groups (usrgrpid, userid) VALUES (?, ?)", (ADMINISTRATORS_GROUP, row[0]))
+    return True
 
 
 def set_password(conn: Db, username: str, passwd: str) -> bool:

@@ -54,13 +54,13 @@ def fault(monkeypatch: pytest.MonkeyPatch) -> Fault:
     fault = Fault()
     real_run_batch = sqlite_backend.run_batch
 
-    def run_batch(conn: sqlite3.Connection, units: list[_writer.Unit]) -> Any:
+    def run_batch(conn: sqlite3.Connection, units: list[_writer.Unit], writers_lock: int) -> Any:
         conn.execute(f"PRAGMA query_only = {'ON' if fault.read_only else 'OFF'}")
         pages = conn.execute("PRAGMA page_count").fetchone()[0]
         conn.execute(f"PRAGMA max_page_count = {pages if fault.full else NO_LIMIT}")
         if fault.read_only_inside:
             units = [read_only_from_now(unit) for unit in units]
-        return real_run_batch(conn, units)
+        return real_run_batch(conn, units, writers_lock)
 
     monkeypatch.setattr(sqlite_backend, "run_batch", run_batch)
     return fault

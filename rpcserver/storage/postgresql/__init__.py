@@ -24,7 +24,7 @@ import psycopg
 
 from ...domain.errors import Unavailable
 from .. import describe
-from .._writer import READ_FAILED, Failed, Outcomes, Unit, run_units
+from .._writer import READ_FAILED, STORAGE_FAILED, Failed, Outcomes, Unit, run_unit, run_units
 from ..engine import POSTGRESQL, Engine, Params
 from ..sqlite.schema_v1 import DEFAULT_ROWS
 from .schema import SchemaError, advance_sequences, migrate
@@ -168,8 +168,9 @@ def _run_batch(connection: _Connection, units: list[Unit]) -> tuple[bool, Outcom
         return False, [Failed(Unavailable(UNREACHABLE)) for _ in units]
     committed, outcomes = run_units(db, units, begin=None, is_fault=_is_fault, transaction_error=psycopg.Error,
                                     retry=_retry)
-    if not committed and connection.lost():
-        return False, [Failed(Unavailable(UNREACHABLE)) for _ in units]
+    if not committed and connection.lost():  # the units it failed failed for that; those committed before a deadlock stay
+        return False, [Failed(Unavailable(UNREACHABLE)) if isinstance(outcome, Failed) and isinstance(outcome.exc, Unavailable)
+                       else outcome for outcome in outcomes]
     return committed, outcomes
 
 
@@ -191,6 +192,44 @@ def _read_snapshot(connection: _Connection, fn: Callable[..., T], args: tuple[An
             raise Unavailable(UNREACHABLE) from None
         log.exception("a read met a database fault")
         raise Unavailable(READ_FAILED) from None
+
+
+def _begin_request(connection: _Connection) -> None:
+    try:
+        _begin(connection, "BEGIN")
+    except psycopg.OperationalError as exc:
+        log.error("the database cannot be reached: %s", exc)
+        raise Unavailable(UNREACHABLE) from None
+
+
+def _in_request(connection: _Connection, unit: Unit) -> Any:
+    """One unit of a request transaction (`Storage.transaction`), in a savepoint of its own, as in a batch."""
+    if connection.db is None or connection.lost():
+        raise Unavailable(UNREACHABLE)
+    try:
+        outcome = run_unit(connection.db, unit, is_fault=_is_fault, retry=_retry)
+    except psycopg.Error:
+        log.exception("a request transaction failed")
+        raise Unavailable(UNREACHABLE if connection.lost() else STORAGE_FAILED) from None
+    if isinstance(outcome, Failed):
+        raise outcome.exc
+    return outcome
+
+
+def _end_request(connection: _Connection, commit: bool) -> None:
+    """Commit or roll back a request transaction. Raises Unavailable if a commit keeps nothing."""
+    if connection.db is None or connection.lost():
+        if commit:
+            raise Unavailable(UNREACHABLE)
+        return
+    try:
+        connection.db.execute("COMMIT" if commit else "ROLLBACK")
+    except psycopg.Error:
+        log.exception("a request transaction could not end; it was rolled back")
+        if not connection.lost():
+            connection.db.execute("ROLLBACK")
+        if commit:
+            raise Unavailable(UNREACHABLE if connection.lost() else STORAGE_FAILED) from None
 
 
 class PostgresBackend:
@@ -231,15 +270,21 @@ class PostgresBackend:
     async def run_batch(self, units: list[Unit]) -> tuple[bool, Outcomes]:
         return await self._writer.run(_run_batch, self._writer, units)
 
+    async def begin_request(self) -> None:
+        await self._writer.run(_begin_request, self._writer)
+
+    async def run_in_request(self, unit: Unit) -> Any:
+        return await self._writer.run(_in_request, self._writer, unit)
+
+    async def end_request(self, commit: bool) -> None:
+        await self._writer.run(_end_request, self._writer, commit)
+
     async def read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         reader = await self._idle.get()
         try:
             return await reader.run(_read_snapshot, reader, fn, args)
         finally:
             self._idle.put_nowait(reader)
-
-    def inline_reader(self) -> None:
-        return None  # every credential check takes the ordinary way: a reader connection
 
     async def close(self) -> None:
         await _close_all([self._writer, *self._readers])
