@@ -391,7 +391,7 @@ async def test_ten_thousand_ids_are_a_handful_of_statements(call: Any, admin: st
         await storage.write(trace, None)
     others = [s for s in statements if not s.startswith("INSERT INTO acknowledges")]
     assert len(statements) - len(others) == 10_000  # one history row each, by executemany
-    assert len(others) < 20, others
+    assert len(others) < 24, others  # a constant handful, whatever the number of ids (the batch's own statements too)
     assert await storage.read(lambda c: c.execute("SELECT count(DISTINCT eventid) FROM acknowledgement").fetchone()[0]) == 10_000
 
 

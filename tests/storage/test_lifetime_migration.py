@@ -41,6 +41,9 @@ async def test_migrating_keeps_the_spans_of_a_version_2_database(new_db: Any, mo
         with monkeypatch.context() as at_version_2:  # PostgreSQL's schema is version 2 before its migrations
             at_version_2.setattr(schema, "MIGRATIONS", {})
             at_version_2.setattr(schema, "LATEST_VERSION", 2)
+            later = ("webhook", "webhook_delivery")  # made by migration 4: no sequences to move yet
+            at_version_2.setattr(schema, "TABLES_WITH_IDENTITY",
+                                 {table: key for table, key in schema.TABLES_WITH_IDENTITY.items() if table not in later})
             v2 = await Storage.open(new_db)
     else:
         v2 = await Storage.open(new_db, migrations=MIGRATIONS[:2])
