@@ -74,6 +74,16 @@ def prepare_workers(directory: str | Path) -> None:
     values.ValueClass = values.get_value_class()
 
 
+def workers_stopped(previous_directory: str | None) -> None:
+    """Undo `prepare_workers` once every worker has stopped: this process counts in memory again (or in
+    `previous_directory`), so nothing it runs later writes to a directory about to be removed."""
+    if previous_directory is None:
+        os.environ.pop(MULTIPROC_DIR, None)
+    else:
+        os.environ[MULTIPROC_DIR] = previous_directory
+    values.ValueClass = values.get_value_class()
+
+
 def worker_exited(pid: int) -> None:
     """Drop the series of the worker `pid` that only live workers count (the writer's queue depth)."""
     multiprocess.mark_process_dead(pid)

@@ -242,6 +242,7 @@ def _metrics_directory(config: Config) -> Iterator[None]:
         yield
         return
     directory = config.metrics_dir or tempfile.mkdtemp(prefix="rpcserver-metrics-")
+    previous = os.environ.get(metrics.MULTIPROC_DIR)
     try:
         metrics.prepare_workers(directory)
     except ValueError as exc:
@@ -249,5 +250,6 @@ def _metrics_directory(config: Config) -> Iterator[None]:
     try:
         yield
     finally:
+        metrics.workers_stopped(previous)
         if not config.metrics_dir:
             shutil.rmtree(directory, ignore_errors=True)
