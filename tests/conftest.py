@@ -107,6 +107,16 @@ def storage_of(client: Any) -> Any:
     return client.server.app[STORAGE_KEY]
 
 
+def ten_thousand_problems(conn: Any) -> list[int]:
+    """A unit of work: 10,000 open problems of the first trigger, written directly (faster than event.create); their ids."""
+    triggerid = conn.execute("SELECT triggerid FROM triggers LIMIT 1").fetchone()[0]
+    first = conn.execute("SELECT coalesce(max(eventid), 0) + 1 FROM events").fetchone()[0]
+    rows = [(first + i, triggerid) for i in range(10_000)]
+    conn.executemany("INSERT INTO events (eventid, objectid, clock, value, name) VALUES (?, ?, 1, 1, 'p')", rows)
+    conn.executemany("INSERT INTO problem (eventid, objectid, clock, name) VALUES (?, ?, 1, 'p')", rows)
+    return [eventid for eventid, _ in rows]
+
+
 async def post(client: Any, body: Any, *, path: str = "/api_jsonrpc", headers: Mapping[str, str] | None = None) -> Any:
     """POST a body (bytes as is, anything else as JSON) with the Zabbix clients' content type."""
     data = body if isinstance(body, bytes) else orjson.dumps(body)

@@ -19,7 +19,7 @@ from rpcserver.domain.errors import Unavailable
 from rpcserver.storage import copy, idempotency
 from rpcserver.storage._writer import STORAGE_FAILED
 
-from .conftest import ADMIN_PASSWORD, post, request, result_of, storage_of
+from .conftest import ADMIN_PASSWORD, post, request, result_of, storage_of, ten_thousand_problems
 from .server_process import running_server
 
 PASSWORD = "Secret-pass-1"
@@ -336,15 +336,7 @@ async def test_a_dry_run_keeps_no_failed_login_count(client: Any, world: dict[st
 async def test_a_dry_run_of_ten_thousand_ids(client: Any, world: dict[str, Any]) -> None:
     storage = storage_of(client)
 
-    def many_problems(conn: Any) -> list[int]:
-        triggerid = conn.execute("SELECT triggerid FROM triggers LIMIT 1").fetchone()[0]
-        first = conn.execute("SELECT coalesce(max(eventid), 0) + 1 FROM events").fetchone()[0]
-        rows = [(first + i, triggerid) for i in range(10_000)]
-        conn.executemany("INSERT INTO events (eventid, objectid, clock, value, name) VALUES (?, ?, 1, 1, 'p')", rows)
-        conn.executemany("INSERT INTO problem (eventid, objectid, clock, name) VALUES (?, ?, 1, 'p')", rows)
-        return [eventid for eventid, _ in rows]
-
-    eventids = await storage.write(many_problems)
+    eventids = await storage.write(ten_thousand_problems)
     answer = await dry(client, request("event.acknowledge", {"eventids": eventids, "action": 6, "message": "bulk"}), world["admin"])
     assert answer["result"]["eventids"] == eventids
 

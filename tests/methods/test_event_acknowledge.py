@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ..conftest import error_of, result_of, storage_of
+from ..conftest import error_of, result_of, storage_of, ten_thousand_problems
 
 NO_PERMISSIONS = (-32500, "Application error.", "No permissions to referred object or it does not exist!")
 CANNOT_CLOSE = (-32500, "Application error.", "Cannot close problem: trigger does not allow manual closing.")
@@ -372,16 +372,8 @@ def trace(conn: Any, callback: Any) -> None:
 async def test_ten_thousand_ids_are_a_handful_of_statements(call: Any, admin: str, client: Any) -> None:
     storage = storage_of(client)
 
-    def many_problems(conn: sqlite3.Connection) -> list[int]:
-        triggerid = conn.execute("SELECT triggerid FROM triggers LIMIT 1").fetchone()[0]
-        first = conn.execute("SELECT coalesce(max(eventid), 0) + 1 FROM events").fetchone()[0]
-        rows = [(first + i, triggerid) for i in range(10_000)]
-        conn.executemany("INSERT INTO events (eventid, objectid, clock, value, name) VALUES (?, ?, 1, 1, 'p')", rows)
-        conn.executemany("INSERT INTO problem (eventid, objectid, clock, name) VALUES (?, ?, 1, 'p')", rows)
-        return [eventid for eventid, _ in rows]
-
     await call("event.create", {"host": "bulk", "name": "seed"}, auth=admin)
-    eventids = await storage.write(many_problems)
+    eventids = await storage.write(ten_thousand_problems)
     statements: list[str] = []
     # Count what the writer's connection executes (set on its own thread, through a unit of work).
     await storage.write(trace, statements.append)
