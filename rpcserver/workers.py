@@ -47,6 +47,7 @@ that cannot start (its database unreachable, say) is retried once a second, not 
 STEADY = 5.0
 STOP_GRACE = 10.0
 """Seconds past --shutdown-timeout the parent waits for a stopping worker before it kills it."""
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 ORPHAN_POLL = 0.5
 """Seconds between a worker's checks that its parent is still there."""
 
@@ -87,8 +88,9 @@ def run_worker(config: Config, sock: socket.socket, number: int, ready: Connecti
     The one place a worker starts: whatever each worker process must set up first goes here.
     """
     signal.set_wakeup_fd(-1)  # the parent's; the worker's event loop installs its own
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in STOP_SIGNALS:
         signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked by the parent while it forked us
     tag = f"[worker {number}] "
     for handler in logging.getLogger().handlers:
         handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s {tag}%(message)s"))
@@ -134,7 +136,13 @@ class Supervisor:
         process = self._context.Process(
             target=run_worker, args=(self._config, self._sockets[number - 1], number, self._ready_writer), name=f"worker {number}",
         )
-        process.start()
+        # A stop signal arriving while the worker is forked stays pending until the worker has its own
+        # handling (run_worker unblocks it): caught by the parent's handler it inherits, it would be lost.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         self._workers[number] = (process, time.monotonic())
         log.info("worker %d started (pid %d)", number, process.pid)
 
@@ -145,7 +153,7 @@ class Supervisor:
         wakeup_writer.setblocking(False)
         signal.set_wakeup_fd(wakeup_writer.fileno())
         previous = {signum: signal.signal(signum, lambda signum, frame: None)  # the wakeup fd carries it below
-                    for signum in (signal.SIGTERM, signal.SIGINT)}
+                    for signum in STOP_SIGNALS}
         for number in range(1, self._config.workers + 1):
             self._start(number)
         port = self._sockets[0].getsockname()[1]
@@ -198,7 +206,7 @@ class Supervisor:
                 log.error("worker %d (pid %d) did not stop in time; killing it", number, process.pid)
                 process.kill()
                 process.join()
-            if process.exitcode != 0:
+            if process.exitcode not in (0, -signal.SIGTERM):  # SIGTERM's default: stopped before it served anything
                 clean = False
         for sock in self._sockets:
             sock.close()
