@@ -58,6 +58,23 @@ async def test_servers_starting_together_make_one_admin(config: Config) -> None:
     assert [userid for (userid,) in admins] == [1]
 
 
+async def test_servers_starting_together_load_the_demo_data_once(config: Config) -> None:
+    # Both read the database empty before either wrote; the second to write finds the demo data loaded.
+    from rpcserver.storage import demo
+
+    await admin_hash(config)
+    first, second = await Storage.open(config.db), await Storage.open(config.db)
+    try:
+        assert [await storage.read(demo.is_empty) for storage in (first, second)] == [True, True]
+        loaded = [await storage.write(demo.load, 1_700_000_000, "hash", "hash") for storage in (first, second)]
+        count = await second.read(lambda c: c.execute("SELECT count(*) FROM problem").fetchone()[0])
+    finally:
+        await first.close()
+        await second.close()
+    assert loaded == [True, False]
+    assert count == len(demo.PROBLEMS)
+
+
 async def test_demo_data(make_client: Any) -> None:
     client = await make_client(demo=True)
     storage = storage_of(client)

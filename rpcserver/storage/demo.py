@@ -25,6 +25,9 @@ PROBLEMS = (
     ("web-02", ("Linux servers",), "Service httpd restarted", 1, 1, (("service", "web"),), 300, True),
 )
 
+LOCK_KEY = 0x52504344
+"""The lock a demo load holds (PostgreSQL): servers starting together with --demo load it once."""
+
 NO_SPANS = Lifetime()
 """The demo data has no acknowledgements for the flap guard to carry over: the default policy will do."""
 
@@ -36,7 +39,15 @@ def is_empty(conn: Db) -> bool:
     ).fetchone()[0] == 1
 
 
-def load(conn: Db, now: int, operator_hash: str, viewer_hash: str) -> None:
+def load(conn: Db, now: int, operator_hash: str, viewer_hash: str) -> bool:
+    """Load the demo data if the database is still empty; False if it is not (another server starting
+    on it loaded it first). The check and the load are one unit under one lock: SQLite's writer, or
+    LOCK_KEY on PostgreSQL, whose next statement then sees what the lock's last holder committed."""
+    lock = conn.engine.lock_key(LOCK_KEY)
+    if lock is not None:
+        conn.execute(lock)
+    if not is_empty(conn):
+        return False
     groupids = []
     for name in GROUPS:
         conn.execute("INSERT INTO hstgrp (name) VALUES (?) ON CONFLICT DO NOTHING", (name,))
@@ -63,3 +74,4 @@ def load(conn: Db, now: int, operator_hash: str, viewer_hash: str) -> None:
         if resolved:
             ingest(conn, [Ingest(host, name, value=0, groups=groups, clock=now - minutes_ago * 60 + 120)], now,
                    ADMIN_USERID, super_admin=True, lifetime=NO_SPANS)
+    return True

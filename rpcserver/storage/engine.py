@@ -86,6 +86,12 @@ class Engine:
         the state a unit will change. None here: SQLite's one writer already holds the database."""
         return None
 
+    def lock_key(self, key: int) -> str | None:
+        """A statement that holds the lock named by `key` until the transaction ends: a unit taking
+        the same key in another process waits for it. For work that must happen once across servers
+        but has no row to lock yet. None here: SQLite's one writer already holds the database."""
+        return None
+
     def nocase_equals(self, expr: str, value: str) -> str:
         """`expr` (a NOCASE name: username, role or user group name) equals the text `value` (SQL: `?`,
         `:name`) as SQLite's NOCASE compares: ignoring the case of ASCII letters only ('É' is not 'é')."""
@@ -128,6 +134,9 @@ class PostgresEngine(Engine):
     def lock_events(self, param: str) -> str | None:
         # Several servers (writer connections) may change the same problem at once.
         return f"SELECT eventid FROM events WHERE eventid IN (SELECT value FROM json_ids(:{param})) ORDER BY eventid FOR UPDATE"
+
+    def lock_key(self, key: int) -> str | None:
+        return f"SELECT pg_advisory_xact_lock({int(key)})"
 
     def nocase_equals(self, expr: str, value: str) -> str:
         # lower() in the C collation folds ASCII letters only, as NOCASE does ('É' stays 'É').
