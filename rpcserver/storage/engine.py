@@ -86,6 +86,12 @@ class Engine:
         the state a unit will change. None here: SQLite's one writer already holds the database."""
         return None
 
+    def lock_trigger(self, param: str) -> str | None:
+        """A statement that locks, until the transaction ends, the trigger whose id is bound as `:param`;
+        run it before reading whether the trigger has a problem open. None here: SQLite's one writer
+        already holds the database."""
+        return None
+
     def lock_key(self, key: int) -> str | None:
         """A statement that holds the lock named by `key` until the transaction ends: a unit taking
         the same key in another process waits for it. For work that must happen once across servers
@@ -134,6 +140,10 @@ class PostgresEngine(Engine):
     def lock_events(self, param: str) -> str | None:
         # Several servers (writer connections) may change the same problem at once.
         return f"SELECT eventid FROM events WHERE eventid IN (SELECT value FROM json_ids(:{param})) ORDER BY eventid FOR UPDATE"
+
+    def lock_trigger(self, param: str) -> str | None:
+        # Several servers may ingest events of one trigger at once.
+        return f"SELECT triggerid FROM triggers WHERE triggerid = :{param} FOR UPDATE"
 
     def lock_key(self, key: int) -> str | None:
         return f"SELECT pg_advisory_xact_lock({int(key)})"

@@ -40,6 +40,12 @@ class Ingest:
     paged_users: tuple[str, ...] = field(default=())
 
 
+# Groups, hosts and triggers are made by the first event that names them. Another server may be
+# making the same one at once (PostgreSQL): its INSERT ... ON CONFLICT DO NOTHING waits for that
+# server's transaction and then makes nothing, and the next SELECT, in a snapshot of its own, finds the
+# row that server made, as if it had been there all along.
+
+
 def _group_ids(conn: Db, names: tuple[str, ...], may_create: bool) -> list[int]:
     ids = []
     for name in dict.fromkeys(names):
@@ -47,7 +53,10 @@ def _group_ids(conn: Db, names: tuple[str, ...], may_create: bool) -> list[int]:
         if row is None:
             if not may_create:
                 raise NotFound()
-            row = (inserted_id(conn.execute("INSERT INTO hstgrp (name) VALUES (?) RETURNING groupid", (name,))),)
+            row = conn.execute("INSERT INTO hstgrp (name) VALUES (?) ON CONFLICT DO NOTHING RETURNING groupid",
+                               (name,)).fetchone()
+            if row is None:  # made by another server meanwhile
+                row = conn.execute("SELECT groupid FROM hstgrp WHERE name = ?", (name,)).fetchone()
         ids.append(row[0])
     return ids
 
@@ -69,7 +78,14 @@ def _host_id(conn: Db, host: str, groupids: list[int], userid: int, super_admin:
     if not super_admin:
         _check_admin_rights(conn, userid, groupids, hostid)
     if hostid is None:
-        hostid = inserted_id(conn.execute("INSERT INTO hosts (host, name) VALUES (?, ?) RETURNING hostid", (host, host)))
+        row = conn.execute("INSERT INTO hosts (host, name) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING hostid",
+                           (host, host)).fetchone()
+        if row is None:  # made by another server meanwhile: the caller's rights checked as on a host found
+            hostid = conn.execute("SELECT hostid FROM hosts WHERE host = ?", (host,)).fetchone()[0]
+            if not super_admin:
+                _check_admin_rights(conn, userid, groupids, hostid)
+        else:
+            hostid = row[0]
     conn.executemany(
         "INSERT INTO hosts_groups (hostid, groupid) VALUES (?, ?) ON CONFLICT DO NOTHING", [(hostid, g) for g in groupids]
     )
@@ -79,11 +95,15 @@ def _host_id(conn: Db, host: str, groupids: list[int], userid: int, super_admin:
 def _trigger_id(conn: Db, hostid: int, event: Ingest) -> int:
     row = conn.execute("SELECT triggerid FROM triggers WHERE hostid = ? AND description = ?", (hostid, event.name)).fetchone()
     if row is None:
-        return inserted_id(conn.execute(
+        row = conn.execute(
             "INSERT INTO triggers (hostid, description, priority, manual_close, opdata) VALUES (?, ?, ?, ?, ?)"
-            " RETURNING triggerid",
+            " ON CONFLICT DO NOTHING RETURNING triggerid",
             (hostid, event.name, event.severity, event.manual_close or 0, event.opdata or ""),
-        ))
+        ).fetchone()
+        if row is not None:
+            return int(row[0])
+        # made by another server meanwhile: as if it had been found
+        row = conn.execute("SELECT triggerid FROM triggers WHERE hostid = ? AND description = ?", (hostid, event.name)).fetchone()
     if event.manual_close is not None or event.opdata is not None:
         conn.execute(
             "UPDATE triggers SET manual_close = coalesce(?, manual_close), opdata = coalesce(?, opdata) WHERE triggerid = ?",
@@ -99,6 +119,16 @@ def _open_problem(conn: Db, triggerid: int) -> int | None:
         (triggerid,),
     ).fetchone()
     return row[0] if row else None
+
+
+def _lock_trigger(conn: Db, triggerid: int) -> None:
+    """Lock the trigger where other servers may ingest its events at once (PostgreSQL): a problem
+    another one is opening on it is committed, and seen by the next statement, before this unit looks
+    for the trigger's open problem. Two events opening one problem at once would otherwise both find
+    none and open two (Zabbix keeps at most one open problem per trigger)."""
+    lock = conn.engine.lock_trigger("triggerid")
+    if lock is not None:
+        conn.execute(lock, {"triggerid": triggerid})
 
 
 def _paged_userids(conn: Db, usernames: tuple[str, ...]) -> list[int]:
@@ -198,6 +228,10 @@ def ingest_one(
     paged = _paged_userids(conn, event.paged_users)
     triggerid = _trigger_id(conn, hostid, event)
     clock = event.clock if event.clock is not None else now
+    if event.value == 1:
+        # A resolution needs no lock of the trigger: it locks the problem it resolves (_lock_unresolved),
+        # as a close does, and takes the trigger after it, in the same order as a close.
+        _lock_trigger(conn, triggerid)
     open_problem = _open_problem(conn, triggerid)
     if event.value == 1:
         if open_problem is not None:
