@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
 import time
@@ -24,7 +23,8 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 import make_db  # noqa: E402
-from run import CLIENT_CPU, PINNING, TARGETS, count_acknowledges, drained, drive, load_generator, server  # noqa: E402
+from run import CLIENT_CPU, PINNING, TARGETS, drained, drive, load_generator, server  # noqa: E402
+from stores import SqliteStore  # noqa: E402
 
 CONNECTIONS = 64
 
@@ -43,17 +43,16 @@ def main() -> None:
     template = args.workdir / "template.db"
     make_db.build(template, args.events)
     problems = args.events * 4 // 5
-    dbs = {name: args.workdir / f"{name}-floor.db" for name in ("floor", "rpc")}
-    for db in dbs.values():
-        for suffix in ("-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
-        shutil.copyfile(template, db)
+    stores: dict[str, SqliteStore] = {}  # a copy of the template each, in a directory of its own (a store's files have fixed names)
+    for name in ("floor", "rpc"):
+        (args.workdir / f"{name}-floor").mkdir(exist_ok=True)
+        stores[name] = SqliteStore(args.workdir / f"{name}-floor", template)
     load = os.getloadavg()
     python = sys.executable
     commands = {
         "bare": [python, str(BENCH / "bare.py")],
-        "floor": [python, str(BENCH / "floor.py"), "--db", str(dbs["floor"])],
-        "rpc": [python, "-m", "rpcserver", "serve", "--db", str(dbs["rpc"]), "--port", "0", "--synchronous", "FULL"],
+        "floor": [python, str(BENCH / "floor.py"), "--db", stores["floor"].db],
+        "rpc": [python, "-m", "rpcserver", "serve", "--db", stores["rpc"].db, "--port", "0", "--synchronous", "FULL"],
     }
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in commands}
     with ExitStack() as stack:
@@ -63,11 +62,11 @@ def main() -> None:
         for rep in range(args.reps):
             for name, target in servers.items():
                 before_cpu = target.cpu_seconds()
-                before_rows = count_acknowledges(dbs[name]) if name in dbs else 0
+                before_rows = stores[name].count_acknowledges() if name in stores else 0
                 result = drive(command(target.url, CONNECTIONS, args.duration), make_db.BENCH_TOKEN, problems)
                 result["cpu_us"] = (target.cpu_seconds() - before_cpu) / result["requests"] * 1e6
-                if name in dbs:
-                    result["stored"] = drained(dbs[name], target) - before_rows
+                if name in stores:
+                    result["stored"] = drained(stores[name], target) - before_rows
                 results[name].append(result)
                 print(f"  {name:5} rep {rep + 1}: {result['rps']:8.0f} req/s", file=sys.stderr)
     report(results, loadgen, load, os.getloadavg())
