@@ -172,3 +172,32 @@ def test_the_hooks_ingestion_waits_for_a_problem_being_opened_on_its_trigger(pos
         assert outcome["counts"] == {OPENED: 0, "resolved": 0, UNCHANGED: 1}
         open_problems = first.execute("SELECT eventid FROM problem WHERE r_eventid IS NULL").fetchall()
         assert open_problems == [(eventid,)]
+
+
+def test_events_naming_a_new_host_and_trigger_at_once_make_them_once(postgres: Postgres) -> None:
+    # PostgreSQL only, as above. One connection makes the group, host and trigger an event names and
+    # holds its transaction; the same event through another connection waits for it, then finds all
+    # three made (it failed on their unique keys, -32603 through the API, before the fix).
+    firing = Ingest("made-01", "Made at once", severity=2, groups=("Made together",))
+    with postgres.database() as url, psycopg.connect(url, autocommit=True) as first, \
+            psycopg.connect(url, autocommit=True) as second:
+        outcome: dict[str, Any] = {}
+
+        def hook() -> None:
+            try:
+                with second.transaction():
+                    outcome["counts"] = ingest_counting(PostgresDb(second), [firing], 1_700_000_001, 1, True, Lifetime())
+            except psycopg.Error as exc:
+                outcome["error"] = exc
+
+        with first.transaction():
+            assert ingest_one(PostgresDb(first), firing, 1_700_000_000, 1, True, Lifetime())[0] == OPENED
+            racing = threading.Thread(target=hook)
+            racing.start()
+            racing.join(0.5)
+            assert racing.is_alive(), f"the second ingestion did not wait for the first: {outcome}"
+        racing.join(10)
+        assert outcome.get("counts") == {OPENED: 0, "resolved": 0, UNCHANGED: 1}, outcome
+        made = [first.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+                for table in ("hstgrp WHERE name = 'Made together'", "hosts", "triggers", "problem")]
+        assert made == [1, 1, 1, 1]
