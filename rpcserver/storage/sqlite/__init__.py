@@ -73,6 +73,9 @@ def _configure(conn: sqlite3.Connection, synchronous: str, query_only: bool) -> 
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute(f"PRAGMA synchronous = {synchronous}")
+    # Savepoint and statement journals (one per unit of a batch) in memory, not a temporary file:
+    # otherwise every page a unit first changes is copied out with a pwrite.
+    conn.execute("PRAGMA temp_store = MEMORY")
     if query_only:
         conn.execute("PRAGMA query_only = ON")
 
