@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence, Sized
 from typing import Any
 
@@ -22,7 +21,7 @@ def marks(values: Sized) -> str:
 def json_ids(ids: Iterable[int]) -> str:
     """Ids as one JSON array parameter, for `IN (SELECT value FROM json_each(?))`: one statement
     and one bound value however many ids there are."""
-    return json.dumps(list(ids))
+    return "[" + ",".join(map(str, map(int, ids))) + "]"  # json.dumps costs several times as much
 
 
 def inserted_id(cursor: Any) -> int:
