@@ -6,23 +6,23 @@ and anything unexpected into a fixed -32603 (logged with the request id; the cli
 exception text, SQL or paths). The handler receives `(context, params)`: params as one value, so
 parameter errors come from our schemas in Zabbix's wording, never from Python's signature check.
 
-The envelope is ours (rpcserver.envelope), so jsonrpcserver is called per request through the
-functions its public `dispatch` runs for each request (`dispatch_request`, `to_response`,
-`to_serializable`): method lookup, argument check, call and response building stay jsonrpcserver's,
-without re-deserializing, re-validating and a Task per request (`asyncio.gather`); bench/README.md has
-what that saves. Each wrapper carries its signature precomputed, so the argument check does not rebuild it.
+The envelope and the method table are ours (rpcserver.envelope, `Dispatcher.resolve`), so jsonrpcserver
+is called per request through the functions its public `dispatch` runs for each request once it has
+found the method (`call`, `to_response`, `to_serializable`): the call, the check of its result and the
+response building stay jsonrpcserver's, without re-deserializing, re-validating and a Task per request
+(`asyncio.gather`); bench/README.md has what that saves. Its argument check (`validate_args`, an
+`inspect.Signature.bind` per call) is skipped: every handler is called with exactly (context, params).
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from jsonrpcserver import Error, Success
-from jsonrpcserver.async_dispatcher import dispatch_request
+from jsonrpcserver.async_dispatcher import call as jsonrpcserver_call
 from jsonrpcserver.dispatcher import to_response
 from jsonrpcserver.request import Request
 from jsonrpcserver.response import to_serializable
@@ -105,7 +105,6 @@ def _boundary(name: str, handler: Handler) -> Callable[[Context, Any], Awaitable
             log.exception("req=%s internal error in %s", ctx.request_id, name)
             return Error(INTERNAL_ERROR, MESSAGES[INTERNAL_ERROR], INTERNAL_ERROR_DATA)
 
-    call.__signature__ = inspect.signature(call)  # type: ignore[attr-defined]  # inspect.signature returns it as is
     return call
 
 
@@ -205,7 +204,7 @@ class Dispatcher:
     async def _call(self, canonical: str, params: Any, id_: Any, ctx: Context) -> dict[str, Any] | None:
         """Run the handler through jsonrpcserver; the response object, or None for a notification."""
         request = Request(canonical, [params], NOID if id_ is NO_ID else id_)
-        _, result = await dispatch_request(self._wrapped, ctx, request)
+        result = await jsonrpcserver_call(request, ctx, self._wrapped[canonical])
         if request.id is NOID:
             return None
         response = cast(dict[str, Any], to_serializable(to_response(request, result)))
