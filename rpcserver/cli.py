@@ -12,7 +12,7 @@ from typing import NoReturn
 
 import orjson
 
-from . import __version__
+from . import __version__, accesslog
 from .app import create_app
 from .config import Config, ConfigError, env_name, load_config
 from .domain.errors import DomainError
@@ -146,6 +146,7 @@ def fail(message: str) -> NoReturn:
 
 def run_serve(config: Config) -> None:
     logging.basicConfig(level=config.log_level, stream=sys.stderr, format=LOG_FORMAT)
+    accesslog.lighter_records()
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -10,7 +10,6 @@ them; the whole body is applied in one transaction, or nothing of it.
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 
 import orjson
@@ -19,7 +18,7 @@ from aiohttp import web
 from schemas.alertmanager import BadBody, load_body
 
 from . import auth
-from .accesslog import access_log
+from .accesslog import access_log, new_request_id
 from .appkeys import CLOCK_KEY, ENDPOINT_KEY, STORAGE_KEY
 from .caller import USER, Caller
 from .domain.alerts import problem_of
@@ -45,7 +44,7 @@ class Refusal(Exception):
 
 async def handle_alertmanager(request: web.Request) -> web.Response:
     started = time.perf_counter()
-    request_id = secrets.token_hex(4)
+    request_id = new_request_id()
     answer: dict[str, int] | dict[str, str]
     try:
         status, answer = 200, await _apply(request)

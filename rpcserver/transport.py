@@ -8,7 +8,6 @@ answered at the HTTP level.
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ import orjson
 from aiohttp import web
 
 from . import retrysafe
-from .accesslog import access_log
+from .accesslog import access_log, new_request_id
 from .appkeys import ENDPOINT_KEY
 from .auth import header_credential
 from .config import Config
@@ -171,7 +170,7 @@ async def handle_jsonrpc(request: web.Request) -> web.StreamResponse:
     # Like Zabbix, no other HTTP method is refused: the content type and the body decide.
     started = time.perf_counter()
     endpoint = request.app[ENDPOINT_KEY]
-    request_id = secrets.token_hex(4)
+    request_id = new_request_id()
     content_type = request.headers.get("Content-Type", "").split(";", 1)[0]
     if content_type not in ACCEPTED_CONTENT_TYPES:
         if access_log.isEnabledFor(logging.INFO):
