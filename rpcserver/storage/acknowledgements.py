@@ -24,7 +24,7 @@ def create_span(conn: Db, eventid: int, end: SpanEnd, notes: str, caller: Caller
     spans.record_ends(conn, now, [eventid])  # ends already due are history before this call's row
     end = spans.end_on(conn, eventid, end, now)
     newly = rules.is_active(end.until, now) and not spans.acknowledged_events(conn, [eventid], now)
-    spanid = spans.open_spans(conn, [eventid], caller.userid, now, end, notes)
+    spanid = spans.open_span(conn, eventid, caller.userid, now, end, notes)
     action = rules.creation_action(newly, notes)
     if action:
         spans.write_history(conn, [(caller.userid, eventid, now, notes if action & MESSAGE else "", action)], now)
