@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import string
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from marshmallow import RAISE, Schema, ValidationError, missing
 from marshmallow.fields import Field
@@ -69,26 +69,29 @@ class ZabbixSchema(Schema):
         """marshmallow's, typed as what it makes: a subclass of this class."""
         return cast("type[ZabbixSchema]", super().from_dict(fields, name=name))
 
+    hooks_take_params_without_defaults: ClassVar[bool] = False
+    """Set by a schema whose hooks work on params that lack the defaults of fields not sent (they are
+    filled in after the hooks), so that it too is loaded the lean way (`__init__`)."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._known = frozenset(field.data_key or name for name, field in self.load_fields.items())
         # marshmallow visits every declared field on each load: most of the cost of a get's params
-        # (dozens of fields, a few sent). So the optional fields with a default are loaded only when
-        # sent, by a schema of just the fields a call needs, and their defaults filled here. Not with
-        # hooks, which would see the params before their defaults, nor with options (only, partial,
-        # ...), which that schema would not carry.
-        lean = not args and not kwargs and not any(self._hooks.values())
-        self._defaulted = {name for name, field in self.load_fields.items()
-                           if lean and field.load_default is not missing and not field.required}
-        self._slots = [(field.attribute or name, field.load_default if name in self._defaulted else missing)
+        # (dozens of fields, a few sent). So only the required fields and those sent are loaded, by a
+        # schema of just those, and the defaults of the others filled here. Not with options (only,
+        # partial, ...), which that schema would not carry, nor with hooks, which would see the params
+        # before their defaults, unless the schema says its hooks expect that.
+        self._lean = not args and not kwargs and (self.hooks_take_params_without_defaults or not any(self._hooks.values()))
+        self._slots = [(field.attribute or name, field.load_default if self._lean and not field.required else missing)
                        for name, field in self.load_fields.items()]
         """(key in the loaded params, default or `missing`) of every field, in declared order."""
         self._needed_by = functools.lru_cache(maxsize=64)(self._schema_of_needed)
 
     def _schema_of_needed(self, sent: frozenset[str]) -> Schema:
-        """This schema cut to the fields sent and those without a default, in declared order."""
+        """This schema cut to the fields required or sent, in declared order (a field neither required
+        nor sent loads to its default, or to nothing)."""
         return type(self)(only=[name for name, field in self.load_fields.items()
-                                if name not in self._defaulted or (field.data_key or name) in sent])
+                                if field.required or (field.data_key or name) in sent])
 
     def load_params(self, params: Any, path: str = "/") -> dict[str, Any]:
         """Validate a call's params (an object; `[]` counts as `{}`) and return the loaded dict.
@@ -105,7 +108,7 @@ class ZabbixSchema(Schema):
             if key not in self._known:
                 raise invalid(path, f'unexpected parameter "{key}"')
         try:
-            if not self._defaulted:
+            if not self._lean:
                 loaded_all: dict[str, Any] = self.load(params)
                 return loaded_all
             loaded = self._needed_by(frozenset(params)).load(params)

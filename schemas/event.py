@@ -80,6 +80,8 @@ _acknowledged_until = AcknowledgedUntil()
 class EventAcknowledgeParams(ZabbixSchema):
     """Zabbix 7.0's schema (ZA §1.2): unknown keys first, then the fields in this order."""
 
+    hooks_take_params_without_defaults = True
+
     eventids = Ids(required=True, metadata={"description": "the problem events"})
     action = Int32(required=True, metadata={"description": "a bitmask: see the method's description"})
     message = String(max_length=2048, allow_null=True, load_default="", metadata={"description": "with bit 4"})
@@ -116,8 +118,10 @@ class EventAcknowledgeParams(ZabbixSchema):
 
     @post_load
     def nulls_as_defaults(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        data["message"] = data["message"] or ""
-        data["severity"] = 0 if data["severity"] is None else data["severity"]
+        if data.get("message") is None:
+            data["message"] = ""
+        if "severity" in data and data["severity"] is None:
+            data["severity"] = 0
         return data
 
 
