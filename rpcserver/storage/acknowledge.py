@@ -72,19 +72,24 @@ def editable_count(conn: Db, ids: Sequence[int], userid: int | None) -> int:
     return len(problem_events(conn, ids, userid, READ_WRITE, problems_only=False))
 
 
-def event_states(conn: Db, ids: Sequence[int], now: int) -> list[EventState]:
-    """The state the skipping rules look at, at `now`, in the order of `ids`."""
+def event_states(conn: Db, ids: Sequence[int], now: int) -> tuple[list[EventState], list[int]]:
+    """The state the skipping rules look at, at `now`, in the order of `ids`; and those of `ids` with a
+    span end due that is not history yet (`spans.record_ends`' to write: asked here, as nearly every
+    call has none, instead of in a statement of its own)."""
     rows = conn.execute(
         f"SELECT e.eventid, {acknowledged_sql('e')}, e.severity,"
         " EXISTS (SELECT 1 FROM event_recovery r WHERE r.eventid = e.eventid)"
         "  OR EXISTS (SELECT 1 FROM acknowledges a WHERE a.eventid = e.eventid AND a.action & 1 <> 0),"
         " EXISTS (SELECT 1 FROM event_suppress s WHERE s.eventid = e.eventid AND s.maintenanceid IS NULL),"
-        " (SELECT cause_eventid FROM event_symptom es WHERE es.eventid = e.eventid)"
+        " (SELECT cause_eventid FROM event_symptom es WHERE es.eventid = e.eventid),"
+        " EXISTS (SELECT 1 FROM acknowledgement d WHERE d.eventid = e.eventid AND d.end_recorded = 0"
+        "  AND d.acknowledged_until <= :now)"
         f" FROM {conn.engine.ids('ids')} j JOIN events e ON e.eventid = j.value ORDER BY j.key",
         {"ids": json_ids(ids), "now": now},
     ).fetchall()
-    return [EventState(eventid, bool(ack), severity, bool(closed), bool(suppressed), cause)
-            for eventid, ack, severity, closed, suppressed, cause in rows]
+    states = [EventState(eventid, bool(ack), severity, bool(closed), bool(suppressed), cause)
+              for eventid, ack, severity, closed, suppressed, cause, _ in rows]
+    return states, [row[0] for row in rows if row[6]]
 
 
 def causes_of(conn: Db, ids: Sequence[int]) -> dict[int, int | None]:
@@ -196,6 +201,8 @@ def acknowledge(conn: Db, request: ack.Request, eventids: list[int], userid: int
     allowed: Sequence[int] = ()
     if cause is not None:
         allowed = ack.rank_to_symptom_allowed(eventids, cause, causes_of(conn, checked))
-    spans.record_ends(conn, now, eventids)  # ends already due are history before this call's rows
-    rows = ack.plan(event_states(conn, eventids, now), request, allowed)
+    states, ends_due = event_states(conn, eventids, now)
+    if ends_due:
+        spans.record_ends(conn, now, ends_due)  # ends already due are history before this call's rows
+    rows = ack.plan(states, request, allowed)
     apply(conn, rows, request, userid, now)
