@@ -69,8 +69,10 @@ class Outcome:
     """The answer is the one kept for the request's Idempotency-Key."""
 
     def add(self, method: Any, response: dict[str, Any] | None) -> None:
-        name = method if isinstance(method, str) else "-"
-        self.methods.append("".join(c for c in name[:_LOGGED_NAME_LENGTH] if c.isprintable()) or '""')
+        name = method[:_LOGGED_NAME_LENGTH] if isinstance(method, str) else "-"
+        if not name.isprintable():  # checked whole first: character by character costs 20 times as much
+            name = "".join(c for c in name if c.isprintable())
+        self.methods.append(name or '""')
         if response is None:
             self.results.append("notified")
         elif "error" in response:
