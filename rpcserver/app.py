@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping
 
@@ -66,14 +67,18 @@ def create_app(
         app[DELIVERIES_KEY] = deliveries
         dispatcher = Dispatcher(methods, storage, clock, config)
         metrics = None
+        queue_watch = None
         if not config.no_metrics:
             metrics = app[METRICS_KEY] = Metrics(dispatcher.names)
             storage.observe_writes(metrics)
+            queue_watch = asyncio.create_task(metrics.follow_queue(lambda: storage.queue_depth), name="rpcserver-queue-depth")
         app[ENDPOINT_KEY] = Endpoint(dispatcher, config, metrics)
         sweeper = KeySweeper(storage, clock)
         sweeper.start()
         yield
         accesslog.flush()  # the lines of the last calls, before the database closes and "stopped"
+        if queue_watch is not None:
+            queue_watch.cancel()
         await sweeper.stop()
         await deliveries.stop()
         await expiry.stop()
@@ -106,4 +111,6 @@ async def scrape(request: web.Request) -> web.Response:
         state = await request.app[STORAGE_KEY].read(database_state, int(request.app[CLOCK_KEY]()))
     except Unavailable:  # the storage has logged the fault
         state = None
-    return web.Response(body=request.app[METRICS_KEY].scrape(state), headers={"Content-Type": CONTENT_TYPE})
+    metrics = request.app[METRICS_KEY]
+    metrics.queued(request.app[STORAGE_KEY].queue_depth)  # this process's depth as it is now
+    return web.Response(body=metrics.scrape(state), headers={"Content-Type": CONTENT_TYPE})

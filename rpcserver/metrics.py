@@ -17,9 +17,10 @@ label would be scraped from one random worker at a time).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,8 @@ OTHER_METHOD = "other"
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 """Seconds; a call answered from memory takes well under a millisecond, a bulk write of 10,000 ids about one."""
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+QUEUE_DEPTH_EVERY = 1.0
+"""Seconds between updates of the writer queue's depth by the clock (`Metrics.follow_queue`)."""
 """Units of work per transaction; the writer takes at most 512 at once."""
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 """The format generate_latest writes."""
@@ -170,6 +173,14 @@ class Metrics:
 
     def queued(self, depth: int) -> None:
         self.queue_depth.set(depth)
+
+    async def follow_queue(self, depth: Callable[[], int]) -> None:
+        """Set the queue depth every QUEUE_DEPTH_EVERY seconds, until cancelled: besides at each batch and
+        scrape, so that under --workers a writer stuck in one batch shows its queue growing whichever
+        worker a scrape reaches."""
+        while True:
+            self.queued(depth())
+            await asyncio.sleep(QUEUE_DEPTH_EVERY)
 
     def scrape(self, state: dict[str, Any] | None) -> bytes:
         self.state.state = state

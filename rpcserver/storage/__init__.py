@@ -124,8 +124,13 @@ class Storage:
         return self._writer.stats
 
     def observe_writes(self, observer: WriterObserver) -> None:
-        """Tell `observer` of every change of the writer's queue depth and of every committed batch."""
+        """Tell `observer` of the writer's queue depth as each batch starts, and of every committed batch."""
         self._writer.observer = observer
+
+    @property
+    def queue_depth(self) -> int:
+        """Writes waiting for the writer now."""
+        return self._writer.depth
 
     @property
     def schema_version(self) -> int:
