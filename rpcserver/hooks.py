@@ -17,7 +17,7 @@ from aiohttp import web
 
 from schemas.alertmanager import BadBody, load_body
 
-from . import auth
+from . import accesslog, auth
 from .accesslog import access_log, new_request_id
 from .appkeys import CLOCK_KEY, ENDPOINT_KEY, STORAGE_KEY
 from .caller import USER, Caller
@@ -55,7 +55,7 @@ async def handle_alertmanager(request: web.Request) -> web.Response:
         status, answer = 500, {"error": f"Internal error (request {request_id}); nothing was applied. The server's log says more."}
     if access_log.isEnabledFor(logging.INFO):
         outcome = " ".join(f"{key}={value}" for key, value in answer.items()) if status == 200 else "refused"
-        access_log.info(f"req={request_id} {request.path} -> {status} {outcome} {(time.perf_counter() - started) * 1000:.1f}ms")
+        accesslog.info(f"req={request_id} {request.path} -> {status} {outcome} {(time.perf_counter() - started) * 1000:.1f}ms")
     headers = {"X-Request-Id": request_id}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"

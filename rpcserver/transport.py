@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from aiohttp import web
 
-from . import retrysafe
+from . import accesslog, retrysafe
 from .accesslog import access_log, new_request_id
 from .appkeys import ENDPOINT_KEY
 from .auth import header_credential
@@ -176,13 +176,13 @@ async def handle_jsonrpc(request: web.Request) -> web.StreamResponse:
     content_type = request.headers.get("Content-Type", "").split(";", 1)[0]
     if content_type not in ACCEPTED_CONTENT_TYPES:
         if access_log.isEnabledFor(logging.INFO):
-            access_log.info(f"req={request_id} {request.path} refused: content type {content_type[:64]!r} -> 412")
+            accesslog.info(f"req={request_id} {request.path} refused: content type {content_type[:64]!r} -> 412")
         return web.Response(status=412)
     try:
         body = await request.read()
     except web.HTTPRequestEntityTooLarge:
         if access_log.isEnabledFor(logging.INFO):
-            access_log.info(f"req={request_id} {request.path} refused: body over {endpoint.config.body_limit} bytes -> 413")
+            accesslog.info(f"req={request_id} {request.path} refused: body over {endpoint.config.body_limit} bytes -> 413")
         return web.Response(
             status=413,
             text=f"Request body larger than the limit of {endpoint.config.body_limit} bytes.\n",
@@ -205,7 +205,7 @@ async def handle_jsonrpc(request: web.Request) -> web.StreamResponse:
             results = "replayed"
         elif DRY_RUN in headers:
             results += " (dry run)"
-        access_log.info(f"req={request_id} {request.path} {methods} -> {results} {(time.perf_counter() - started) * 1000:.1f}ms")
+        accesslog.info(f"req={request_id} {request.path} {methods} -> {results} {(time.perf_counter() - started) * 1000:.1f}ms")
     return web.Response(body=answer, content_type="application/json", headers=headers)
 
 

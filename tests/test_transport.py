@@ -289,6 +289,45 @@ async def test_no_request_lines_above_info(client: Any, caplog: Any, capsys: Any
     assert " req=" not in capsys.readouterr().err
 
 
+async def test_a_filter_or_handler_a_program_sets_on_the_access_logger_sees_every_line(client: Any, caplog: Any, capsys: Any) -> None:
+    # With only the default handler, lines go to it directly (accesslog.info); anything else set gets records.
+    caplog.set_level(logging.INFO, logger="rpcserver")
+    access_log = logging.getLogger("rpcserver.access")
+    kept = access_log.handlers[:]
+    access_log.handlers = [handler for handler in kept if type(handler) is BatchingHandler]  # as `rpcserver serve` has it
+    seen: list[str] = []
+
+    class Keep(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            seen.append(record.getMessage())
+            return False  # and drop it
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    async def request_id() -> str:
+        response = await post(client, VERSION)
+        await asyncio.sleep(0)  # the default handler writes at the end of the event loop's iteration
+        return f"req={response.headers['X-Request-Id']} "
+
+    try:
+        assert access_log.handlers
+        assert await request_id() in capsys.readouterr().err
+        keep, collect = Keep(), Collect()
+        access_log.addFilter(keep)
+        dropped = await request_id()
+        access_log.removeFilter(keep)
+        assert [line[:len(dropped)] for line in seen] == [dropped]
+        assert dropped not in capsys.readouterr().err
+        access_log.addHandler(collect)
+        both = await request_id()
+        assert seen[-1].startswith(both)
+        assert both in capsys.readouterr().err
+    finally:
+        access_log.handlers = kept
+
+
 @pytest.mark.parametrize("now", [1_700_000_000.0, 1_700_000_000.9996, 1_700_003_599.25, 1_700_003_599.0009])
 def test_request_lines_read_as_logging_would_write_them(now: float) -> None:
     record = logging.LogRecord("rpcserver", logging.INFO, __file__, 1, "req=ab12cd34 /api_jsonrpc - -> -32700 0.1ms", None, None)
