@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validates_schema
+from marshmallow import Schema, ValidationError, fields
 
 from rpcserver.domain.acknowledge import ACKNOWLEDGE, ALL_ACTIONS, RANK_TO_SYMPTOM, SUPPRESS
 from rpcserver.storage.event_reads import (
@@ -80,8 +80,6 @@ _acknowledged_until = AcknowledgedUntil()
 class EventAcknowledgeParams(ZabbixSchema):
     """Zabbix 7.0's schema (ZA §1.2): unknown keys first, then the fields in this order."""
 
-    hooks_take_params_without_defaults = True
-
     eventids = Ids(required=True, metadata={"description": "the problem events"})
     action = Int32(required=True, metadata={"description": "a bitmask: see the method's description"})
     message = String(max_length=2048, allow_null=True, load_default="", metadata={"description": "with bit 4"})
@@ -93,8 +91,7 @@ class EventAcknowledgeParams(ZabbixSchema):
         "describe_as": _acknowledged_until, "description": "ours, with bit 2: when the acknowledgement ends by itself"})
     """Ours (API.md §3): only with bit 2, refused without it as cause_eventid is (checked below)."""
 
-    @validates_schema
-    def dependent_fields(self, data: dict[str, Any], **kwargs: Any) -> None:
+    def after_load(self, data: dict[str, Any]) -> dict[str, Any]:
         action = data["action"]
         # Ours: Zabbix lets bit 32 through without suppress_until and then fails in the database.
         if 0 <= action <= ALL_ACTIONS and action & SUPPRESS and data.get("suppress_until") is None:
@@ -115,13 +112,8 @@ class EventAcknowledgeParams(ZabbixSchema):
                 data["acknowledged_until"] = _acknowledged_until.deserialize(data["acknowledged_until"])
             except ValidationError as exc:
                 raise ValidationError({"acknowledged_until": exc.messages}) from None
-
-    @post_load
-    def nulls_as_defaults(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        if data.get("message") is None:
-            data["message"] = ""
-        if "severity" in data and data["severity"] is None:
-            data["severity"] = 0
+        data["message"] = data["message"] or ""  # null as the default
+        data["severity"] = 0 if data["severity"] is None else data["severity"]
         return data
 
 
