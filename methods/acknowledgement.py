@@ -62,7 +62,7 @@ async def create(ctx: Context, params: Any) -> dict[str, Any]:
     acknowledgement as ended at once. `notes` become the history row's message.
     """
     p = _create_params.load_params(params)
-    end = stored_end(p.get("acknowledged_until"), ctx.settings.lifetime(), ctx.now)
+    end = stored_end(p.get("acknowledged_until"), ctx.settings.lifetime, ctx.now)
     _check_role(ctx.caller, p["notes"])
     return as_object(await ctx.storage.write(acknowledgements.create_span, p["eventid"], end, p["notes"], ctx.caller, ctx.now))
 
@@ -79,7 +79,7 @@ async def update(ctx: Context, params: Any) -> dict[str, Any]:
     if "notes" in p:
         changes["notes"] = p["notes"]
     if "acknowledged_until" in p:
-        changes["acknowledged_until"] = stored_end(p["acknowledged_until"], ctx.settings.lifetime(), ctx.now)
+        changes["acknowledged_until"] = stored_end(p["acknowledged_until"], ctx.settings.lifetime, ctx.now)
     _check_role(ctx.caller, changes.get("notes"))
     span = await ctx.storage.write(acknowledgements.update_span, p["acknowledgementid"], changes, ctx.caller, ctx.now)
     return as_object(span)

@@ -47,7 +47,7 @@ async def acknowledge(ctx: Context, params: Any) -> dict[str, list[int]]:
     id asked for (once each, in the order sent), including those an action did not apply to.
     """
     p = _acknowledge_params.load_params(params)
-    end = stored_end(p.get("acknowledged_until"), ctx.settings.lifetime(), ctx.now)
+    end = stored_end(p.get("acknowledged_until"), ctx.settings.lifetime, ctx.now)
     try:
         ack.check_action(p["action"], ctx.caller.may)
     except ack.ActionRefused as refused:
@@ -91,7 +91,7 @@ async def create(ctx: Context, params: Any) -> dict[str, list[int]]:
     if ctx.caller.type == USER:
         raise ApplicationError(NO_PERMISSION_FOR_OPERATION)
     eventids = await ctx.storage.write(events.ingest, loaded, ctx.now, ctx.caller.userid, ctx.caller.is_super_admin,
-                                       ctx.settings.lifetime())
+                                       ctx.settings.lifetime)
     return {"eventids": eventids}
 
 

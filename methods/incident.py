@@ -54,7 +54,7 @@ def _public(incident: dict[str, Any]) -> dict[str, Any]:
 
 def _default_end(ctx: Context) -> int | None:
     """When an acknowledgement made here ends: the incident dialect sends no end, so the server's default."""
-    return default_end(ctx.settings.lifetime(), ctx.now)
+    return default_end(ctx.settings.lifetime, ctx.now)
 
 
 async def _change(ctx: Context, change: incidents.Change) -> dict[str, Any]:

@@ -3,6 +3,7 @@ and defaults (in that order of precedence)."""
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -104,8 +105,9 @@ class Config:
         if self.flap_guard < 0:
             raise ConfigError("flap-guard must not be negative")
 
+    @functools.cached_property
     def lifetime(self) -> Lifetime:
-        """The acknowledgement lifetime policy (API.md §9)."""
+        """The acknowledgement lifetime policy (API.md §9); read once (every acknowledge asks)."""
         return Lifetime(_duration("ack_default_duration", self.ack_default_duration),
                         _duration("ack_max_duration", self.ack_max_duration), self.flap_guard)
 

@@ -85,7 +85,7 @@ async def _apply(request: web.Request) -> dict[str, int]:
         for p in problems
     ]
     try:
-        lifetime = request.app[ENDPOINT_KEY].config.lifetime()
+        lifetime = request.app[ENDPOINT_KEY].config.lifetime
         return await storage.write(events.ingest_counting, ingests, now, caller.userid, caller.is_super_admin, lifetime)
     except events.HostNotWritable as refused:
         raise Refusal(403, (

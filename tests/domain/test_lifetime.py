@@ -84,9 +84,9 @@ def test_the_carry_over_message() -> None:
 
 
 def test_config_reads_durations_as_zabbix_time_units() -> None:
-    lifetime = Config(ack_default_duration="4h", ack_max_duration="604800", flap_guard=60).lifetime()
+    lifetime = Config(ack_default_duration="4h", ack_max_duration="604800", flap_guard=60).lifetime
     assert lifetime == Lifetime(Duration(14400, "4h"), Duration(604800, "604800s"), 60)
-    assert Config().lifetime() == Lifetime()
+    assert Config().lifetime == Lifetime()
 
 
 @pytest.mark.parametrize("value", ["0", "0s", "4x", "-5m", "", "1.5h"])
