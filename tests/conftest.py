@@ -20,7 +20,7 @@ from rpcserver.config import Config
 from rpcserver.dispatch import ApiMethod
 
 from . import openrpc_conformance
-from .stores import STORES, Postgres
+from .stores import STORES, Postgres, SqliteTemplate
 
 OMIT = object()
 
@@ -66,11 +66,17 @@ def postgres() -> Any:
     databases.close()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
+    return SqliteTemplate(tmp_path_factory.mktemp("sqlite-template"))
+
+
 @pytest.fixture
-def db(store: str, tmp_path: Any, postgres: Postgres) -> Any:
-    """Where the test's database is: a new SQLite file, or the URL of a new PostgreSQL database."""
+def db(store: str, tmp_path: Any, postgres: Postgres, sqlite_template: SqliteTemplate) -> Any:
+    """Where the test's database is: a new SQLite file or a new PostgreSQL database (its URL), each
+    holding the schema and built-in rows, copied from a template (tests/stores.py)."""
     if store == "sqlite":
-        yield tmp_path / "rpcserver.db"
+        yield sqlite_template.new_file(tmp_path / "rpcserver.db")
         return
     with postgres.database() as url:
         yield url

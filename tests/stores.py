@@ -1,5 +1,9 @@
 """The two stores the suite runs on: a new SQLite file, or a new PostgreSQL database per test.
 
+SQLite files are copies of a template migrated once per test process (`SqliteTemplate`): migrating a
+new file costs about 50 ms, copying the migrated one a tenth of that, and start-up then finds every
+migration done, as it does on a PostgreSQL database copied from its template.
+
 PostgreSQL databases are made on the server at `RPCSERVER_TEST_POSTGRES` (a maintenance URL; by
 default the local server that development and CI machines run) from a template migrated once per
 test process, and dropped after the test. Where no server answers, the PostgreSQL half is skipped
@@ -8,17 +12,20 @@ with one line saying how to enable it; with `RPCSERVER_TEST_REQUIRE_POSTGRES=1` 
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 
-from rpcserver.storage import credentials
+from rpcserver.storage import Storage, credentials
 from rpcserver.storage.copy import TABLES
 from rpcserver.storage.postgresql.schema import LATEST_VERSION, advance_sequences, migrate
 from rpcserver.storage.sqlite.schema_v1 import DEFAULT_ROWS
@@ -33,6 +40,34 @@ HOW_TO_ENABLE = (f"PostgreSQL half skipped: no server answers at {urlsplit(MAINT
 def url_of(database: str) -> str:
     """The URL of `database` on the maintenance URL's server."""
     return urlunsplit(urlsplit(MAINTENANCE_URL)._replace(path=f"/{database}"))
+
+
+class SqliteTemplate:
+    """New SQLite files holding the schema and built-in rows (no users yet), as start-up makes them:
+    copies of one file migrated at first use, closed (so checkpointed: no -wal or -shm beside it)."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._template: Path | None = None
+
+    def _template_path(self) -> Path:
+        if self._template is None:
+            path = self._folder / "template.db"
+            with ThreadPoolExecutor(max_workers=1) as thread:  # apart from any event loop of the test's
+                thread.submit(asyncio.run, self._migrate(path)).result()
+            leftovers = sorted(p.name for p in self._folder.iterdir() if p != path)
+            assert not leftovers, f"the closed template left {leftovers} beside it"
+            self._template = path
+        return self._template
+
+    @staticmethod
+    async def _migrate(path: Path) -> None:
+        await (await Storage.open(path)).close()
+
+    def new_file(self, path: Path) -> Path:
+        """`path`, a new file at the latest schema version."""
+        shutil.copyfile(self._template_path(), path)
+        return path
 
 
 def _admin(sql: str) -> None:
