@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -81,13 +82,17 @@ class Postgres:
     A test's database is emptied afterwards (every row deleted, the built-in rows and the id
     sequences as new) and given to the next test: a DROP waits for the server to remove the files,
     a quarter to half a second each. One that cannot be emptied, and an `empty` one (no schema), is
-    dropped on a thread of its own while the next test runs.
+    dropped on a thread of its own while the next test runs. The emptying keeps its connection to
+    each database from one test to the next: a new connection's server process reads the catalogs
+    afresh, which made an emptying 30 ms instead of 6.
     """
 
     def __init__(self) -> None:
         self._template: str | None = None
         self._unavailable: str | None = None
         self._free: list[str] = []
+        self._emptying: dict[str, psycopg.Connection[Any]] = {}
+        """The connection that empties each database, kept while the database is."""
         self._dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-test-database")
 
     def require(self) -> None:
@@ -121,7 +126,9 @@ class Postgres:
     def _reused(self, name: str) -> bool:
         """Empty `name` for the next test; False if it cannot be (a test changed more than rows)."""
         try:
-            with psycopg.connect(url_of(name), autocommit=True, connect_timeout=3) as conn, conn.transaction():
+            conn = self._emptying.get(name) or psycopg.connect(url_of(name), autocommit=True, connect_timeout=3)
+            self._emptying[name] = conn
+            with conn.transaction():
                 tables = conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")
                 if {table for (table,) in tables} != {*TABLES, "rpcserver_schema"}:
                     return False  # a test made tables of its own
@@ -136,6 +143,10 @@ class Postgres:
             return False
         self._free.append(name)
         return True
+
+    def _disconnect(self, name: str) -> None:
+        if (conn := self._emptying.pop(name, None)) is not None:
+            conn.close()
 
     def empty_database(self) -> str:
         """A new database with nothing in it; returns its name."""
@@ -161,10 +172,13 @@ class Postgres:
             yield url_of(name)
         finally:
             if empty or not self._reused(name):
+                self._disconnect(name)
                 self._dropper.submit(self.drop, name)
 
     def close(self) -> None:
         self._dropper.shutdown(wait=True)
+        for name in list(self._emptying):
+            self._disconnect(name)
         for name in self._free:
             self.drop(name)
         if self._template is not None:
