@@ -6,8 +6,10 @@ new SQLite file and on a new PostgreSQL database (tests/stores.py). `--store` pi
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -56,7 +58,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     stores = list(STORES) if chosen == "both" else [chosen]
     if metafunc.definition.get_closest_marker("sqlite_only"):
         stores = [store for store in stores if store == "sqlite"]
-    metafunc.parametrize("store", stores)
+    # A module may share fixtures per store (STORE_SCOPE = "module"): its tests then run store by store.
+    metafunc.parametrize("store", stores, scope=getattr(metafunc.module, "STORE_SCOPE", "function"))
 
 
 @pytest.fixture(scope="session")
@@ -71,15 +74,22 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
     return SqliteTemplate(tmp_path_factory.mktemp("sqlite-template"))
 
 
-@pytest.fixture
-def db(store: str, tmp_path: Any, postgres: Postgres, sqlite_template: SqliteTemplate) -> Any:
-    """Where the test's database is: a new SQLite file or a new PostgreSQL database (its URL), each
+@contextmanager
+def database(store: str, folder: Path, postgres: Postgres, sqlite_template: SqliteTemplate) -> Iterator[Any]:
+    """A new database on `store`: a SQLite file in `folder`, or a PostgreSQL database (its URL), each
     holding the schema and built-in rows, copied from a template (tests/stores.py)."""
     if store == "sqlite":
-        yield sqlite_template.new_file(tmp_path / "rpcserver.db")
+        yield sqlite_template.new_file(folder / "rpcserver.db")
         return
     with postgres.database() as url:
         yield url
+
+
+@pytest.fixture
+def db(store: str, tmp_path: Path, postgres: Postgres, sqlite_template: SqliteTemplate) -> Iterator[Any]:
+    """Where the test's database is (`database`)."""
+    with database(store, tmp_path, postgres, sqlite_template) as where:
+        yield where
 
 
 @pytest.fixture
