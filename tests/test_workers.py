@@ -195,7 +195,7 @@ async def test_an_acknowledgement_ends_once_whichever_process_records_it(cluster
         admin = await login(http, cluster.url(0))
         eventids = await open_problems(http, cluster.url(0), admin, 6)
         spans = await asyncio.gather(*(
-            call(http, cluster.url(n), "acknowledgement.create", {"eventid": eventid, "acknowledged_until": "2s"}, admin)
+            call(http, cluster.url(n), "acknowledgement.create", {"eventid": eventid, "acknowledged_until": "1s"}, admin)
             for n, eventid in enumerate(eventids)
         ))
         until = max(span["acknowledged_until"] for span in spans)
