@@ -130,6 +130,10 @@ def ten_thousand_problems(conn: Any) -> list[int]:
     rows = [(first + i, triggerid) for i in range(10_000)]
     conn.executemany("INSERT INTO events (eventid, objectid, clock, value, name) VALUES (?, ?, 1, 1, 'p')", rows)
     conn.executemany("INSERT INTO problem (eventid, objectid, clock, name) VALUES (?, ?, 1, 'p')", rows)
+    if conn.engine.name == "postgresql":
+        # As autovacuum would soon after such a load: planned on the statistics of the empty tables, the
+        # lookup of 10,000 ids by json_ids() is a nested loop over every event (7 s instead of 0.1 s).
+        conn.execute("ANALYZE events, problem, triggers")
     return [eventid for eventid, _ in rows]
 
 
