@@ -6,6 +6,7 @@ new SQLite file and on a new PostgreSQL database (tests/stores.py). `--store` pi
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -163,12 +164,16 @@ def cached_world(build: Callable[..., Awaitable[Any]]) -> Any:
     clock as the first build left them) and a copy of what it returned. A world of twenty calls costs
     0.1-0.2 s on PostgreSQL; its rows, a few milliseconds."""
 
-    async def world(client: Any, call: Any, login: Any, admin: str, clock: FakeClock, store: str) -> Any:
+    async def world(client: Any, call: Any, login: Any, admin: str, clock: FakeClock, store: str, postgres: Postgres) -> Any:
         storage = storage_of(client)
-        key = (build.__module__, build.__qualname__, store, repr(client.server.app[ENDPOINT_KEY].config), clock.now)
+        config = client.server.app[ENDPOINT_KEY].config
+        key = (build.__module__, build.__qualname__, store, repr(config), clock.now)
         if key in _WORLDS:
             rows, made, now = _WORLDS[key]
-            await storage.write(_restore, rows)
+            if store == "postgresql":  # on a connection that has read the catalogs already (the app's are new)
+                await asyncio.to_thread(postgres.run, str(config.db), _restore, rows)
+            else:
+                await storage.write(_restore, rows)
             clock.now = now
             return copy.deepcopy(made)
         made = await build(call=call, login=login, admin=admin)

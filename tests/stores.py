@@ -16,7 +16,7 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +28,7 @@ import pytest
 
 from rpcserver.storage import Storage, credentials
 from rpcserver.storage.copy import TABLES
+from rpcserver.storage.postgresql import PostgresDb
 from rpcserver.storage.postgresql.schema import LATEST_VERSION, advance_sequences, migrate
 from rpcserver.storage.sqlite.schema_v1 import DEFAULT_ROWS
 
@@ -143,6 +144,15 @@ class Postgres:
             return False
         self._free.append(name)
         return True
+
+    def run(self, url: str, unit: Callable[..., Any], *args: Any) -> Any:
+        """`unit(db, *args)` in one transaction on the connection that empties the database at `url` (one
+        of `database`'s): its server process has read the catalogs already."""
+        name = urlsplit(url).path.lstrip("/")
+        conn = self._emptying.get(name) or psycopg.connect(url, autocommit=True, connect_timeout=3)
+        self._emptying[name] = conn
+        with conn.transaction():
+            return unit(PostgresDb(conn), *args)
 
     def _disconnect(self, name: str) -> None:
         if (conn := self._emptying.pop(name, None)) is not None:
