@@ -1,5 +1,9 @@
 """The two stores the suite runs on: a new SQLite file, or a new PostgreSQL database per test.
 
+SQLite files are copies of a template migrated once per test process (`SqliteTemplate`): migrating a
+new file costs about 50 ms, copying the migrated one a tenth of that, and start-up then finds every
+migration done, as it does on a PostgreSQL database copied from its template.
+
 PostgreSQL databases are made on the server at `RPCSERVER_TEST_POSTGRES` (a maintenance URL; by
 default the local server that development and CI machines run) from a template migrated once per
 test process, and dropped after the test. Where no server answers, the PostgreSQL half is skipped
@@ -8,18 +12,23 @@ with one line saying how to enable it; with `RPCSERVER_TEST_REQUIRE_POSTGRES=1` 
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 
-from rpcserver.storage import credentials
+from rpcserver.storage import Storage, credentials
 from rpcserver.storage.copy import TABLES
+from rpcserver.storage.postgresql import PostgresDb
 from rpcserver.storage.postgresql.schema import LATEST_VERSION, advance_sequences, migrate
 from rpcserver.storage.sqlite.schema_v1 import DEFAULT_ROWS
 
@@ -35,6 +44,34 @@ def url_of(database: str) -> str:
     return urlunsplit(urlsplit(MAINTENANCE_URL)._replace(path=f"/{database}"))
 
 
+class SqliteTemplate:
+    """New SQLite files holding the schema and built-in rows (no users yet), as start-up makes them:
+    copies of one file migrated at first use, closed (so checkpointed: no -wal or -shm beside it)."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._template: Path | None = None
+
+    def _template_path(self) -> Path:
+        if self._template is None:
+            path = self._folder / "template.db"
+            with ThreadPoolExecutor(max_workers=1) as thread:  # apart from any event loop of the test's
+                thread.submit(asyncio.run, self._migrate(path)).result()
+            leftovers = sorted(p.name for p in self._folder.iterdir() if p != path)
+            assert not leftovers, f"the closed template left {leftovers} beside it"
+            self._template = path
+        return self._template
+
+    @staticmethod
+    async def _migrate(path: Path) -> None:
+        await (await Storage.open(path)).close()
+
+    def new_file(self, path: Path) -> Path:
+        """`path`, a new file at the latest schema version."""
+        shutil.copyfile(self._template_path(), path)
+        return path
+
+
 def _admin(sql: str) -> None:
     with psycopg.connect(MAINTENANCE_URL, autocommit=True, connect_timeout=3) as conn:
         conn.execute(sql)
@@ -46,13 +83,17 @@ class Postgres:
     A test's database is emptied afterwards (every row deleted, the built-in rows and the id
     sequences as new) and given to the next test: a DROP waits for the server to remove the files,
     a quarter to half a second each. One that cannot be emptied, and an `empty` one (no schema), is
-    dropped on a thread of its own while the next test runs.
+    dropped on a thread of its own while the next test runs. The emptying keeps its connection to
+    each database from one test to the next: a new connection's server process reads the catalogs
+    afresh, which made an emptying 30 ms instead of 6.
     """
 
     def __init__(self) -> None:
         self._template: str | None = None
         self._unavailable: str | None = None
         self._free: list[str] = []
+        self._emptying: dict[str, psycopg.Connection[Any]] = {}
+        """The connection that empties each database, kept while the database is."""
         self._dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-test-database")
 
     def require(self) -> None:
@@ -86,7 +127,9 @@ class Postgres:
     def _reused(self, name: str) -> bool:
         """Empty `name` for the next test; False if it cannot be (a test changed more than rows)."""
         try:
-            with psycopg.connect(url_of(name), autocommit=True, connect_timeout=3) as conn, conn.transaction():
+            conn = self._emptying.get(name) or psycopg.connect(url_of(name), autocommit=True, connect_timeout=3)
+            self._emptying[name] = conn
+            with conn.transaction():
                 tables = conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")
                 if {table for (table,) in tables} != {*TABLES, "rpcserver_schema"}:
                     return False  # a test made tables of its own
@@ -101,6 +144,19 @@ class Postgres:
             return False
         self._free.append(name)
         return True
+
+    def run(self, url: str, unit: Callable[..., Any], *args: Any) -> Any:
+        """`unit(db, *args)` in one transaction on the connection that empties the database at `url` (one
+        of `database`'s): its server process has read the catalogs already."""
+        name = urlsplit(url).path.lstrip("/")
+        conn = self._emptying.get(name) or psycopg.connect(url, autocommit=True, connect_timeout=3)
+        self._emptying[name] = conn
+        with conn.transaction():
+            return unit(PostgresDb(conn), *args)
+
+    def _disconnect(self, name: str) -> None:
+        if (conn := self._emptying.pop(name, None)) is not None:
+            conn.close()
 
     def empty_database(self) -> str:
         """A new database with nothing in it; returns its name."""
@@ -126,10 +182,13 @@ class Postgres:
             yield url_of(name)
         finally:
             if empty or not self._reused(name):
+                self._disconnect(name)
                 self._dropper.submit(self.drop, name)
 
     def close(self) -> None:
         self._dropper.shutdown(wait=True)
+        for name in list(self._emptying):
+            self._disconnect(name)
         for name in self._free:
             self.drop(name)
         if self._template is not None:

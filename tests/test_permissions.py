@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from .conftest import error_of
+from .conftest import cached_world, error_of
 
 NO_PERMISSIONS = (-32500, "Application error.", "No permissions to referred object or it does not exist!")
 ADMIN_ROLE = "2"
 
 
-@pytest.fixture
+@cached_world
 async def world(call: Any, admin: str, login: Any) -> dict[str, Any]:
     """Host groups Web and DB; user groups granting read, read-write, nothing, and read plus a deny."""
     web, db = (await call("hostgroup.create", [{"name": "Web"}, {"name": "DB"}], auth=admin))["groupids"]

@@ -3,6 +3,10 @@
 What arrives (body, signature, delivery id), in which order, to which webhooks (`events`), after
 failures, past a receiver that hangs, and once however many processes deliver; tests/test_webhook_crash.py
 kills real server processes.
+
+The apps here look at the outbox every `POLL` seconds and retry a failure after `FIRST_RETRY` (the
+server's are 0.5 s and 1-2 s, then doubling): what is delivered, in which order and how often does not
+depend on either; tests/storage/test_webhooks.py holds the retry schedule itself.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from rpcserver import app as app_module
+from rpcserver import webhooks as deliveries_module
 from rpcserver.appkeys import EXPIRY_KEY
 from rpcserver.storage import webhooks
 
@@ -23,6 +29,19 @@ from .conftest import FakeClock, storage_of
 from .webhook_receiver import WAIT, Receiver, start_receiver
 
 Call = Callable[..., Awaitable[Any]]
+POLL = 0.05
+FIRST_RETRY = 0.2
+
+
+class QuickDeliveries(deliveries_module.Deliveries):
+    def __init__(self, storage: Any, poll: float = POLL) -> None:
+        super().__init__(storage, poll)
+
+
+@pytest.fixture(autouse=True)
+def quick_deliveries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app_module, "Deliveries", QuickDeliveries)
+    monkeypatch.setattr(deliveries_module, "FIRST_RETRY_SECONDS", FIRST_RETRY)
 
 
 @pytest.fixture
@@ -208,7 +227,7 @@ async def test_two_servers_on_one_database_deliver_each_once(
     for eventid in eventids:
         await call("event.acknowledge", {"eventids": eventid, "action": 2}, auth=admin)
     await receiver.wait("/a", 5)
-    await asyncio.sleep(2 * 0.5 + 0.5)  # two polls of both deliverers, and more: nothing comes twice
+    await asyncio.sleep(2 * POLL + 0.5)  # two polls of both deliverers, and more: nothing comes twice
     ids = [one.headers["X-Rpcserver-Delivery"] for one in receiver.at("/a")]
     assert len(ids) == len(set(ids)) == 5
 

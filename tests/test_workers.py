@@ -6,16 +6,22 @@ killed under load loses no answered call.
 
 Under --workers the test cannot choose the worker: every call there goes on a new connection, which
 either worker may accept, and each check is repeated over many calls.
+
+The tests that leave the servers as they found them share one cluster of each topology on each store
+(`cluster`, per module), each with problems of a host of its own; the one that blocks a login and the
+one that kills a process start their own (`own_cluster`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import re
 import signal
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +31,9 @@ import pytest
 
 from rpcserver.config import Config, ConfigError, load_config
 
+from .conftest import database
 from .server_process import ServerProcess, run_cli, running_server, running_servers
+from .stores import Postgres, SqliteTemplate
 
 ADMIN_PASSWORD = "workers-admin"
 LOGIN_ATTEMPTS = 3
@@ -42,6 +50,8 @@ REPLACED_WITHIN = 5.0
 """API.md §7: a worker that dies is replaced within 5 s."""
 LOAD_DEADLINE = 30.0
 """A bound on every load loop below, never reached when the servers work."""
+STORE_SCOPE = "module"
+"""The store is chosen per module (tests/conftest.py), so that `cluster` is shared per store."""
 
 
 @dataclass
@@ -56,14 +66,30 @@ class Cluster:
         return self.urls[n % len(self.urls)]
 
 
-@pytest.fixture(params=["instances", "workers"])
-def cluster(request: pytest.FixtureRequest, db: Any, tmp_path: Path) -> Iterator[Cluster]:
-    if request.param == "workers":
-        with running_server(tmp_path, "--db", str(db), "--workers", "2", env=ENV) as server:
+@contextmanager
+def started(topology: str, db: Any, workdir: Path) -> Iterator[Cluster]:
+    if topology == "workers":
+        with running_server(workdir, "--db", str(db), "--workers", "2", env=ENV) as server:
             yield Cluster([server], [server.url, server.url], workers=True)
     else:
-        with running_servers(tmp_path, 3, "--db", str(db), env=ENV) as servers:
+        with running_servers(workdir, 3, "--db", str(db), env=ENV) as servers:
             yield Cluster(servers, [server.url for server in servers], workers=False)
+
+
+@pytest.fixture(scope="module", params=["instances", "workers"])
+def cluster(request: pytest.FixtureRequest, store: str, postgres: Postgres, sqlite_template: SqliteTemplate,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """The servers the tests below share, on a database of their own."""
+    workdir = tmp_path_factory.mktemp(f"cluster-{request.param}-{store}")
+    with database(store, workdir, postgres, sqlite_template) as db, started(request.param, db, workdir) as shared:
+        yield shared
+
+
+@pytest.fixture(params=["instances", "workers"])
+def own_cluster(request: pytest.FixtureRequest, db: Any, tmp_path: Path) -> Iterator[Cluster]:
+    """Servers for one test alone, on the test's database."""
+    with started(request.param, db, tmp_path) as own:
+        yield own
 
 
 def new_connections() -> aiohttp.ClientSession:
@@ -90,8 +116,13 @@ async def login(http: aiohttp.ClientSession, url: str, username: str = "Admin", 
     return session
 
 
+HOSTS = itertools.count(1)
+
+
 async def open_problems(http: aiohttp.ClientSession, url: str, session: str, count: int) -> list[str]:
-    events = [{"host": "workers-01", "name": f"problem {n}", "groups": ["Workers"], "manual_close": 1} for n in range(count)]
+    """`count` new problems, of a new host: each test's own, on a cluster shared with other tests."""
+    host = f"workers-{next(HOSTS):02}"
+    events = [{"host": host, "name": f"problem {n}", "groups": ["Workers"], "manual_close": 1} for n in range(count)]
     return [str(eventid) for eventid in (await call(http, url, "event.create", events, session))["eventids"]]
 
 
@@ -153,7 +184,9 @@ async def test_racing_acknowledgements_and_closes_are_settled_once(cluster: Clus
             assert len([row for row in rows[eventid] if int(row["action"]) & 1]) == 1, rows[eventid]
         recoveries = await call(http, cluster.url(1), "event.get", {"eventids": eventids, "output": ["r_eventid"]}, admin)
         assert all(event["r_eventid"] != "0" for event in recoveries)
-        ok_events = await call(http, cluster.url(1), "event.get", {"value": 0, "output": ["eventid"]}, admin)
+        triggers = [event["objectid"] for event in await call(http, cluster.url(1), "event.get",
+                                                              {"eventids": eventids, "output": ["objectid"]}, admin)]
+        ok_events = await call(http, cluster.url(1), "event.get", {"value": 0, "objectids": triggers, "output": ["eventid"]}, admin)
         assert len(ok_events) == len(eventids)  # one OK event per problem, not one per close
 
 
@@ -162,7 +195,7 @@ async def test_an_acknowledgement_ends_once_whichever_process_records_it(cluster
         admin = await login(http, cluster.url(0))
         eventids = await open_problems(http, cluster.url(0), admin, 6)
         spans = await asyncio.gather(*(
-            call(http, cluster.url(n), "acknowledgement.create", {"eventid": eventid, "acknowledged_until": "2s"}, admin)
+            call(http, cluster.url(n), "acknowledgement.create", {"eventid": eventid, "acknowledged_until": "1s"}, admin)
             for n, eventid in enumerate(eventids)
         ))
         until = max(span["acknowledged_until"] for span in spans)
@@ -178,7 +211,8 @@ async def test_an_acknowledgement_ends_once_whichever_process_records_it(cluster
 # --- shared limits -------------------------------------------------------------------------------
 
 
-async def test_login_blocking_and_the_mass_call_rate_limit_are_shared(cluster: Cluster) -> None:
+async def test_login_blocking_and_the_mass_call_rate_limit_are_shared(own_cluster: Cluster) -> None:
+    cluster = own_cluster  # Admin is blocked afterwards
     async with new_connections() as http:
         admin = await login(http, cluster.url(0))
         [eventid] = await open_problems(http, cluster.url(0), admin, 1)
@@ -239,7 +273,8 @@ async def stored_messages(http: aiohttp.ClientSession, url: str, session: str, e
     return [row["message"] for rows in (await history(http, url, session, eventids)).values() for row in rows]
 
 
-async def test_sigkill_of_one_process_under_load_loses_no_answered_call(cluster: Cluster) -> None:
+async def test_sigkill_of_one_process_under_load_loses_no_answered_call(own_cluster: Cluster) -> None:
+    cluster = own_cluster  # one process is killed
     async with new_connections() as http:
         admin = await login(http, cluster.url(0))
         eventids = await open_problems(http, cluster.url(0), admin, 8)

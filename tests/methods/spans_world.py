@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ..conftest import storage_of
+from ..conftest import cached_world, storage_of
 
 NOW = 1_700_000_000  # the clock fixture's start
 PASSWORD = "Secret-pass-1"
@@ -61,7 +61,7 @@ async def build_world(call: Callable[..., Awaitable[Any]], login: Callable[..., 
     return World({"web": web_event, "web2": web2, "db": db, "ok": ok}, users, sessions)
 
 
-@pytest.fixture
+@cached_world
 async def world(call: Any, login: Any, admin: str) -> World:
     return await build_world(call, login, admin)
 

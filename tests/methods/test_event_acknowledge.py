@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ..conftest import error_of, result_of, storage_of, ten_thousand_problems
+from ..conftest import cached_world, error_of, result_of, storage_of, ten_thousand_problems
 
 NO_PERMISSIONS = (-32500, "Application error.", "No permissions to referred object or it does not exist!")
 CANNOT_CLOSE = (-32500, "Application error.", "Cannot close problem: trigger does not allow manual closing.")
@@ -23,7 +23,7 @@ def incorrect(field: str, reason: str) -> tuple[int, str, str]:
     return invalid(f'Incorrect value for field "{field}": {reason}.')
 
 
-@pytest.fixture
+@cached_world
 async def world(call: Any, admin: str, login: Any) -> dict[str, Any]:
     """Problems on hosts in "Web" (closable, not closable, resolved) and "DB"; users with read,
     read-write, no rights, and read-write with a role that allows no problem actions."""

@@ -16,7 +16,7 @@ import pytest
 
 from rpcserver.storage.events import resolve_problem
 
-from ..conftest import FakeClock, error_of, storage_of
+from ..conftest import FakeClock, cached_world, error_of, storage_of
 
 NOW = 1_700_000_000  # the clock fixture's start
 T0 = NOW - 10_000
@@ -76,7 +76,7 @@ async def build_world(call: Callable[..., Awaitable[Any]], login: Callable[..., 
     return World(events, triggers, hosts, groups, users, sessions)
 
 
-@pytest.fixture
+@cached_world
 async def world(call: Any, login: Any, admin: str) -> World:
     return await build_world(call, login, admin)
 

@@ -9,13 +9,13 @@ import pytest
 
 from schemas.incident import IncidentGetParams
 
-from ..conftest import error_of, result_of, storage_of
+from ..conftest import cached_world, error_of, result_of, storage_of
 
 NO_PERMISSIONS = (-32500, "Application error.", "No permissions to referred object or it does not exist!")
 PASSWORD = "long-enough-1"
 
 
-@pytest.fixture
+@cached_world
 async def world(call: Any, admin: str, login: Any) -> dict[str, Any]:
     """Four problems in "Web" (three closable, one not), paged to "oncall"; users with read and read-write."""
     web_ids = (await call("event.create", [

@@ -12,11 +12,11 @@ from methods.problem import OK_PERIOD
 from rpcserver.storage.events import resolve_problem
 from schemas.problem import ProblemGetParams
 
-from ..conftest import FakeClock, error_of, storage_of
+from ..conftest import FakeClock, cached_world, error_of, storage_of
 from .test_event_get import ADMIN_USERID, NOW, T0, World, add_acknowledges, build_world, sql
 
 
-@pytest.fixture
+@cached_world
 async def world(call: Any, login: Any, admin: str) -> World:
     """event.get's world: the same hosts, rights and events."""
     return await build_world(call, login, admin)

@@ -18,7 +18,7 @@ import requests
 
 from methods import METHODS
 
-from ..conftest import error_of, result_of, storage_of
+from ..conftest import cached_world, error_of, result_of, storage_of
 from ..server_process import running_server
 from .wire import check_response
 
@@ -79,7 +79,7 @@ async def test_guarded_methods_refuse_missing_and_forged_credentials(rpc: Any, c
 # --- a user without rights ---
 
 
-@pytest.fixture
+@cached_world
 async def world(call: Any, admin: str, login: Any) -> dict[str, Any]:
     """What the super admin has (every name carries MARKER), and two users without rights: one
     whose role allows no action, one with the default User role; neither has host group rights."""

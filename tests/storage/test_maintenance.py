@@ -188,6 +188,7 @@ def test_check_of_what_is_not_our_database_is_one_line_and_exit_2(
         if kind == "missing":
             db = url_of("no_such_database_here") if store == "postgresql" else tmp_path / "missing.db"
         elif store == "sqlite":
+            db = tmp_path / "foreign.db"  # the test's own `db` holds rpcserver's schema already
             with sqlite3.connect(db) as conn:
                 conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY)")
             conn.close()
