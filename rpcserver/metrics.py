@@ -43,9 +43,9 @@ OTHER_METHOD = "other"
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 """Seconds; a call answered from memory takes well under a millisecond, a bulk write of 10,000 ids about one."""
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+"""Units of work per transaction; the writer takes at most 512 at once."""
 QUEUE_DEPTH_EVERY = 1.0
 """Seconds between updates of the writer queue's depth by the clock (`Metrics.follow_queue`)."""
-"""Units of work per transaction; the writer takes at most 512 at once."""
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 """The format generate_latest writes."""
 SERIES_FILE = re.compile(r"(counter|histogram|summary|gauge_[a-z]+)_\d+\.db")

@@ -83,7 +83,7 @@ def open_spans(conn: Db, eventids: Sequence[int], userid: int, now: int, end: Sp
     is recorded as ended at once)."""
     params = _span_params(userid, now, end, notes)
     # One event (nearly every call): a plain VALUES row. With SQLite, json_each, its ORDER BY and a
-    # RETURNING cost three times as much as the row itself (bench/README.md).
+    # RETURNING cost two to three times as much as the row itself (bench/README.md).
     if len(eventids) == 1:
         conn.execute(_SPAN_COLUMNS + _SPAN_VALUES, {**params, "eventid": eventids[0]})
         return
