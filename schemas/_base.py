@@ -72,15 +72,17 @@ class ZabbixSchema(Schema):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._known = frozenset(field.data_key or name for name, field in self.load_fields.items())
-        # marshmallow visits every declared field on each load: most of the cost of a get's params
-        # (dozens of fields, a few sent). So only the required fields and those sent are loaded, by a
-        # schema of just those, and the defaults of the others filled here. Not with options (only,
-        # partial, ...), which that schema would not carry, nor with marshmallow's hooks, which would see
-        # the params before their defaults (`after_load` sees them after).
+        # marshmallow visits every declared field on each load, collecting errors as it goes: most of the
+        # cost of a get's params (dozens of fields, a few sent), half of an acknowledge's. So the lean path
+        # deserializes the fields sent, one by one, fills the defaults of the others, and asks marshmallow
+        # only to word a refusal. Not with options (only, partial, ...), nor with marshmallow's hooks, which
+        # would see the params before their defaults (`after_load` sees them after).
         self._lean = not args and not kwargs and not any(self._hooks.values())
-        self._slots = [(field.attribute or name, field.load_default if self._lean and not field.required else missing)
+        self._slots = [(field.data_key or name, field.attribute or name, field,
+                        field.load_default if self._lean and not field.required else missing)
                        for name, field in self.load_fields.items()]
-        """(key in the loaded params, default or `missing`) of every field, in declared order."""
+        """(key in the params, key in the loaded params, field, default or `missing`) of every field, in
+        declared order."""
         self._needed_by = functools.lru_cache(maxsize=64)(self._schema_of_needed)
 
     def _schema_of_needed(self, sent: frozenset[str]) -> Schema:
@@ -104,19 +106,41 @@ class ZabbixSchema(Schema):
             if key not in self._known:
                 raise invalid(path, f'unexpected parameter "{key}"')
         try:
-            if self._lean:
-                loaded = self._needed_by(frozenset(params)).load(params)
-                result = {}  # as marshmallow's own load would give it, in declared order
-                for key, default in self._slots:
-                    if key in loaded:
-                        result[key] = loaded[key]
-                    elif default is not missing:
-                        result[key] = default() if callable(default) else default
-            else:
-                result = self.load(params)
-            return self.after_load(result)
+            if not self._lean:
+                return self.after_load(self.load(params))
+            result = self._load_lean(params)
+            return self.after_load(self._load_collecting(params) if result is None else result)
         except ValidationError as exc:
             raise first_error(exc.messages, path) from None
+
+    def _load_lean(self, params: dict[str, Any]) -> dict[str, Any] | None:
+        """The params loaded field by field, as marshmallow's load gives them (each field's own
+        `deserialize`, in declared order, defaults filled); None at the first problem, which
+        `_load_collecting` then words as marshmallow collects it."""
+        result = {}
+        for key, attribute, field, default in self._slots:
+            if key in params:
+                try:
+                    result[attribute] = field.deserialize(params[key], key, params)
+                except ValidationError:
+                    return None
+            elif default is not missing:
+                result[attribute] = default() if callable(default) else default
+            elif field.required:
+                return None
+        return result
+
+    def _load_collecting(self, params: dict[str, Any]) -> dict[str, Any]:
+        """marshmallow's own load of the fields required or sent, with the defaults of the others filled,
+        in declared order: it raises the errors it collected where `_load_lean` met a problem."""
+        loaded = self._needed_by(frozenset(params)).load(params)
+        result = {}
+        for _, attribute, _, default in self._slots:
+            if attribute in loaded:
+                result[attribute] = loaded[attribute]
+            elif default is not missing:
+                result[attribute] = default() if callable(default) else default
+        return result
 
     def after_load(self, data: dict[str, Any]) -> dict[str, Any]:
         """What `load_params` returns of params whose every field loaded (defaults filled): where a schema

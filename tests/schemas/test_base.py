@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
+import schemas
 from rpcserver.errors import InvalidParams
 from schemas._base import ZabbixSchema, field_messages, first_error
 
@@ -117,3 +122,47 @@ def test_a_nested_schema_still_refuses_its_missing_required_fields() -> None:
     with pytest.raises(InvalidParams) as info:
         Lean().load_params({"name": "a", "tags": [{"action": 1}]})
     assert info.value.data == 'Invalid parameter "/tags/1": the parameter "eventids" is missing.'
+
+
+def every_params_schema() -> list[type[ZabbixSchema]]:
+    """Every ZabbixSchema of the API's methods that takes the lean path (no marshmallow hooks)."""
+    for module in pkgutil.iter_modules(schemas.__path__):
+        importlib.import_module(f"schemas.{module.name}")
+    found, pending = [], list(ZabbixSchema.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__module__.startswith("schemas.") and cls()._lean:
+            found.append(cls)
+    return sorted(found, key=lambda cls: (cls.__module__, cls.__qualname__))
+
+
+JSON_SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**64), 2**64), st.sampled_from(["", "0", "1", "12", "-3", "extend", "x" * 300]),
+    st.text(max_size=8),
+)
+JSON_VALUES = st.recursive(JSON_SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+    st.sampled_from(["eventids", "value", "tag", "name", "0"]), inner, max_size=3), max_leaves=8)
+
+
+def loaded_or_refused(load: Any, params: dict[str, Any]) -> Any:
+    try:
+        return load(params)
+    except InvalidParams as exc:
+        return exc.data
+
+
+@pytest.mark.parametrize("schema_class", every_params_schema(), ids=lambda cls: cls.__qualname__)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_every_params_schema_loads_and_refuses_as_marshmallows_own_load(schema_class: type[ZabbixSchema], data: Any) -> None:
+    """The lean path (field by field, marshmallow's collecting only for a refusal) against marshmallow's
+    full load, on params of the schema's own keys with JSON values of every kind."""
+    schema, full = schema_class(), schema_class()
+    full._lean = False  # load_params through marshmallow's own load of every field
+    keys = sorted(schema._known)
+    params = data.draw(st.dictionaries(st.sampled_from(keys), JSON_VALUES, max_size=len(keys)) if keys else st.just({}))
+    lean = loaded_or_refused(schema.load_params, params)
+    assert lean == loaded_or_refused(full.load_params, params)
+    if isinstance(lean, dict):
+        assert list(lean) == list(loaded_or_refused(full.load_params, params))
