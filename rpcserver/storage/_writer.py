@@ -7,6 +7,8 @@ an answered write is a committed write. A unit that raises is rolled back to its
 alone; the others commit. If the transaction itself fails (BEGIN or COMMIT: a locked, read-only,
 full or unreachable database), every unit of the batch fails and nothing of it is kept. A unit that
 meets such a fault itself fails with the same clear -32500, never with the database's text.
+SQLite's backend first tries a batch without the savepoints, which only a unit that fails having
+written needs (`sqlite._run_unguarded`).
 """
 
 from __future__ import annotations

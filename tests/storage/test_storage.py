@@ -64,6 +64,48 @@ async def test_a_failing_unit_rolls_back_alone(storage: Storage) -> None:
     assert await storage.read(notes) == ["before", "after"]
 
 
+def counted(runs: list[str], unit: Any) -> Any:
+    def run(conn: sqlite3.Connection, text: str) -> Any:
+        runs.append(text)
+        return unit(conn, text)
+    return run
+
+
+def refuse(conn: sqlite3.Connection, text: str) -> None:
+    raise InvalidParams(f"refused {text} before writing")
+
+
+async def test_a_unit_refused_before_writing_fails_alone_and_nothing_runs_twice(storage: Storage) -> None:
+    # Nothing to undo (no row changed): the batch needs no savepoint per unit, and no second run.
+    runs: list[str] = []
+    outcomes = await asyncio.gather(
+        storage.write(counted(runs, add_note), "a"),
+        storage.write(counted(runs, refuse), "r"),
+        storage.write(counted(runs, add_note), "a"),  # UNIQUE violation: SQLite undoes the statement itself
+        storage.write(counted(runs, add_note), "b"),
+        return_exceptions=True,
+    )
+    assert outcomes[0] == 1 and outcomes[3] > 1
+    assert isinstance(outcomes[1], InvalidParams) and isinstance(outcomes[2], sqlite3.IntegrityError)
+    assert runs == ["a", "r", "a", "b"]
+    assert storage.stats.commits == 1
+    assert await storage.read(notes) == ["a", "b"]
+
+
+async def test_a_unit_refused_after_writing_is_undone_alone_by_running_the_batch_again(storage: Storage) -> None:
+    runs: list[str] = []
+    outcomes = await asyncio.gather(
+        storage.write(counted(runs, add_note), "a"),
+        storage.write(counted(runs, add_note_then_refuse), "r"),
+        storage.write(counted(runs, add_note), "b"),
+        return_exceptions=True,
+    )
+    assert outcomes[0] == 1 and isinstance(outcomes[1], InvalidParams) and outcomes[2] > 1
+    assert runs == ["a", "r", "a", "r", "b"]  # given up at "r", then all again, each in a savepoint
+    assert storage.stats.commits == 1
+    assert await storage.read(notes) == ["a", "b"]
+
+
 async def test_a_failed_commit_fails_every_unit_of_the_batch(tmp_path: Path) -> None:
     # A deferred foreign key is checked at COMMIT: the whole transaction fails there.
     schema = [sql_migration("deferred", """
