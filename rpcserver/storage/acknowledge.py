@@ -7,6 +7,7 @@ Set-based: a call on 10,000 events is a handful of statements over the ids as ro
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from ..domain import acknowledge as ack
@@ -28,7 +29,7 @@ from ..domain.errors import Forbidden, InvalidValue, NotFound
 from ..domain.lifetime import SpanEnd
 from . import spans, webhooks
 from ._sql import json_ids
-from .engine import Db
+from .engine import Db, Engine
 from .events import resolve_problem
 from .permissions import READ, READ_WRITE, host_permitted, permitted_hostids
 from .spans import acknowledged_sql
@@ -49,23 +50,31 @@ def problem_events(conn: Db, ids: Sequence[int], userid: int | None, min_permiss
                    problems_only: bool = True) -> dict[int, int]:
     """The trigger problem events among `ids` the user may see (every event for userid None: a
     super admin), mapped to their trigger's manual_close."""
+    params: dict[str, object] = {"ids": json_ids(ids)}
+    if userid is not None:
+        params["perm_userid"] = userid
+    sql = _problem_events_sql(conn.engine, min_permission, problems_only, userid is not None, len(ids) <= FEW_IDS)
+    return dict(conn.execute(sql, params).fetchall())
+
+
+@functools.cache
+def _problem_events_sql(engine: Engine, min_permission: int, problems_only: bool, checked: bool, few: bool) -> str:
+    # Made once per kind: the driver's statement cache finds a statement by its text, hashed again
+    # for every new string.
     # CROSS JOIN keeps the ids first: without statistics SQLite would otherwise walk every event
     # through events_2 (source, object) and probe the ids, half a second on a million events.
     sql = (
-        f"SELECT e.eventid, t.manual_close FROM {conn.engine.ids('ids')} j"
+        f"SELECT e.eventid, t.manual_close FROM {engine.ids('ids')} j"
         " CROSS JOIN events e JOIN triggers t ON t.triggerid = e.objectid"
         " WHERE e.eventid = j.value AND e.source = 0 AND e.object = 0"
     )
     if problems_only:
         sql += " AND e.value = 1"
-    params: dict[str, object] = {"ids": json_ids(ids)}
-    if userid is not None:
+    if checked:
         # Few ids: ask about their own hosts; many: one pass over every host the user may see.
-        few = len(ids) <= FEW_IDS
         sql += " AND " + (host_permitted("t.hostid", min_permission) if few
                           else f"t.hostid IN ({permitted_hostids(min_permission)})")
-        params["perm_userid"] = userid
-    return dict(conn.execute(sql, params).fetchall())
+    return sql
 
 
 def editable_count(conn: Db, ids: Sequence[int], userid: int | None) -> int:
@@ -76,7 +85,15 @@ def event_states(conn: Db, ids: Sequence[int], now: int) -> tuple[list[EventStat
     """The state the skipping rules look at, at `now`, in the order of `ids`; and those of `ids` with a
     span end due that is not history yet (`spans.record_ends`' to write: asked here, as nearly every
     call has none, instead of in a statement of its own)."""
-    rows = conn.execute(
+    rows = conn.execute(_event_states_sql(conn.engine), {"ids": json_ids(ids), "now": now}).fetchall()
+    states = [EventState(eventid, bool(ack), severity, bool(closed), bool(suppressed), cause)
+              for eventid, ack, severity, closed, suppressed, cause, _ in rows]
+    return states, [row[0] for row in rows if row[6]]
+
+
+@functools.cache
+def _event_states_sql(engine: Engine) -> str:
+    return (
         f"SELECT e.eventid, {acknowledged_sql('e')}, e.severity,"
         " EXISTS (SELECT 1 FROM event_recovery r WHERE r.eventid = e.eventid)"
         "  OR EXISTS (SELECT 1 FROM acknowledges a WHERE a.eventid = e.eventid AND a.action & 1 <> 0),"
@@ -84,12 +101,8 @@ def event_states(conn: Db, ids: Sequence[int], now: int) -> tuple[list[EventStat
         " (SELECT cause_eventid FROM event_symptom es WHERE es.eventid = e.eventid),"
         " EXISTS (SELECT 1 FROM acknowledgement d WHERE d.eventid = e.eventid AND d.end_recorded = 0"
         "  AND d.acknowledged_until <= :now)"
-        f" FROM {conn.engine.ids('ids')} j JOIN events e ON e.eventid = j.value ORDER BY j.key",
-        {"ids": json_ids(ids), "now": now},
-    ).fetchall()
-    states = [EventState(eventid, bool(ack), severity, bool(closed), bool(suppressed), cause)
-              for eventid, ack, severity, closed, suppressed, cause, _ in rows]
-    return states, [row[0] for row in rows if row[6]]
+        f" FROM {engine.ids('ids')} j JOIN events e ON e.eventid = j.value ORDER BY j.key"
+    )
 
 
 def causes_of(conn: Db, ids: Sequence[int]) -> dict[int, int | None]:

@@ -72,6 +72,9 @@ POSTGRESQL_MIGRATION = (
 """Migration 5 on PostgreSQL."""
 
 
+_SELECT_GENERATION = f"SELECT generation FROM {TABLE}"
+
+
 def generation(conn: Db) -> int:
     """The credentials generation, as of `conn`'s transaction."""
-    return int(conn.execute(f"SELECT generation FROM {TABLE}").fetchone()[0])
+    return int(conn.execute(_SELECT_GENERATION).fetchone()[0])

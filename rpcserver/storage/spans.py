@@ -71,6 +71,9 @@ def write_history(conn: Db, rows: Sequence[tuple[int, int, int, str, int]], now:
 _SPAN_COLUMNS = ("INSERT INTO acknowledgement (eventid, userid, acknowledged_on, acknowledged_until, until_recovery, notes,"
                  " last_modified, last_modified_by, end_recorded)")
 _SPAN_VALUES = " VALUES (:eventid, :userid, :now, :until, :until_recovery, :notes, :now, :userid, :recorded)"
+_INSERT_SPAN = _SPAN_COLUMNS + _SPAN_VALUES
+_INSERT_SPAN_RETURNING_ID = _INSERT_SPAN + " RETURNING acknowledgementid"
+"""Whole, made once: the driver's statement cache hashes the text of every new string it is given."""
 
 
 def _span_params(userid: int, now: int, end: SpanEnd, notes: str) -> dict[str, Any]:
@@ -85,7 +88,7 @@ def open_spans(conn: Db, eventids: Sequence[int], userid: int, now: int, end: Sp
     # One event (nearly every call): a plain VALUES row. With SQLite, json_each, its ORDER BY and a
     # RETURNING cost two to three times as much as the row itself (bench/README.md).
     if len(eventids) == 1:
-        conn.execute(_SPAN_COLUMNS + _SPAN_VALUES, {**params, "eventid": eventids[0]})
+        conn.execute(_INSERT_SPAN, {**params, "eventid": eventids[0]})
         return
     conn.execute(
         _SPAN_COLUMNS + " SELECT j.value, CAST(:userid AS BIGINT), CAST(:now AS BIGINT), CAST(:until AS BIGINT),"
@@ -97,7 +100,7 @@ def open_spans(conn: Db, eventids: Sequence[int], userid: int, now: int, end: Sp
 
 def open_span(conn: Db, eventid: int, userid: int, now: int, end: SpanEnd, notes: str) -> int:
     """`open_spans` of one event, returning the new span's id."""
-    return inserted_id(conn.execute(_SPAN_COLUMNS + _SPAN_VALUES + " RETURNING acknowledgementid",
+    return inserted_id(conn.execute(_INSERT_SPAN_RETURNING_ID,
                                     {**_span_params(userid, now, end, notes), "eventid": eventid}))
 
 
