@@ -179,7 +179,8 @@ class Callers:
         through it, uncached: it sees the request's own changes, and a dry run's leave no trace here."""
         if transaction is not None:
             return (await _resolve(transaction, credential, now)).caller
-        await self._poll_when_due()
+        if time.monotonic() >= self._next_poll:  # checked here: no coroutine made per call for nothing
+            await self._poll()
         resolved = self._resolved.pop(credential.value, None)
         if resolved is None or not self._current(resolved, now):
             resolved = await _resolve(self._storage, credential, now)
@@ -189,11 +190,8 @@ class Callers:
         self._resolved[credential.value] = resolved  # re-inserted: the most recently used come last
         return resolved.caller
 
-    async def _poll_when_due(self) -> None:
-        clock = time.monotonic()
-        if clock < self._next_poll:
-            return
-        self._next_poll = clock + GENERATION_POLL  # set first: the calls meanwhile do not read it too
+    async def _poll(self) -> None:
+        self._next_poll = time.monotonic() + GENERATION_POLL  # set first: the calls meanwhile do not read it too
         try:
             generation: int | None = await self._storage.read(credentials.generation)
         except Exception:  # unreadable: nothing cached is trusted; the ordinary way says what is wrong
