@@ -17,7 +17,7 @@ from .app import create_app
 from .config import Config, ConfigError, env_name, load_config
 from .domain.errors import DomainError
 from .passwords import hash_password
-from .server import ListenError, run_event_loop, serve, stop_on_signals
+from .server import ListenError, collect_less_often, run_event_loop, serve, stop_on_signals
 from .storage import Storage, StorageOpenError, describe, users
 
 USAGE_ERROR = 2
@@ -147,6 +147,7 @@ def fail(message: str) -> NoReturn:
 def run_serve(config: Config) -> None:
     logging.basicConfig(level=config.log_level, stream=sys.stderr, format=LOG_FORMAT)
     accesslog.lighter_records()
+    collect_less_often()
 
     async def main() -> None:
         stop = asyncio.Event()
