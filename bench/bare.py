@@ -1,7 +1,8 @@
 """The yardstick: a bare aiohttp endpoint with orjson, no JSON-RPC, no auth, no database.
 
 It reads the body, decodes it, and answers a JSON-RPC success echoing the event ids; it runs as
-rpcserver does (asyncio.run, aiohttp's AppRunner with access logging off). Prints the line
+rpcserver does (`server.run_event_loop`: on uvloop where installed; the server's cycle-collector
+setting; aiohttp's AppRunner with access logging off). Prints the line
 `listening on http://127.0.0.1:<port>/` once it accepts connections, and stops on SIGTERM/SIGINT.
 With `--workers N` it runs as `rpcserver serve --workers N` does: a parent binds N sockets to the
 port (SO_REUSEPORT) and N forked processes accept, one on each (bench/workers.py).
@@ -22,7 +23,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rpcserver.server import stop_on_signals
+from rpcserver.server import collect_less_often, run_event_loop, stop_on_signals
 
 
 async def acknowledge(request: web.Request) -> web.Response:
@@ -63,7 +64,7 @@ def serve_workers(port: int, workers: int) -> None:
         if pid == 0:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, stopping)
             try:
-                asyncio.run(serve_socket(sock))
+                run_event_loop(serve_socket(sock))
             finally:
                 os._exit(0)
         children.append(pid)
@@ -93,10 +94,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1, help="processes accepting on the one port")
     args = parser.parse_args()
+    collect_less_often()
     if args.workers > 1:
         serve_workers(args.port, args.workers)
     else:
-        asyncio.run(serve(args.port))
+        run_event_loop(serve(args.port))
 
 
 if __name__ == "__main__":

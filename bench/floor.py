@@ -11,7 +11,6 @@ and stops on SIGTERM/SIGINT.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ sys.path.insert(0, str(BENCH.parent))
 from bare import run_until_stopped  # noqa: E402
 
 from rpcserver.domain.acknowledge import Request  # noqa: E402
+from rpcserver.server import collect_less_often, run_event_loop  # noqa: E402
 from rpcserver.storage import Storage  # noqa: E402
 from rpcserver.storage.acknowledge import acknowledge as acknowledge_unit  # noqa: E402
 
@@ -60,7 +60,8 @@ def main() -> None:
     parser.add_argument("--db", type=Path, required=True, help="a database bench/make_db.py built")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
-    asyncio.run(serve(args.db, args.port))
+    collect_less_often()
+    run_event_loop(serve(args.db, args.port))
 
 
 if __name__ == "__main__":
