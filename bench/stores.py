@@ -158,10 +158,13 @@ class RawPostgres:
         return [self.conn.info.backend_pid]
 
     def apply(self, changes: Changes) -> None:
-        """The same rows, written with plain psycopg in one transaction."""
+        """The same new rows, written with plain psycopg in one transaction. `changes_since` also finds
+        rows updated since the mark (a token's lastaccess, refreshed by the calls): those are in the raw
+        copy already, and skipped, as SQLite's `changes_since` (new rowids only) never finds them."""
         with self.conn.transaction(), self.conn.cursor() as cursor:
             for table, (columns, rows) in changes.items():
-                cursor.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({','.join(['%s'] * len(columns))})", rows)
+                cursor.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({','.join(['%s'] * len(columns))})"
+                                   " ON CONFLICT DO NOTHING", rows)
 
     def problem_get(self, userid: int | None) -> list[Any]:
         sql = self.problems_sql[userid is not None]
