@@ -3,11 +3,14 @@ each user sees and may change (API.md §2: reads filter silently, writes answer 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
-from .conftest import cached_world, error_of
+from rpcserver.storage.acknowledge import event_states, problem_events, readable_states
+
+from .conftest import cached_world, error_of, storage_of
 
 NO_PERMISSIONS = (-32500, "Application error.", "No permissions to referred object or it does not exist!")
 ADMIN_ROLE = "2"
@@ -96,3 +99,24 @@ async def test_acknowledge_follows_the_same_rule_for_few_and_many_ids(
         assert response["result"] == {"eventids": created["eventids"]}
     else:
         assert error_of(response) == NO_PERMISSIONS
+
+
+@pytest.mark.parametrize("user", ["ro", "rw", "none", "denied", None])
+async def test_readable_states_reads_what_problem_events_and_event_states_read(
+    client: Any, call: Any, admin: str, world: dict[str, Any], user: str | None
+) -> None:
+    """The acknowledge's one statement against the two it stands for, per user (None: a super admin):
+    problems readable or not, a resolved one, its recovery event, an id that is no event."""
+    created = await call("event.create", [{"host": "web-01", "name": "Gone", "groups": ["Web"], "value": v} for v in (1, 0)],
+                         auth=admin)
+    problems = await call("problem.get", {"output": ["eventid"], "sortfield": ["eventid"]}, auth=admin)
+    ids = [int(p["eventid"]) for p in problems] + [int(e) for e in created["eventids"]] + [10**9]
+    now = int(time.time())
+
+    def both_ways(conn: Any) -> tuple[Any, Any]:
+        userid = None if user is None else conn.execute("SELECT userid FROM users WHERE username = ?", (user,)).fetchone()[0]
+        return readable_states(conn, ids, userid, now), (problem_events(conn, ids, userid), *event_states(conn, ids, now))
+
+    one, two = await storage_of(client).read(both_ways)
+    assert one == two
+    assert len(one[0]) < len(ids) and bool(one[0]) == (user != "none")  # readable and unreadable ids in play
