@@ -96,7 +96,7 @@ def event_states(conn: Db, ids: Sequence[int], now: int) -> tuple[list[EventStat
 def readable_states(conn: Db, ids: Sequence[int], userid: int | None, now: int
                     ) -> tuple[dict[int, int], list[EventState], list[int]]:
     """`problem_events(conn, ids, userid)` and `event_states(conn, ids, now)` in one statement (`ids`
-    without repeats): a statement fewer for nearly every acknowledge, whose events are all readable."""
+    without repeats): a statement fewer for nearly every acknowledge."""
     params: dict[str, object] = {"ids": json_ids(ids), "now": now}
     if userid is not None:
         params["perm_userid"] = userid

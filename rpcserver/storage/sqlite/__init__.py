@@ -70,8 +70,8 @@ def _run_unguarded(conn: SqliteDb, units: list[Unit]) -> tuple[bool, Outcomes] |
     A savepoint is there to undo a failed unit's writes. A unit that fails having changed no row
     (the connection's `total_changes` as before it: SQLite has undone the failing statement itself)
     left nothing to undo, and is failed alone as `run_units` would fail it. Where a failed unit had
-    changed rows, or met a fault of the database, or the transaction could not begin or commit,
-    everything is rolled back and left to `run_units`. Units are plain functions of the connection,
+    changed rows, met a fault of the database or ended the transaction, or the transaction could not
+    begin or commit, everything is rolled back and left to `run_units`. Units are plain functions of the connection,
     so running one again does what it did the first time."""
     outcomes: Outcomes = []
     try:
