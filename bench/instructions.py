@@ -134,9 +134,21 @@ def per_call(measure: Callable[[int, Path], int], few: int, many: int) -> float:
 
 
 def served_copy(db: Path, workdir: Path) -> Path:
+    """A fresh copy of `db` in `workdir` (an earlier copy's WAL files removed)."""
     served = workdir / "served.sqlite"
+    for suffix in ("-wal", "-shm"):
+        Path(f"{served}{suffix}").unlink(missing_ok=True)
     shutil.copyfile(db, served)
     return served
+
+
+def served_calls(db: Path, workdir: Path, calls: int, connections: int, body: Callable[[int], bytes],
+                 token: str | None, flags: tuple[str, ...] = ()) -> int:
+    """Instructions of `rpcserver serve` (bench/serve.py, `--synchronous OFF`, `flags`) on a copy of `db`
+    that started, answered `calls` calls of `body` and stopped."""
+    command = [sys.executable, str(BENCH / "serve.py"), "--db", str(served_copy(db, workdir)), "--port", "0",
+               "--synchronous", "OFF", *flags]
+    return counted(command, workdir, lambda port: drive(port, calls, connections, body, token))
 
 
 def main() -> None:
@@ -161,11 +173,7 @@ def main() -> None:
         make_db.build(db, args.events)
 
         def server(body: Callable[[int], bytes], token: str | None) -> Callable[[int, Path], int]:
-            def measure(calls: int, workdir: Path) -> int:
-                command = [python, str(BENCH / "serve.py"), "--db", str(served_copy(db, workdir)), "--port", "0",
-                           "--synchronous", "OFF"]
-                return counted(command, workdir, lambda port: drive(port, calls, connections, body, token))
-            return measure
+            return lambda calls, workdir: served_calls(db, workdir, calls, connections, body, token)
 
         def bare(calls: int, workdir: Path) -> int:
             command = [python, str(BENCH / "bare.py"), "--port", "0"]
