@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from rpcserver.envelope import NO_ID, EnvelopeError, parse_call
+from rpcserver.envelope import MEMBERS, NO_ID, EnvelopeError, parse_call, validate_call
 
 VALID = {"jsonrpc": "2.0", "method": "apiinfo.version", "params": {}, "id": 1}
 
@@ -90,3 +92,54 @@ def test_members_are_checked_in_zabbix_order(member: Any, text: str) -> None:
 @pytest.mark.parametrize("id_", ["abc", 0, -7, 1.5, None, 2**63])
 def test_ids_of_every_allowed_type_pass(id_: Any) -> None:
     assert parse_call({**VALID, "id": id_}).id == id_
+
+
+JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=4))
+MEMBER_VALUES = {
+    "jsonrpc": st.one_of(st.sampled_from(["2.0", "1.0", "", "2.00"]), JSON_SCALARS),
+    "method": st.one_of(st.sampled_from(["apiinfo.version", "", "event.acknowledge"]), JSON_SCALARS),
+    "params": st.one_of(st.just({}), st.just([]), st.dictionaries(st.text(max_size=3), JSON_SCALARS, max_size=2),
+                        st.lists(JSON_SCALARS, max_size=2), JSON_SCALARS),
+    "id": st.one_of(JSON_SCALARS, st.just([1]), st.just({"a": 1})),
+    "auth": st.one_of(st.sampled_from(["", "0424bd59b807674191e7d77572075f33"]), JSON_SCALARS),
+}
+
+
+@st.composite
+def members(draw: st.DrawFn) -> Any:
+    """Request objects near a valid one: each member kept, left out or given another value (of a right
+    or a wrong type), sometimes with a member of another name; now and then not an object at all."""
+    if draw(st.integers(0, 19)) == 0:
+        return draw(st.one_of(JSON_SCALARS, st.lists(JSON_SCALARS, max_size=2)))
+    member: dict[str, Any] = {**VALID, "auth": "0424bd59b807674191e7d77572075f33"}
+    for name, values in MEMBER_VALUES.items():
+        change = draw(st.integers(0, 7))
+        if change == 0:
+            del member[name]
+        elif change == 1:
+            member[name] = draw(values)
+    if draw(st.integers(0, 9)) == 0:
+        member[draw(st.text(max_size=3))] = 1
+    return member
+
+
+def outcome(parse: Any, member: Any) -> Any:
+    try:
+        call = parse(member)
+    except EnvelopeError as exc:
+        return ("refused", exc.data, exc.id)
+    return ("call", call.method, call.params, call.id, call.auth)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(members())
+def test_the_quick_path_decides_as_the_rules_do(member: Any) -> None:
+    # parse_call answers a well-formed member without validate_call's rule by rule walk: it must accept
+    # exactly what the rules accept, as the same Call.
+    assert outcome(parse_call, member) == outcome(validate_call, member)
+
+
+def test_the_quick_path_takes_every_member_name() -> None:
+    member = {**VALID, "auth": "0424bd59b807674191e7d77572075f33"}
+    assert set(member) == set(MEMBERS)
+    assert outcome(parse_call, member) == outcome(validate_call, member)
