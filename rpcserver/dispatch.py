@@ -115,6 +115,8 @@ class RequestScope:
     header_credential: str | None
     request_id: str
     client_ip: str
+    within_sizes: bool = False
+    """The body is too small to break the size limits (`limits.within_sizes`): `check_sizes` is skipped."""
     transaction: Transaction | None = None
     """The request's own writer transaction (API.md §8), which every call then uses; None: the
     ordinary way, each write group-committed on its own."""
@@ -191,7 +193,8 @@ class Dispatcher:
             caller = await self._caller(canonical, as_sent, method, credential, now, scope.transaction)
             # After the credentials, as Zabbix validates params only for a caller allowed the method.
             params = [call.params] if method.one_or_many and type(call.params) is dict else call.params
-            check_sizes(params, self._settings.ids_limit, self._settings.string_limit)
+            if not scope.within_sizes:
+                check_sizes(params, self._settings.ids_limit, self._settings.string_limit)
         except (ApiError, DomainError) as exc:  # a domain error: authentication's read failed
             if call.is_notification:
                 return None

@@ -49,6 +49,17 @@ def _entries(container: list[Any] | dict[str, Any]) -> _Entries:
     return enumerate(container, 1) if isinstance(container, list) else iter(container.items())
 
 
+def within_sizes(body: bytes, max_items: int, max_chars: int) -> bool:
+    """Whether no call in the JSON `body` can break `check_sizes`, whatever it holds: then the walk is
+    skipped (nearly every request is a few hundred bytes).
+
+    A decoded string or key has no more characters than its encoding has bytes, an array of n items
+    takes at least 2n + 1 bytes, and U+0000 can only be written as the escape \\u0000 (JSON takes no
+    raw control character, and only a lower-case u).
+    """
+    return len(body) <= max_items and len(body) <= max_chars and b"\\u0000" not in body
+
+
 def check_sizes(params: list[Any] | dict[str, Any], max_items: int, max_chars: int) -> None:
     """Refuse params with an array of more than `max_items` items, a string or an object key of
     more than `max_chars` characters, or a string holding U+0000. The first one found is named: depth first in the order

@@ -31,7 +31,7 @@ from .errors import (
     PARSE_ERROR_DATA,
     error_object,
 )
-from .limits import depth_refusal, too_deep
+from .limits import depth_refusal, too_deep, within_sizes
 from .proxies import client_address, parse_networks
 from .retrysafe import DRY_RUN, IDEMPOTENCY_KEY, is_retryable
 
@@ -189,7 +189,9 @@ async def handle_jsonrpc(request: web.Request) -> web.StreamResponse:
         )
     outcome = Outcome()
     client = client_address(request.remote or "", request.headers.getall("X-Forwarded-For", ()), endpoint.trusted_proxies)
-    scope = RequestScope(header_credential(request.headers), request_id, client)
+    config = endpoint.config
+    scope = RequestScope(header_credential(request.headers), request_id, client,
+                         within_sizes(body, config.ids_limit, config.string_limit))
     headers = {"X-Request-Id": request_id}
     if DRY_RUN in request.headers or IDEMPOTENCY_KEY in request.headers:
         try:

@@ -10,12 +10,14 @@ from typing import Any
 import orjson
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rpcserver.config import Config, ConfigError, load_config
 from rpcserver.context import Context
 from rpcserver.dispatch import ApiMethod
 from rpcserver.errors import InvalidParams
-from rpcserver.limits import check_sizes, depth_refusal, too_deep
+from rpcserver.limits import check_sizes, depth_refusal, too_deep, within_sizes
 from schemas._base import first_error
 
 from .conftest import ADMIN_PASSWORD, error_of, post, request, result_of, storage_of
@@ -260,6 +262,31 @@ async def test_strings_at_their_default_limit(client: Any) -> None:
 
 def nul_refused(path: str) -> tuple[int, str, str]:
     return (-32602, "Invalid params.", f'Invalid parameter "{path}": the character U+0000 (NUL) is not allowed in text.')
+
+
+JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1), st.text(max_size=12)),
+    lambda inner: st.lists(inner, max_size=12) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(params=st.one_of(st.lists(JSON_VALUES, max_size=12), st.dictionaries(st.text(max_size=12), JSON_VALUES, max_size=4)),
+       max_items=st.integers(1, 40), max_chars=st.integers(1, 40))
+def test_a_body_within_sizes_never_holds_an_excess(params: Any, max_items: int, max_chars: int) -> None:
+    # within_sizes lets the endpoint skip the walk: it may only say so of a body the walk passes.
+    body = orjson.dumps({"jsonrpc": "2.0", "method": "m", "params": params, "id": 1})
+    if within_sizes(body, max_items, max_chars):
+        check_sizes(params, max_items, max_chars)
+
+
+def test_within_sizes_holds_only_below_both_limits_and_without_nul() -> None:
+    body = orjson.dumps({"jsonrpc": "2.0", "method": "m", "params": {"eventids": ["1"]}, "id": 1})
+    assert within_sizes(body, len(body), len(body))
+    assert not within_sizes(body, len(body) - 1, len(body))
+    assert not within_sizes(body, len(body), len(body) - 1)
+    assert not within_sizes(orjson.dumps({"params": {"message": "a\x00b"}}), 1000, 1000)
 
 
 def test_the_walk_refuses_nul_anywhere_in_a_string() -> None:
