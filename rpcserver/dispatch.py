@@ -8,7 +8,7 @@ parameter errors come from our schemas in Zabbix's wording, never from Python's 
 
 The envelope and the method table are ours (rpcserver.envelope, `Dispatcher.resolve`), so jsonrpcserver
 is called per request through the functions its public `dispatch` runs for each request once it has
-found the method (`call`, `to_response`, `to_serializable`): the call, the check of its result and the
+found the method (`call`, `to_response`, `to_serializable_one`): the call, the check of its result and the
 response building stay jsonrpcserver's, without re-deserializing, re-validating and a Task per request
 (`asyncio.gather`); bench/README.md has what that saves. Its argument check (`validate_args`, an
 `inspect.Signature.bind` per call) is skipped: every handler is called with exactly (context, params).
@@ -25,7 +25,7 @@ from jsonrpcserver import Error, Success
 from jsonrpcserver.async_dispatcher import call as jsonrpcserver_call
 from jsonrpcserver.dispatcher import to_response
 from jsonrpcserver.request import Request
-from jsonrpcserver.response import to_serializable
+from jsonrpcserver.response import to_serializable_one
 from jsonrpcserver.sentinels import NOID
 
 from . import auth
@@ -210,7 +210,9 @@ class Dispatcher:
         result = await jsonrpcserver_call(request, ctx, self._wrapped[canonical])
         if request.id is NOID:
             return None
-        response = cast(dict[str, Any], to_serializable(to_response(request, result)))
+        # One response, not a batch: to_serializable_one, as to_serializable would after an isinstance
+        # against typing.List (a slow check).
+        response = cast(dict[str, Any], to_serializable_one(to_response(request, result)))
         error = response.get("error")
         if error is not None and error["message"] != MESSAGES.get(error["code"]):
             # An error of jsonrpcserver's own making (its messages are not Zabbix's) may carry
