@@ -16,14 +16,14 @@ from typing import Any
 import psycopg
 import pytest
 import requests
-from prometheus_client import values
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
 from prometheus_client.parser import text_string_to_metric_families
 
 from methods import METHODS
 from rpcserver import metrics
 from rpcserver.app import create_app
 from rpcserver.config import Config
-from rpcserver.metrics import OTHER_METHOD, prepare_workers
+from rpcserver.metrics import LATENCY_BUCKETS, OTHER_METHOD, Metrics, prepare_workers
 from rpcserver.storage import sqlite as sqlite_backend
 
 from .conftest import ADMIN_PASSWORD, FakeClock, post, request, result_of, storage_of
@@ -72,6 +72,27 @@ async def test_calls_are_counted_by_method_and_outcome_with_their_latency(client
     assert latency_count - value(before, "rpcserver_call_duration_seconds_count", method="apiinfo.version") == 4
     assert value(after, "rpcserver_call_duration_seconds_bucket", method="apiinfo.version", le="+Inf") == latency_count
     assert value(after, "rpcserver_call_duration_seconds_sum", method="apiinfo.version") > 0
+
+
+def test_tallied_calls_scrape_as_the_librarys_own_counting_would() -> None:
+    """Metrics.call tallies in plain ints and adds them to the library's series at a scrape: the figures
+    must be those of a counter's inc() and a histogram's observe() per call, bound for bound."""
+    latencies = [0.0001, *LATENCY_BUCKETS, *(bound * 1.001 for bound in LATENCY_BUCKETS), 0.003, 0.003, 60.0]
+    tallied = Metrics(["event.acknowledge"])
+    for seconds in latencies:
+        tallied.call("event.acknowledge", {"result": {}}, seconds)
+    reference = CollectorRegistry()
+    counter = Counter("rpcserver_calls", "", ["method", "outcome"], registry=reference)
+    histogram = Histogram("rpcserver_call_duration_seconds", "", ["method"], buckets=LATENCY_BUCKETS, registry=reference)
+    for seconds in latencies:
+        counter.labels("event.acknowledge", "ok").inc()
+        histogram.labels("event.acknowledge").observe(seconds)
+    expected = {key: count for key, count in parse(generate_latest(reference).decode()).items() if key[0].startswith("rpcserver_call")}
+    first = parse(tallied.scrape(None).decode())
+    assert {key: count for key, count in first.items() if key in expected} == expected
+    tallied.call("event.acknowledge", {"result": {}}, 0.003)  # tallied anew after a scrape, added once
+    assert value(parse(tallied.scrape(None).decode()), "rpcserver_call_duration_seconds_bucket", method="event.acknowledge",
+                 le="0.005") == value(first, "rpcserver_call_duration_seconds_bucket", method="event.acknowledge", le="0.005") + 1
 
 
 async def test_notifications_batches_and_refused_requests_are_counted(client: Any) -> None:
