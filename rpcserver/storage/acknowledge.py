@@ -181,32 +181,35 @@ def apply(conn: Db, rows: Sequence[Row], request: Request, userid: int, now: int
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [(userid, r.eventid, now, r.message, r.action, r.old_severity, r.new_severity, r.suppress_until) for r in rows],
     )
-    acknowledged, unacknowledged = _with(rows, ACKNOWLEDGE), _with(rows, UNACKNOWLEDGE)
-    if acknowledged:
+    present = 0  # every bit some row carries: the effects of the others are not looked for
+    for row in rows:
+        present |= row.action
+    if present & ACKNOWLEDGE:
         notes = request.message if request.action & MESSAGE else ""
         end = SpanEnd(request.acknowledged_until, request.until_recovery)
-        spans.open_spans(conn, acknowledged, userid, now, end, notes)
-    if unacknowledged:
-        spans.end_active_spans(conn, unacknowledged, userid, now)
-    severity_rows = [row for row in rows if row.action & SEVERITY]
-    if severity_rows:
+        spans.open_spans(conn, _with(rows, ACKNOWLEDGE), userid, now, end, notes)
+    if present & UNACKNOWLEDGE:
+        spans.end_active_spans(conn, _with(rows, UNACKNOWLEDGE), userid, now)
+    if present & SEVERITY:
+        severity_rows = [row for row in rows if row.action & SEVERITY]
         for table in ("events", "problem"):
             conn.execute(f"UPDATE {table} SET severity = :severity WHERE eventid IN (SELECT value FROM {conn.engine.ids('ids')})",
                          {"severity": severity_rows[0].new_severity, "ids": json_ids(r.eventid for r in severity_rows)})
-    for eventid in _with(rows, CLOSE):
-        resolve_problem(conn, eventid, now, userid)
-    suppressed, unsuppressed = _with(rows, SUPPRESS), _with(rows, UNSUPPRESS)
-    if suppressed or unsuppressed:
+    if present & CLOSE:
+        for eventid in _with(rows, CLOSE):
+            resolve_problem(conn, eventid, now, userid)
+    if present & (SUPPRESS | UNSUPPRESS):
         conn.execute("DELETE FROM event_suppress WHERE maintenanceid IS NULL"
                      f" AND eventid IN (SELECT value FROM {conn.engine.ids('ids')})",
-                     {"ids": json_ids([*suppressed, *unsuppressed])})
+                     {"ids": json_ids(_with(rows, SUPPRESS | UNSUPPRESS))})
         conn.executemany(
             "INSERT INTO event_suppress (eventid, maintenanceid, suppress_until, userid) VALUES (?, NULL, ?, ?)",
             [(r.eventid, r.suppress_until, userid) for r in rows if r.action & SUPPRESS],
         )
-    for eventid in _with(rows, RANK_TO_CAUSE):
-        _rank_as_cause(conn, eventid)
-    if request.cause_eventid is not None:
+    if present & RANK_TO_CAUSE:
+        for eventid in _with(rows, RANK_TO_CAUSE):
+            _rank_as_cause(conn, eventid)
+    if present & RANK_TO_SYMPTOM and request.cause_eventid is not None:
         for eventid in _with(rows, RANK_TO_SYMPTOM):
             _rank_as_symptom(conn, eventid, request.cause_eventid)
     webhooks.enqueue(conn, [(userid, r.eventid, now, r.message, r.action) for r in rows], now)
