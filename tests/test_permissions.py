@@ -113,10 +113,13 @@ async def test_readable_states_reads_what_problem_events_and_event_states_read(
     ids = [int(p["eventid"]) for p in problems] + [int(e) for e in created["eventids"]] + [10**9]
     now = int(time.time())
 
-    def both_ways(conn: Any) -> tuple[Any, Any]:
+    def both_ways(conn: Any, ids: list[int]) -> tuple[Any, Any]:
         userid = None if user is None else conn.execute("SELECT userid FROM users WHERE username = ?", (user,)).fetchone()[0]
         return readable_states(conn, ids, userid, now), (problem_events(conn, ids, userid), *event_states(conn, ids, now))
 
-    one, two = await storage_of(client).read(both_ways)
+    one, two = await storage_of(client).read(both_ways, ids)
     assert one == two
     assert len(one[0]) < len(ids) and bool(one[0]) == (user != "none")  # readable and unreadable ids in play
+    for eventid in ids:  # one id alone is read by its key, without a table of ids
+        one, two = await storage_of(client).read(both_ways, [eventid])
+        assert one == two

@@ -97,10 +97,12 @@ def readable_states(conn: Db, ids: Sequence[int], userid: int | None, now: int
                     ) -> tuple[dict[int, int], list[EventState], list[int]]:
     """`problem_events(conn, ids, userid)` and `event_states(conn, ids, now)` in one statement (`ids`
     without repeats): a statement fewer for nearly every acknowledge."""
-    params: dict[str, object] = {"ids": json_ids(ids), "now": now}
+    one = len(ids) == 1
+    params: dict[str, object] = {"id": ids[0]} if one else {"ids": json_ids(ids)}
+    params["now"] = now
     if userid is not None:
         params["perm_userid"] = userid
-    rows = conn.execute(_readable_states_sql(conn.engine, userid is not None, len(ids) <= FEW_IDS), params).fetchall()
+    rows = conn.execute(_readable_states_sql(conn.engine, userid is not None, len(ids) <= FEW_IDS, one), params).fetchall()
     readable = {row[0]: row[2] for row in rows if row[1]}
     states, ends_due = _states([(row[0], *row[3:]) for row in rows])
     return readable, states, ends_due
@@ -130,13 +132,16 @@ def _event_states_sql(engine: Engine) -> str:
 
 
 @functools.cache
-def _readable_states_sql(engine: Engine, checked: bool, few: bool) -> str:
+def _readable_states_sql(engine: Engine, checked: bool, few: bool, one: bool) -> str:
     # As _problem_events_sql's condition, as a column: the events that are not readable are still rows.
     readable = "e.source = 0 AND e.object = 0 AND e.value = 1 AND t.triggerid IS NOT NULL"
     if checked:
         readable += " AND " + _permitted_sql(READ, few)
-    return (f"SELECT e.eventid, {readable}, t.manual_close, {_STATE_COLUMNS} FROM {engine.ids('ids')} j"
-            " CROSS JOIN events e LEFT JOIN triggers t ON t.triggerid = e.objectid WHERE e.eventid = j.value ORDER BY j.key")
+    select = f"SELECT e.eventid, {readable}, t.manual_close, {_STATE_COLUMNS}"
+    if one:  # nearly every call: the event by its key, without a table of ids (a fifth of the statement on SQLite)
+        return f"{select} FROM events e LEFT JOIN triggers t ON t.triggerid = e.objectid WHERE e.eventid = :id"
+    return (f"{select} FROM {engine.ids('ids')} j CROSS JOIN events e LEFT JOIN triggers t ON t.triggerid = e.objectid"
+            " WHERE e.eventid = j.value ORDER BY j.key")
 
 
 def causes_of(conn: Db, ids: Sequence[int]) -> dict[int, int | None]:
