@@ -1,7 +1,8 @@
 """`GET /metrics`: Prometheus text format, made by the official client library (prometheus-client).
 
 What is counted where it happens: calls by method and outcome and their latency (transport.py, per
-call of a request), the writer's batch sizes and queue depth (the group-commit writer). What is a fact
+call of a request; tallied in plain ints and added to the library's series as a scrape begins), the
+writer's batch sizes and queue depth (the group-commit writer). What is a fact
 of the database (open problems, active acknowledgements) is read from it at each scrape, so every
 process serving one database answers the same.
 
