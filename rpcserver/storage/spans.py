@@ -75,16 +75,22 @@ _INSERT_SPAN_RETURNING_ID = _INSERT_SPAN + " RETURNING acknowledgementid"
 """Whole, made once: the driver's statement cache hashes the text of every new string it is given."""
 
 
+def _end_columns(end: SpanEnd, now: int) -> tuple[int | None, int, int]:
+    """A new span's acknowledged_until, until_recovery and end_recorded (a span not active from the start
+    is recorded as ended at once)."""
+    return end.until, int(end.until_recovery), int(not is_active(end.until, now))
+
+
 def _span_params(userid: int, now: int, end: SpanEnd, notes: str) -> dict[str, Any]:
-    return {"userid": userid, "now": now, "until": end.until, "notes": notes,
-            "until_recovery": int(end.until_recovery), "recorded": int(not is_active(end.until, now))}
+    until, until_recovery, recorded = _end_columns(end, now)
+    return {"userid": userid, "now": now, "until": until, "notes": notes, "until_recovery": until_recovery, "recorded": recorded}
 
 
 def _span_row(eventid: int, userid: int, now: int, end: SpanEnd, notes: str) -> tuple[Any, ...]:
     """`_INSERT_SPAN`'s parameters, in `_SPAN_COLUMNS`' order: by position, as sqlite3 binds a name by
     making it a string and looking it up (a third of the row's cost)."""
-    p = _span_params(userid, now, end, notes)
-    return (eventid, userid, now, p["until"], p["until_recovery"], notes, now, userid, p["recorded"])
+    until, until_recovery, recorded = _end_columns(end, now)
+    return (eventid, userid, now, until, until_recovery, notes, now, userid, recorded)
 
 
 def open_spans(conn: Db, eventids: Sequence[int], userid: int, now: int, end: SpanEnd, notes: str) -> None:
