@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 import schemas
 from rpcserver.errors import InvalidParams
-from schemas._base import ZabbixSchema, field_messages, first_error
+from schemas._base import ZabbixSchema, _plain, field_messages, first_error
+from schemas._fields import Flag, Int32
 
 
 class Sample(ZabbixSchema):
@@ -74,6 +75,10 @@ class Lean(ZabbixSchema):
     sort = fields.String(data_key="sortfield", attribute="sort_by", load_default="id")
     plain = fields.String()
     tags = fields.List(fields.Nested(Sample), load_default=list)
+    size = fields.Integer(strict=True, validate=[validate.Range(min=1, max=9), validate.OneOf([1, 2, 3, 5])], load_default=1)
+    code = fields.String(validate=validate.Length(max=3), allow_none=True, load_default=None)
+    trimmed = fields.String(pre_load=lambda value: value.strip() if isinstance(value, str) else value,
+                            validate=validate.Length(min=1), load_default="")
 
 
 LEAN_PARAMS = [
@@ -88,6 +93,17 @@ LEAN_PARAMS = [
     {"ids": [1, "y"], "name": 3},
     {"name": "a", "tags": [{"action": 1}]},
     {"name": "a", "tags": [{"eventids": [], "action": 4, "message": ""}]},
+    # validators: every one passes, the second refuses, the first refuses; null where allowed and not
+    {"name": "a", "size": 5, "code": "ab"},
+    {"name": "a", "size": 4},
+    {"name": "a", "size": 0},
+    {"name": "a", "code": None},
+    {"name": "a", "code": "abcd"},
+    {"name": None},
+    {"name": "a", "size": None},
+    # a field's own pre-load function (not a plain field): applied before its validator
+    {"name": "a", "trimmed": "  x "},
+    {"name": "a", "trimmed": "   "},
 ]
 
 
@@ -109,6 +125,14 @@ def test_the_lean_path_loads_and_refuses_as_marshmallows_own_load(params: dict[s
     assert loaded == expected
     if isinstance(expected, dict):
         assert list(loaded) == list(expected)  # declared order, as marshmallow's
+
+
+def test_plain_fields_are_those_whose_class_and_options_change_no_step_of_marshmallows_deserialize() -> None:
+    fields_of = Lean().load_fields
+    assert _plain(fields_of["size"]) and _plain(fields_of["name"]) and _plain(Int32())
+    assert not _plain(fields_of["trimmed"])  # a pre-load function
+    assert not _plain(Flag())  # its own deserialize
+    assert not _plain(fields.String(post_load=[str.upper]))
 
 
 def test_lean_defaults_are_fresh_per_load() -> None:
