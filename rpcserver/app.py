@@ -21,7 +21,7 @@ from .metrics import CONTENT_TYPE, Metrics
 from .retrysafe import KeySweeper
 from .storage import Storage
 from .storage.gauges import database_state
-from .transport import Endpoint, handle_jsonrpc, outermost
+from .transport import Endpoint, add_cors_headers, handle_jsonrpc
 from .webhooks import Deliveries
 
 JSONRPC_PATHS = ("/api_jsonrpc", "/api_jsonrpc.php", "/zabbix/api_jsonrpc.php")
@@ -47,7 +47,8 @@ def create_app(
 
         methods = METHODS
 
-    app = web.Application(client_max_size=config.body_limit, middlewares=[outermost])
+    app = web.Application(client_max_size=config.body_limit)
+    app.on_response_prepare.append(add_cors_headers)
     app[CLOCK_KEY] = clock
     accesslog.use_default_handler()
 

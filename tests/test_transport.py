@@ -13,6 +13,7 @@ import pytest
 from rpcserver.accesslog import BatchingHandler
 from rpcserver.cli import LOG_FORMAT
 from rpcserver.dispatch import ApiMethod
+from rpcserver.transport import Endpoint
 
 from .conftest import OMIT, answer, error_of, post, request
 
@@ -73,10 +74,28 @@ async def test_every_answer_carries_cors_headers(client: Any) -> None:
     # 404 and 405 are aiohttp's own answers, not a handler's
     for response in (
         await post(client, VERSION), await post(client, b"{"), await client.get("/healthz"),
-        await client.get("/nowhere"), await client.post("/healthz"),
+        await client.get("/nowhere"), await client.post("/healthz"), await client.options("/api_jsonrpc"),
+        await post(client, VERSION, headers={"Content-Type": "text/plain"}), await client.get("/metrics"),
     ):
         for name, value in CORS.items():
             assert response.headers[name] == value
+
+
+async def test_a_failure_that_escapes_the_endpoint_is_an_internal_error_without_its_text(
+        client: Any, monkeypatch: Any, caplog: Any) -> None:
+    async def broken(*args: Any) -> bytes:
+        raise RuntimeError("secret detail /srv/db.sqlite")
+
+    monkeypatch.setattr(Endpoint, "process", broken)
+    with caplog.at_level(logging.ERROR, logger="rpcserver"):
+        response = await post(client, VERSION)
+    assert response.status == 200
+    assert await response.json() == {
+        "jsonrpc": "2.0", "error": {"code": -32603, "message": "Internal error.", "data": "Internal JSON-RPC error."}, "id": None}
+    assert "secret" not in await response.text()
+    for name, value in CORS.items():
+        assert response.headers[name] == value
+    assert "secret detail" in caplog.text  # logged for the operator
 
 
 async def test_healthz_reports_ok_once_the_database_answers(client: Any) -> None:
