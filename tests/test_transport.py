@@ -347,7 +347,8 @@ async def test_a_filter_or_handler_a_program_sets_on_the_access_logger_sees_ever
         access_log.handlers = kept
 
 
-@pytest.mark.parametrize("now", [1_700_000_000.0, 1_700_000_000.9996, 1_700_003_599.25, 1_700_003_599.0009])
+@pytest.mark.parametrize("now", [1_700_000_000.0, 1_700_000_000.9996, 1_700_003_599.25, 1_700_003_599.0009,
+                                 1_700_000_000.999999, 1_700_000_001.0423])
 def test_request_lines_read_as_logging_would_write_them(now: float) -> None:
     record = logging.LogRecord("rpcserver", logging.INFO, __file__, 1, "req=ab12cd34 /api_jsonrpc - -> -32700 0.1ms", None, None)
     record.created, record.msecs = now, (now - int(now)) * 1000
