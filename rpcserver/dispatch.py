@@ -214,7 +214,7 @@ class Dispatcher:
             return None
         if type(result) is Right:
             # A success serialized as to_response and to_serializable_one do it, without the two
-            # wrappings they make of it first (a third of a call's time in jsonrpcserver).
+            # wrappings they make of it first (1.1 µs instead of 3.2 here: bench/README.md).
             return serialize_success(SuccessResponse(result._value.result, request.id))  # as to_response reads it
         # One response, not a batch: to_serializable_one, as to_serializable would after an isinstance
         # against typing.List (a slow check).

@@ -68,8 +68,8 @@ def _plain(field: Field[Any]) -> bool:
 
 def _deserialize_plainly(field: Field[Any], value: Any, key: str, params: dict[str, Any]) -> Any:
     """`field.deserialize(value, key, params)` of a `_plain` field sent in the params, without the `And`
-    of its validators that marshmallow makes at every call: that was two thirds of an acknowledge's
-    params load. Raises ValidationError where it would (the collecting load then words the refusal)."""
+    of its validators that marshmallow makes at every call: that was most of an acknowledge's params
+    load (bench/README.md). Raises ValidationError where it would (the collecting load then words the refusal)."""
     if value is None:
         if field.allow_none:
             return None
