@@ -50,7 +50,7 @@ async def handle_alertmanager(request: web.Request) -> web.Response:
         status, answer = 200, await _apply(request)
     except Refusal as refusal:
         status, answer = refusal.status, {"error": refusal.error}
-    except Exception:  # this route's own boundary: the outermost one answers JSON-RPC's 200, which a sender takes for done
+    except Exception:  # this route's own boundary: a 500 the sender retries, with the request id to find in the log
         log.exception("req=%s internal error in %s", request_id, ALERTMANAGER_PATH)
         status, answer = 500, {"error": f"Internal error (request {request_id}); nothing was applied. The server's log says more."}
     if access_log.isEnabledFor(logging.INFO):
