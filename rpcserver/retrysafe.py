@@ -25,8 +25,7 @@ from .context import Clock
 from .domain.errors import DomainError, Unavailable
 from .errors import APPLICATION_ERROR, INTERNAL_ERROR, ApiError, ApplicationError
 from .storage import Storage, idempotency
-from .storage._writer import READ_FAILED, SHUTTING_DOWN, STORAGE_FAILED
-from .storage.postgresql import UNREACHABLE
+from .storage._writer import READ_FAILED, SHUTTING_DOWN, STORAGE_FAILED, UNREACHABLE
 
 if TYPE_CHECKING:
     from .dispatch import RequestScope

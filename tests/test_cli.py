@@ -86,6 +86,17 @@ def test_serves_with_the_default_database_in_the_working_directory(tmp_path: Pat
         assert server.stop() == 0
 
 
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads which files the process has mapped (Linux)")
+def test_a_server_on_sqlite_does_not_load_the_postgresql_driver(tmp_path: Path) -> None:
+    # psycopg and libpq would cost every SQLite server their start-up time and memory, for nothing.
+    with running_server(tmp_path, "--demo") as server:
+        assert version(server.url).status_code == 200
+        assert requests.get(f"{server.url}/metrics", timeout=10).status_code == 200
+        mapped = Path(f"/proc/{server.process.pid}/maps").read_text()
+    assert "python" in mapped  # the right process, and a map that names its files
+    assert "psycopg" not in mapped and "libpq" not in mapped
+
+
 def test_environment_variables_configure_the_server(tmp_path: Path) -> None:
     with running_server(tmp_path, env={"RPCSERVER_DB": str(tmp_path / "from-env.db"), "RPCSERVER_BATCH_LIMIT": "1"}) as server:
         batch = [{"jsonrpc": "2.0", "method": "apiinfo.version", "params": {}, "id": i} for i in range(2)]

@@ -35,6 +35,9 @@ STORAGE_FAILED = (
 
 SHUTTING_DOWN = "The server is shutting down; the change was not made."
 
+UNREACHABLE = "The database cannot be reached; try again later."
+"""A call that met a lost connection to a database server (PostgreSQL)."""
+
 
 @dataclass
 class WriterStats:

@@ -13,7 +13,8 @@ import pytest
 from rpcserver.app import create_app
 from rpcserver.config import Config
 from rpcserver.storage import Storage, StorageOpenError, describe
-from rpcserver.storage.postgresql import UNREACHABLE, translate
+from rpcserver.storage._writer import UNREACHABLE
+from rpcserver.storage.postgresql import translate
 
 from ..stores import MAINTENANCE_URL, Postgres, url_of
 

@@ -24,7 +24,7 @@ import psycopg
 
 from ...domain.errors import Unavailable
 from .. import describe
-from .._writer import READ_FAILED, STORAGE_FAILED, Failed, Outcomes, Unit, run_unit, run_units
+from .._writer import READ_FAILED, STORAGE_FAILED, UNREACHABLE, Failed, Outcomes, Unit, run_unit, run_units
 from ..engine import POSTGRESQL, Engine, Params
 from ..sqlite.schema_v1 import DEFAULT_ROWS
 from .schema import SchemaError, advance_sequences, migrate
@@ -33,7 +33,6 @@ T = TypeVar("T")
 
 log = logging.getLogger("rpcserver.storage")
 
-UNREACHABLE = "The database cannot be reached; try again later."
 CONNECT_TIMEOUT = 5
 
 
