@@ -85,6 +85,13 @@ def report(results: dict[str, list[dict[str, Any]]], loadgen: str, load_before: 
         errors = sum(r["errors"] + r["non2xx"] for r in runs)
         each = " / ".join(f"{r['rps']:.0f}" for r in runs)
         print(f"| {names[name]} | {each} | {rps:.0f} | {cpu:.0f} | {rps / bare:.2f} | {errors} |")
+    # The same ratios as time per call on the server's core (1 / req/s): what the target leaves our layers
+    # above the floor, against what they take. A budget near zero means the floor itself is the target.
+    per_request = {name: 1e6 / statistics.median(r["rps"] for r in runs) for name, runs in results.items()}
+    allowed = per_request["bare"] / TARGETS["single"]
+    print(f"\nat {TARGETS['single']} of bare a call may take {allowed:.0f} µs; the floor takes {per_request['floor']:.0f}, which leaves"
+          f" {allowed - per_request['floor']:.0f} µs for our layers (JSON-RPC, credentials, schema, log, metrics);"
+          f" they take {per_request['rpc'] - per_request['floor']:.0f} µs here")
     unstored = [f"{name} rep {i + 1}" for name in ("floor", "rpc") for i, r in enumerate(results[name])
                 if not r["requests"] <= r["stored"] <= r["requests"] + CONNECTIONS + r["errors"]]
     print(f"\ntarget (run.py): >= {TARGETS['single']} of bare. Checks: "
