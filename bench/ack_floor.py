@@ -3,19 +3,30 @@ servers, interleaved: the bare endpoint (bare.py), the floor (floor.py: aiohttp 
 unit through its group-commit writer, nothing else of ours) and rpcserver.
 
     python bench/ack_floor.py         # from the clone's root, with the venv's Python; about 2 minutes
+    python bench/ack_floor.py --standin ../shared/bench/standin.py   # and the stand-in beside them
 
-If the floor's ratio to bare is under run.py's 0.40 target, no work on our JSON-RPC, credential, schema
+If the floor's ratio to bare is under run.py's 0.25 target, no work on our JSON-RPC, credential, schema
 or logging layers can reach it: those layers are all the floor leaves out.
+
+`--standin` adds the yardstick issue 17 measured "room" by: the workplace's stand-in (not part of this
+repository), the same libraries (jsonrpcserver, marshmallow, aiosqlite, orjson, uvloop) answering the
+same calls with a minimal durable write (an UPDATE and an INSERT per call, group commit, synchronous=FULL)
+and no credentials, permissions or history rules. It runs as its README says, on a database its own
+make_db.py builds.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import socket
+import sqlite3
 import statistics
+import subprocess
 import sys
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +38,28 @@ from run import CLIENT_CPU, PINNING, TARGETS, drained, drive, load_generator, se
 from stores import SqliteStore  # noqa: E402
 
 CONNECTIONS = 64
+STANDIN_READY = re.compile(r"^READY \d+$", re.MULTILINE)
+"""What the stand-in prints once it listens (on the port it was given)."""
+NAMES = {"bare": "bare aiohttp+orjson", "floor": "floor: aiohttp + the acknowledge unit, durable",
+         "rpc": "rpcserver (everything)",
+         "standin": "stand-in: jsonrpcserver + marshmallow + UPDATE and INSERT, durable, no credentials"}
+
+
+class StandinStore:
+    """The stand-in's database, as far as `run.drained` looks at it."""
+
+    def __init__(self, path: Path) -> None:
+        self.db = str(path)
+
+    def count_acknowledges(self) -> int:
+        with closing(sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)) as conn:
+            return conn.execute("SELECT MAX(acknowledgeid) FROM acknowledges").fetchone()[0] or 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def main() -> None:
@@ -35,6 +68,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3, help="repetitions, interleaved (default 3)")
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/rpcserver-bench"))
+    parser.add_argument("--standin", type=Path, help="the stand-in's standin.py (its make_db.py beside it): measured too")
     args = parser.parse_args()
     if PINNING:
         os.sched_setaffinity(0, {int(CLIENT_CPU)})
@@ -43,7 +77,8 @@ def main() -> None:
     template = args.workdir / "template.db"
     make_db.build(template, args.events)
     problems = args.events * 4 // 5
-    stores: dict[str, SqliteStore] = {}  # a copy of the template each, in a directory of its own (a store's files have fixed names)
+    # floor and rpc: a copy of the template each, in a directory of its own (a store's files have fixed names)
+    stores: dict[str, SqliteStore | StandinStore] = {}
     for name in ("floor", "rpc"):
         (args.workdir / f"{name}-floor").mkdir(exist_ok=True)
         stores[name] = SqliteStore(args.workdir / f"{name}-floor", template)
@@ -54,9 +89,19 @@ def main() -> None:
         "floor": [python, str(BENCH / "floor.py"), "--db", stores["floor"].db],
         "rpc": [python, "-m", "rpcserver", "serve", "--db", stores["rpc"].db, "--port", "0", "--synchronous", "FULL"],
     }
+    readiness: dict[str, dict[str, Any]] = {}
+    if args.standin:
+        standin, port = args.standin.resolve(), free_port()  # resolved: the servers run in the workdir
+        stores["standin"] = StandinStore(args.workdir / "standin.db")
+        subprocess.run([python, str(standin.parent / "make_db.py"), stores["standin"].db, str(args.events)],
+                       check=True, stdout=subprocess.DEVNULL)
+        commands["standin"] = [python, str(standin), "--mode", "group", "--sync", "FULL", "--json", "orjson",
+                               "--loop", "uvloop", "--validator", "noop", "--db", stores["standin"].db, "--port", str(port)]
+        readiness["standin"] = {"ready": STANDIN_READY, "port": port}
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in commands}
     with ExitStack() as stack:
-        servers = {name: stack.enter_context(server(f"{name}-floor", cmd, args.workdir)) for name, cmd in commands.items()}
+        servers = {name: stack.enter_context(server(f"{name}-floor", cmd, args.workdir, **readiness.get(name, {})))
+                   for name, cmd in commands.items()}
         for target in servers.values():  # warm-up, discarded
             drive(command(target.url, 16, 2), make_db.BENCH_TOKEN, problems)
         for rep in range(args.reps):
@@ -68,13 +113,11 @@ def main() -> None:
                 if name in stores:
                     result["stored"] = drained(stores[name], target) - before_rows
                 results[name].append(result)
-                print(f"  {name:5} rep {rep + 1}: {result['rps']:8.0f} req/s", file=sys.stderr)
+                print(f"  {name:7} rep {rep + 1}: {result['rps']:8.0f} req/s", file=sys.stderr)
     report(results, loadgen, load, os.getloadavg())
 
 
 def report(results: dict[str, list[dict[str, Any]]], loadgen: str, load_before: tuple[float, ...], load: tuple[float, ...]) -> None:
-    names = {"bare": "bare aiohttp+orjson", "floor": "floor: aiohttp + the acknowledge unit, durable",
-             "rpc": "rpcserver (everything)"}
     bare = statistics.median(r["rps"] for r in results["bare"])
     print(f"{loadgen}; {CONNECTIONS} connections; load average {load_before[0]:.2f} before, {load[0]:.2f} after\n")
     print("| server | req/s (each rep) | req/s median | server CPU µs/req | ratio to bare | errors |")
@@ -84,7 +127,7 @@ def report(results: dict[str, list[dict[str, Any]]], loadgen: str, load_before: 
         cpu = statistics.median(r["cpu_us"] for r in runs)
         errors = sum(r["errors"] + r["non2xx"] for r in runs)
         each = " / ".join(f"{r['rps']:.0f}" for r in runs)
-        print(f"| {names[name]} | {each} | {rps:.0f} | {cpu:.0f} | {rps / bare:.2f} | {errors} |")
+        print(f"| {NAMES[name]} | {each} | {rps:.0f} | {cpu:.0f} | {rps / bare:.2f} | {errors} |")
     # The same ratios as time per call on the server's core (1 / req/s): what the target leaves our layers
     # above the floor, against what they take. A budget near zero means the floor itself is the target.
     per_request = {name: 1e6 / statistics.median(r["rps"] for r in runs) for name, runs in results.items()}
@@ -92,7 +135,7 @@ def report(results: dict[str, list[dict[str, Any]]], loadgen: str, load_before: 
     print(f"\nat {TARGETS['single']} of bare a call may take {allowed:.0f} µs; the floor takes {per_request['floor']:.0f}, which leaves"
           f" {allowed - per_request['floor']:.0f} µs for our layers (JSON-RPC, credentials, schema, log, metrics);"
           f" they take {per_request['rpc'] - per_request['floor']:.0f} µs here")
-    unstored = [f"{name} rep {i + 1}" for name in ("floor", "rpc") for i, r in enumerate(results[name])
+    unstored = [f"{name} rep {i + 1}" for name in results if name != "bare" for i, r in enumerate(results[name])
                 if not r["requests"] <= r["stored"] <= r["requests"] + CONNECTIONS + r["errors"]]
     print(f"\ntarget (run.py): >= {TARGETS['single']} of bare. Checks: "
           + ("every answered acknowledge stored" if not unstored else "answers and stored rows differ: " + ", ".join(unstored)))

@@ -140,9 +140,11 @@ class Server:
 
 
 @contextmanager
-def server(name: str, command: list[str], workdir: Path, database_pids: Callable[[], list[int]] = list) -> Iterator[Server]:
+def server(name: str, command: list[str], workdir: Path, database_pids: Callable[[], list[int]] = list,
+           ready: re.Pattern[str] = READY, port: int | None = None) -> Iterator[Server]:
     """Start a server pinned to the server CPU; wait for its `listening on` line; SIGTERM it after.
-    `database_pids` finds its database's own processes once it has started: they are pinned with it."""
+    `database_pids` finds its database's own processes once it has started: they are pinned with it.
+    A server that says it is ready otherwise (`ready`) and was told its `port` is waited for so too."""
     log_path = workdir / f"{name}.log"
     with open(log_path, "wb") as log:
         # the code of the tree this script is in, whatever is installed
@@ -151,14 +153,14 @@ def server(name: str, command: list[str], workdir: Path, database_pids: Callable
                                    stdin=subprocess.DEVNULL, env=env)
     try:
         deadline = time.monotonic() + 30
-        while not (match := READY.search(log_path.read_text())):
+        while not (match := ready.search(log_path.read_text())):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"{name} did not start:\n{log_path.read_text()}")
             time.sleep(0.05)
         pids = database_pids()
         for pid in pids if PINNING else ():
             os.sched_setaffinity(pid, {int(SERVER_CPU)})
-        yield Server(name, process, int(match.group(1)), log_path, pids)
+        yield Server(name, process, port if port is not None else int(match.group(1)), log_path, pids)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
