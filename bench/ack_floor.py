@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -34,11 +32,20 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 import make_db  # noqa: E402
-from run import CLIENT_CPU, PINNING, TARGETS, drained, drive, load_generator, server  # noqa: E402
+from run import (  # noqa: E402
+    CLIENT_CPU,
+    PINNING,
+    STANDIN_READY,
+    TARGETS,
+    drained,
+    drive,
+    free_port,
+    load_generator,
+    server,
+    standin_command,
+)
 from stores import SqliteStore  # noqa: E402
 
-STANDIN_READY = re.compile(r"^READY \d+$", re.MULTILINE)
-"""What the stand-in prints once it listens (on the port it was given)."""
 NAMES = {"bare": "bare aiohttp+orjson", "floor": "floor: aiohttp + the acknowledge unit, durable",
          "rpc": "rpcserver (everything)",
          "standin": "stand-in: jsonrpcserver + marshmallow + UPDATE and INSERT, durable, no credentials"}
@@ -53,12 +60,6 @@ class StandinStore:
     def count_acknowledges(self) -> int:
         with closing(sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)) as conn:
             return conn.execute("SELECT MAX(acknowledgeid) FROM acknowledges").fetchone()[0] or 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def main() -> None:
@@ -96,8 +97,7 @@ def main() -> None:
         stores["standin"] = StandinStore(args.workdir / "standin.db")
         subprocess.run([python, str(standin.parent / "make_db.py"), stores["standin"].db, str(args.events)],
                        check=True, stdout=subprocess.DEVNULL)
-        commands["standin"] = [python, str(standin), "--mode", "group", "--sync", "FULL", "--json", "orjson",
-                               "--loop", "uvloop", "--validator", "noop", "--db", stores["standin"].db, "--port", str(port)]
+        commands["standin"] = standin_command(standin, stores["standin"].db, port)
         readiness["standin"] = {"ready": STANDIN_READY, "port": port}
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in commands}
     with ExitStack() as stack:

@@ -10,7 +10,10 @@ FEW and a run of MANY calls, divided by MANY - FEW, so start-up and shutdown can
 - `apiinfo.version`: rpcserver's fixed cost per call (HTTP, envelope, dispatch, log line, metrics);
 - `event.acknowledge`: one problem per call, the bench user (permission-checked), over HTTP;
 - `acknowledge unit`: the unit alone, in-process, in batches of 32 as the writer's `run_batch` runs them
-  (per unit; no HTTP, no event loop).
+  (per unit; no HTTP, no event loop);
+- with `--standin PATH`, `stand-in`: the workplace's stand-in (PATH is its standin.py; see
+  bench/ack_floor.py) answering the same acknowledges, on a database its own make_db.py builds, run as its
+  README says but with `--sync NORMAL` (it has no OFF; the fsync is the kernel's work either way).
 
 The servers run with `--synchronous OFF` (fsync is the kernel's work, which callgrind does not count)
 and are driven over loopback by CONNECTIONS keep-alive connections, every answer checked. About 3
@@ -86,9 +89,11 @@ def drive(port: int, calls: int, connections: int, body: Callable[[int], bytes],
         raise SystemExit(f"a call failed: {failures[0][:300]!r}")
 
 
-def counted(command: list[str], workdir: Path, then: Callable[[int], None] | None = None) -> int:
+def counted(command: list[str], workdir: Path, then: Callable[[int], None] | None = None,
+            ready: re.Pattern[str] = READY, port: int | None = None) -> int:
     """Instructions callgrind counted in `command`, which either runs to its end (`then` None) or is a
-    server: once it listens, `then(port)` drives it, and SIGTERM stops it."""
+    server: once it listens, `then(port)` drives it, and SIGTERM stops it. A server that says it listens
+    otherwise (`ready`) was told its `port`."""
     log_path = workdir / "callgrind.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
@@ -96,11 +101,11 @@ def counted(command: list[str], workdir: Path, then: Callable[[int], None] | Non
     try:
         if then is not None:
             deadline = time.monotonic() + 600
-            while not (match := READY.search(log_path.read_text(errors="replace"))):
+            while not (match := ready.search(log_path.read_text(errors="replace"))):
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit(f"{command[1]} did not start:\n{log_path.read_text(errors='replace')[-2000:]}")
                 time.sleep(0.2)
-            then(int(match.group(1)))
+            then(port if port is not None else int(match.group(1)))
             process.send_signal(signal.SIGTERM)
         process.wait(600)
     finally:
@@ -156,6 +161,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--calls", type=int, nargs=2, default=(500, 2500), metavar=("FEW", "MANY"))
     parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--standin", type=Path, help="the stand-in's standin.py (its make_db.py beside it): counted too")
     parser.add_argument("--unit-batches", type=int, help=argparse.SUPPRESS)  # the in-process part, run under callgrind
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -189,9 +195,27 @@ def main() -> None:
             ("event.acknowledge", per_call(server(acknowledge_body, make_db.BENCH_TOKEN), few, many)),
             ("acknowledge unit", per_call(unit, few // UNIT_BATCH + 1, many // UNIT_BATCH + 1) / UNIT_BATCH),
         ]
+        if args.standin:
+            rows.append(("stand-in", per_call(standin_counter(args.standin.resolve(), Path(tmp), args.events, connections), few, many)))
     print(f"instructions per call (callgrind; {many - few} calls over {connections} connections, the unit in-process):")
     for name, value in rows:
         print(f"  {name:18} {value:12,.0f}")
+
+
+def standin_counter(standin: Path, tmp: Path, events: int, connections: int) -> Callable[[int, Path], int]:
+    """A measure for `per_call`: the stand-in answering `calls` acknowledges, on a copy of its own database."""
+    from run import STANDIN_READY, free_port, standin_command  # here: the unit's process under callgrind needs none of run.py's imports
+
+    db = tmp / "standin.sqlite"
+    subprocess.run([sys.executable, str(standin.parent / "make_db.py"), str(db), str(events)], check=True, stdout=subprocess.DEVNULL)
+
+    def measure(calls: int, workdir: Path) -> int:
+        port = free_port()
+        command = standin_command(standin, str(served_copy(db, workdir)), port, sync="NORMAL")
+        return counted(command, workdir, lambda port: drive(port, calls, connections, acknowledge_body, None),
+                       ready=STANDIN_READY, port=port)
+
+    return measure
 
 
 def run_units(db: Path, batches: int) -> None:

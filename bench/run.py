@@ -94,6 +94,24 @@ PROBLEM_GET = {"output": "extend", "selectAcknowledges": "extend", "sortfield": 
 PINNING = len(os.sched_getaffinity(0)) >= 2 and shutil.which("taskset") is not None
 
 
+STANDIN_READY = re.compile(r"^READY \d+$", re.MULTILINE)
+"""What the workplace's stand-in prints once it listens (on the port it was given)."""
+
+
+def standin_command(standin: Path, db: str, port: int, sync: str = "FULL") -> list[str]:
+    """The workplace's stand-in (`standin`: its standin.py, not part of this repository), as its README
+    runs it: group commit, orjson, uvloop, jsonrpcserver's validation off; on `db` (its make_db.py builds one)."""
+    return [sys.executable, str(standin), "--mode", "group", "--sync", sync, "--json", "orjson", "--loop", "uvloop",
+            "--validator", "noop", "--db", db, "--port", str(port)]
+
+
+def free_port() -> int:
+    """A port free on loopback now, for a server that must be told where to listen."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def pinned(cpu: str, command: list[str]) -> list[str]:
     return ["taskset", "-c", cpu, *command] if PINNING else command
 
