@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import fcntl
 import os
 import sqlite3
 import subprocess
@@ -164,6 +165,31 @@ async def test_opening_a_database_another_program_holds_locked_is_refused(short_
         await (await Storage.open(tmp_path / "locked.db")).close()
     finally:
         other.close()
+
+
+async def test_a_server_starting_while_another_servers_writer_holds_the_file_waits_its_turn(
+        short_busy_timeout: None, tmp_path: Path) -> None:
+    """Servers starting on one file (instances started together, or one beside running ones) take turns
+    with the other servers' writers through their flock; start-up used to poll SQLite's lock instead,
+    and a server starved past busy_timeout refused to start ("another program holds a lock")."""
+    db = tmp_path / "shared.db"
+    await (await Storage.open(db)).close()
+    other_writer = sqlite3.connect(db, isolation_level=None)
+    writers_lock = os.open(db, os.O_RDONLY)
+    try:
+        fcntl.flock(writers_lock, fcntl.LOCK_EX)  # as another server's writer holds both through a batch
+        other_writer.execute("BEGIN IMMEDIATE")
+        opening = asyncio.ensure_future(Storage.open(db))
+        await asyncio.sleep(1)  # five times the busy timeout
+        assert not opening.done(), "start-up gave up while another server's writer held the file"
+        other_writer.execute("COMMIT")
+        fcntl.flock(writers_lock, fcntl.LOCK_UN)
+        await (await asyncio.wait_for(opening, 10)).close()
+    finally:
+        if other_writer.in_transaction:
+            other_writer.execute("ROLLBACK")
+        other_writer.close()
+        os.close(writers_lock)
 
 
 def corrupt_table(db: Path, table: str) -> None:

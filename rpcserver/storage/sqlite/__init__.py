@@ -121,6 +121,24 @@ def _configure(conn: sqlite3.Connection, synchronous: str, query_only: bool) -> 
         conn.execute("PRAGMA query_only = ON")
 
 
+def _prepare_writer(conn: sqlite3.Connection, synchronous: str, migrations: Sequence[Migration], writers_lock: int) -> int:
+    """Configure the writer connection, check the file, migrate it and switch it to WAL; the schema
+    version reached. Under the writers' lock (see `SqliteBackend.open`): servers starting together on
+    one file, or starting beside running ones, take turns as batches do, instead of polling SQLite's
+    lock, where one can be starved past busy_timeout and fail to start while the others ping-pong."""
+    fcntl.flock(writers_lock, fcntl.LOCK_EX)
+    try:
+        _configure(conn, synchronous, False)
+        conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
+        _probe_tables(conn)
+        version = migrate(conn, migrations)
+        _use_wal(conn)
+        _check_writable(conn)
+        return version
+    finally:
+        fcntl.flock(writers_lock, fcntl.LOCK_UN)
+
+
 def _probe_tables(conn: sqlite3.Connection) -> None:
     # Before anything is written, and in a time that does not grow with the data: the first row of
     # every table, the pages start-up itself would read (a file cut short, a table's root page
@@ -228,27 +246,26 @@ class SqliteBackend:
         if synchronous.upper() not in SYNCHRONOUS_MODES:
             raise SchemaError(f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}")
         opened: list[aiosqlite.Connection] = []
+        writers_lock = -1
         try:
-            writer = await _connect(path)
+            writer = await _connect(path)  # creates the file if there is none
             opened.append(writer)
-            await writer._execute(_configure, writer._conn, synchronous.upper(), False)
-            await writer.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
-            await writer._execute(_probe_tables, writer._conn)
-            version = await writer._execute(migrate, writer._conn, migrations)
-            await writer._execute(_use_wal, writer._conn)
-            await writer._execute(_check_writable, writer._conn)
+            # The writers of several processes (--workers, instances) take turns through a lock of their
+            # own on the file: the kernel wakes a waiter the moment it is released, where SQLite's busy
+            # handler polls in sleeps of up to 100 ms and can let one process starve another past
+            # busy_timeout. A flock, unlike SQLite's POSIX locks, belongs to this descriptor alone and
+            # ends with the process.
+            writers_lock = os.open(path, os.O_RDONLY)
+            version = await writer._execute(_prepare_writer, writer._conn, synchronous.upper(), migrations, writers_lock)
             for _ in range(readers):
                 reader = await _connect(path)
                 opened.append(reader)
                 await reader._execute(_configure, reader._conn, synchronous.upper(), True)
-        except (SchemaError, sqlite3.DatabaseError) as exc:
+        except (SchemaError, sqlite3.DatabaseError, OSError) as exc:
             await _close_all(opened)
+            if writers_lock != -1:
+                os.close(writers_lock)
             raise SchemaError(_explain(exc) if isinstance(exc, sqlite3.DatabaseError) else str(exc)) from None
-        # The writers of several processes (--workers) take turns through a lock of their own on the
-        # file: the kernel wakes a waiter the moment it is released, where SQLite's busy handler polls
-        # in sleeps of up to 100 ms and can let one process starve another past busy_timeout. A flock,
-        # unlike SQLite's POSIX locks, belongs to this descriptor alone and ends with the process.
-        writers_lock = os.open(path, os.O_RDONLY)
         return cls(path, writer, opened[1:], version, writers_lock)
 
     async def run_batch(self, units: list[Unit]) -> tuple[bool, Outcomes]:
