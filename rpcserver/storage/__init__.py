@@ -97,9 +97,9 @@ class Transaction:
 
     async def commit(self) -> None:
         """Keep every change of the request. Raises Unavailable if the database kept nothing."""
-        self.ended = True
         # As a group-committed batch does: callers cached in this process see the request's changes next call.
         generation = await self._backend.run_in_request(credentials.generation)
+        self.ended = True  # not before: if that read fails, `Storage.transaction` still ends the transaction
         await self._backend.end_request(commit=True)
         self._storage.saw_credentials_generation(generation)
 

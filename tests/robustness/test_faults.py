@@ -26,7 +26,8 @@ import pytest
 import requests
 
 import rpcserver.storage.sqlite as sqlite_backend
-from rpcserver.storage import Storage, StorageOpenError, _writer
+from rpcserver.domain.errors import Unavailable
+from rpcserver.storage import Storage, StorageOpenError, _writer, credentials
 
 from ..conftest import error_of, result_of, storage_of
 from ..server_process import run_cli, running_server
@@ -190,6 +191,66 @@ async def test_a_server_starting_while_another_servers_writer_holds_the_file_wai
             other_writer.execute("ROLLBACK")
         other_writer.close()
         os.close(writers_lock)
+
+
+async def test_a_request_transaction_while_another_servers_writer_holds_the_file_waits_its_turn(
+        short_busy_timeout: None, tmp_path: Path) -> None:
+    """A request transaction (Idempotency-Key, Dry-Run) takes its turn with other servers' writers
+    through their flock; it used to poll SQLite's lock and fail with -32500 past busy_timeout."""
+    db = tmp_path / "shared.db"
+    storage = await Storage.open(db)
+    other_writer = sqlite3.connect(db, isolation_level=None)
+    writers_lock = os.open(db, os.O_RDONLY)
+    try:
+        fcntl.flock(writers_lock, fcntl.LOCK_EX)  # as another server's writer holds both through a batch
+        other_writer.execute("BEGIN IMMEDIATE")
+
+        async def in_a_request_transaction() -> None:
+            async with storage.transaction() as transaction:
+                await transaction.write(lambda conn: conn.execute("INSERT INTO hstgrp (name) VALUES ('waited')"))
+                await transaction.commit()
+
+        request = asyncio.ensure_future(in_a_request_transaction())
+        await asyncio.sleep(1)  # five times the busy timeout
+        assert not request.done(), "the request transaction gave up while another server's writer held the file"
+        other_writer.execute("COMMIT")
+        fcntl.flock(writers_lock, fcntl.LOCK_UN)
+        await asyncio.wait_for(request, 10)
+        assert other_writer.execute("SELECT count(*) FROM hstgrp WHERE name = 'waited'").fetchone() == (1,)
+        await storage.write(lambda conn: None)  # and the writer's batches go on after it
+    finally:
+        if other_writer.in_transaction:
+            other_writer.execute("ROLLBACK")
+        other_writer.close()
+        os.close(writers_lock)
+        await storage.close()
+
+
+async def test_a_commit_failing_before_it_ends_rolls_the_request_transaction_back(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # The commit reads the credentials generation first; it used to mark the transaction ended before
+    # that read, so a failing read left it open, holding the file against every other server's writer.
+    db = tmp_path / "commit.db"
+    storage = await Storage.open(db)
+    other_writer = sqlite3.connect(db, isolation_level=None, timeout=0)
+    writers_lock = os.open(db, os.O_RDONLY)
+    try:
+        def generation_fails(conn: Any) -> int:
+            raise Unavailable(_writer.STORAGE_FAILED)
+
+        with pytest.raises(Unavailable):
+            async with storage.transaction() as transaction:
+                await transaction.write(lambda conn: conn.execute("INSERT INTO hstgrp (name) VALUES ('not kept')"))
+                monkeypatch.setattr(credentials, "generation", generation_fails)
+                await transaction.commit()
+        fcntl.flock(writers_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free at once: raises if still held
+        fcntl.flock(writers_lock, fcntl.LOCK_UN)
+        other_writer.execute("BEGIN IMMEDIATE")  # SQLite's write lock too (no busy timeout)
+        assert other_writer.execute("SELECT count(*) FROM hstgrp WHERE name = 'not kept'").fetchone() == (0,)
+        other_writer.execute("ROLLBACK")
+    finally:
+        other_writer.close()
+        os.close(writers_lock)
+        await storage.close()
 
 
 def corrupt_table(db: Path, table: str) -> None:

@@ -187,6 +187,24 @@ def begin_write(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN IMMEDIATE")
 
 
+def _begin_request(conn: sqlite3.Connection, writers_lock: int) -> None:
+    """A request transaction's `BEGIN IMMEDIATE`, under the writers' flock until `_end_request`: it takes
+    its turn with other processes' batches as they do, instead of polling SQLite's lock past busy_timeout."""
+    fcntl.flock(writers_lock, fcntl.LOCK_EX)
+    try:
+        begin_write(conn)
+    except BaseException:
+        fcntl.flock(writers_lock, fcntl.LOCK_UN)
+        raise
+
+
+def _end_request(conn: sqlite3.Connection, commit: bool, writers_lock: int) -> None:
+    try:
+        _end(conn, commit)
+    finally:
+        fcntl.flock(writers_lock, fcntl.LOCK_UN)
+
+
 def _end(conn: sqlite3.Connection, commit: bool) -> None:
     """Commit or roll back a request transaction. Raises Unavailable if a commit keeps nothing."""
     if not conn.in_transaction:  # SQLite rolled it back itself, after a fault: nothing of it was kept
@@ -273,13 +291,13 @@ class SqliteBackend:
         return await self._writer._execute(run_batch, self._writer._conn, units, self._writers_lock)
 
     async def begin_request(self) -> None:
-        await self._on_writer(begin_write)
+        await self._on_writer(_begin_request, self._writers_lock)
 
     async def run_in_request(self, unit: Unit) -> Any:
         return await self._on_writer(_in_request, unit)
 
     async def end_request(self, commit: bool) -> None:
-        await self._on_writer(_end, commit)
+        await self._on_writer(_end_request, commit, self._writers_lock)
 
     async def _on_writer(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(writer connection, *args)` on the writer's thread; a fault of the database as `Unavailable`."""
