@@ -18,6 +18,7 @@ import os
 import sqlite3
 import subprocess
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,28 @@ async def test_opening_a_database_another_program_holds_locked_is_refused(short_
         other.close()
 
 
+@contextmanager
+def held_as_another_servers_writer_holds_it(db: Path) -> Iterator[Callable[[], None]]:
+    """Hold `db` as another server's writer does through a batch: the writers' flock and SQLite's write
+    lock. Yields the function that lets both go (called at the end if the test has not)."""
+    other_writer = sqlite3.connect(db, isolation_level=None)
+    writers_lock = os.open(db, os.O_RDONLY)
+    fcntl.flock(writers_lock, fcntl.LOCK_EX)
+    other_writer.execute("BEGIN IMMEDIATE")
+
+    def release() -> None:
+        if other_writer.in_transaction:
+            other_writer.execute("COMMIT")
+        fcntl.flock(writers_lock, fcntl.LOCK_UN)
+
+    try:
+        yield release
+    finally:
+        release()
+        other_writer.close()
+        os.close(writers_lock)
+
+
 async def test_a_server_starting_while_another_servers_writer_holds_the_file_waits_its_turn(
         short_busy_timeout: None, tmp_path: Path) -> None:
     """Servers starting on one file (instances started together, or one beside running ones) take turns
@@ -175,54 +198,35 @@ async def test_a_server_starting_while_another_servers_writer_holds_the_file_wai
     and a server starved past busy_timeout refused to start ("another program holds a lock")."""
     db = tmp_path / "shared.db"
     await (await Storage.open(db)).close()
-    other_writer = sqlite3.connect(db, isolation_level=None)
-    writers_lock = os.open(db, os.O_RDONLY)
-    try:
-        fcntl.flock(writers_lock, fcntl.LOCK_EX)  # as another server's writer holds both through a batch
-        other_writer.execute("BEGIN IMMEDIATE")
+    with held_as_another_servers_writer_holds_it(db) as release:
         opening = asyncio.ensure_future(Storage.open(db))
         await asyncio.sleep(1)  # five times the busy timeout
         assert not opening.done(), "start-up gave up while another server's writer held the file"
-        other_writer.execute("COMMIT")
-        fcntl.flock(writers_lock, fcntl.LOCK_UN)
+        release()
         await (await asyncio.wait_for(opening, 10)).close()
-    finally:
-        if other_writer.in_transaction:
-            other_writer.execute("ROLLBACK")
-        other_writer.close()
-        os.close(writers_lock)
 
 
 async def test_a_request_transaction_while_another_servers_writer_holds_the_file_waits_its_turn(
         short_busy_timeout: None, tmp_path: Path) -> None:
     """A request transaction (Idempotency-Key, Dry-Run) takes its turn with other servers' writers
     through their flock; it used to poll SQLite's lock and fail with -32500 past busy_timeout."""
-    db = tmp_path / "shared.db"
-    storage = await Storage.open(db)
-    other_writer = sqlite3.connect(db, isolation_level=None)
-    writers_lock = os.open(db, os.O_RDONLY)
+    storage = await Storage.open(tmp_path / "shared.db")
+
+    async def in_a_request_transaction() -> None:
+        async with storage.transaction() as transaction:
+            await transaction.write(lambda conn: conn.execute("INSERT INTO hstgrp (name) VALUES ('waited')"))
+            await transaction.commit()
+
     try:
-        fcntl.flock(writers_lock, fcntl.LOCK_EX)  # as another server's writer holds both through a batch
-        other_writer.execute("BEGIN IMMEDIATE")
-
-        async def in_a_request_transaction() -> None:
-            async with storage.transaction() as transaction:
-                await transaction.write(lambda conn: conn.execute("INSERT INTO hstgrp (name) VALUES ('waited')"))
-                await transaction.commit()
-
-        request = asyncio.ensure_future(in_a_request_transaction())
-        await asyncio.sleep(1)  # five times the busy timeout
-        assert not request.done(), "the request transaction gave up while another server's writer held the file"
-        other_writer.execute("COMMIT")
-        fcntl.flock(writers_lock, fcntl.LOCK_UN)
-        await asyncio.wait_for(request, 10)
-        assert other_writer.execute("SELECT count(*) FROM hstgrp WHERE name = 'waited'").fetchone() == (1,)
+        with held_as_another_servers_writer_holds_it(tmp_path / "shared.db") as release:
+            request = asyncio.ensure_future(in_a_request_transaction())
+            await asyncio.sleep(1)  # five times the busy timeout
+            assert not request.done(), "the request transaction gave up while another server's writer held the file"
+            release()
+            await asyncio.wait_for(request, 10)
+        assert await storage.read(lambda conn: conn.execute("SELECT count(*) FROM hstgrp WHERE name = 'waited'").fetchone()) == (1,)
         await storage.write(lambda conn: None)  # and the writer's batches go on after it
     finally:
-        if other_writer.in_transaction:
-            other_writer.execute("ROLLBACK")
-        other_writer.close()
-        os.close(writers_lock)
         await storage.close()
 
 

@@ -11,7 +11,8 @@ import fcntl
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import aiosqlite
@@ -51,15 +52,22 @@ class SqliteDb(sqlite3.Connection):
     engine: Engine = SQLITE
 
 
-def run_batch(conn: SqliteDb, units: list[Unit], writers_lock: int) -> tuple[bool, Outcomes]:
-    """One `BEGIN IMMEDIATE` transaction of `units` (see `_writer.run_units`), on the writer's thread,
-    holding `writers_lock` (see `SqliteBackend.open`)."""
+@contextmanager
+def _writers_turn(writers_lock: int) -> Iterator[None]:
+    """This process's turn at the file among the writers of every process on it (see `SqliteBackend.open`)."""
     fcntl.flock(writers_lock, fcntl.LOCK_EX)
     try:
-        return _run_unguarded(conn, units) or run_units(
-            conn, units, begin="BEGIN IMMEDIATE", is_fault=is_fault, transaction_error=sqlite3.Error)
+        yield
     finally:
         fcntl.flock(writers_lock, fcntl.LOCK_UN)
+
+
+def run_batch(conn: SqliteDb, units: list[Unit], writers_lock: int) -> tuple[bool, Outcomes]:
+    """One `BEGIN IMMEDIATE` transaction of `units` (see `_writer.run_units`), on the writer's thread,
+    in its turn among the writers (`writers_lock`)."""
+    with _writers_turn(writers_lock):
+        return _run_unguarded(conn, units) or run_units(
+            conn, units, begin="BEGIN IMMEDIATE", is_fault=is_fault, transaction_error=sqlite3.Error)
 
 
 def _run_unguarded(conn: SqliteDb, units: list[Unit]) -> tuple[bool, Outcomes] | None:
@@ -126,8 +134,7 @@ def _prepare_writer(conn: sqlite3.Connection, synchronous: str, migrations: Sequ
     version reached. Under the writers' lock (see `SqliteBackend.open`): servers starting together on
     one file, or starting beside running ones, take turns as batches do, instead of polling SQLite's
     lock, where one can be starved past busy_timeout and fail to start while the others ping-pong."""
-    fcntl.flock(writers_lock, fcntl.LOCK_EX)
-    try:
+    with _writers_turn(writers_lock):
         _configure(conn, synchronous, False)
         conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
         _probe_tables(conn)
@@ -135,8 +142,6 @@ def _prepare_writer(conn: sqlite3.Connection, synchronous: str, migrations: Sequ
         _use_wal(conn)
         _check_writable(conn)
         return version
-    finally:
-        fcntl.flock(writers_lock, fcntl.LOCK_UN)
 
 
 def _probe_tables(conn: sqlite3.Connection) -> None:
