@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
 import statistics
 import subprocess
 import sys
 import time
-from contextlib import ExitStack, closing
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +43,7 @@ from run import (  # noqa: E402
     server,
     standin_command,
 )
-from stores import SqliteStore  # noqa: E402
+from stores import SqliteStore, highest_acknowledgeid  # noqa: E402
 
 NAMES = {"bare": "bare aiohttp+orjson", "floor": "floor: aiohttp + the acknowledge unit, durable",
          "rpc": "rpcserver (everything)",
@@ -58,8 +57,7 @@ class StandinStore:
         self.db = str(path)
 
     def count_acknowledges(self) -> int:
-        with closing(sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)) as conn:
-            return conn.execute("SELECT MAX(acknowledgeid) FROM acknowledges").fetchone()[0] or 0
+        return highest_acknowledgeid(self.db)
 
 
 def main() -> None:

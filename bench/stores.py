@@ -89,6 +89,13 @@ class RawSqlite:
         return [problems, self.conn.execute(self.acknowledges_sql, (ids,)).fetchall()]
 
 
+def highest_acknowledgeid(db: Path | str) -> int:
+    """The highest acknowledgeid in the SQLite database `db` (0 for none), read without writing: how many
+    acknowledges a server has stored, rpcserver's or the stand-in's (bench/ack_floor.py)."""
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        return int(conn.execute("SELECT MAX(acknowledgeid) FROM acknowledges").fetchone()[0] or 0)
+
+
 class SqliteStore:
     name = "sqlite"
     label = "SQLite"
@@ -108,8 +115,7 @@ class SqliteStore:
         return sqlite3.connect(f"file:{self.served}?mode=ro", uri=True)
 
     def count_acknowledges(self) -> int:
-        with closing(self._read()) as conn:
-            return conn.execute("SELECT MAX(acknowledgeid) FROM acknowledges").fetchone()[0]
+        return highest_acknowledgeid(self.served)
 
     def mark(self) -> dict[str, int]:
         """Every table's highest rowid."""
