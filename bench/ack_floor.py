@@ -43,21 +43,11 @@ from run import (  # noqa: E402
     server,
     standin_command,
 )
-from stores import SqliteStore, highest_acknowledgeid  # noqa: E402
+from stores import SqliteStore, StandinStore  # noqa: E402
 
 NAMES = {"bare": "bare aiohttp+orjson", "floor": "floor: aiohttp + the acknowledge unit, durable",
          "rpc": "rpcserver (everything)",
          "standin": "stand-in: jsonrpcserver + marshmallow + UPDATE and INSERT, durable, no credentials"}
-
-
-class StandinStore:
-    """The stand-in's database, as far as `run.drained` looks at it."""
-
-    def __init__(self, path: Path) -> None:
-        self.db = str(path)
-
-    def count_acknowledges(self) -> int:
-        return highest_acknowledgeid(self.db)
 
 
 def main() -> None:

@@ -12,6 +12,10 @@
 5. start-up: from starting `rpcserver serve` to its first 200 from /healthz, on the database built,
    cold (SQLite: the file dropped from the page cache first) and warm.
 
+With `--standin PATH` (the workplace's `../shared/bench/standin.py`, not part of this repository), part 1
+also runs the stand-in issue 17 set its per-core target by, pinned and driven as the others, on a database
+its own make_db.py builds: its ratio to bare and its p50, and rpcserver's throughput over its.
+
 Part 1 also runs each store's server with --no-metrics beside it: what GET /metrics's series cost
 per call, as req/s and server CPU per call (a few per cent, within these measurements' noise:
 bench/metrics_cost.py counts it in instructions).
@@ -51,7 +55,7 @@ sys.path.insert(0, str(BENCH))
 
 import make_db  # noqa: E402
 import orjson  # noqa: E402
-from stores import PostgresStore, RawPostgres, RawSqlite, SqliteStore  # noqa: E402
+from stores import PostgresStore, RawPostgres, RawSqlite, SqliteStore, StandinStore  # noqa: E402
 
 Store = SqliteStore | PostgresStore
 Raw = RawSqlite | RawPostgres
@@ -60,6 +64,8 @@ STORE_METHOD = {"sqlite": "SQLite (WAL, synchronous=FULL)",
                 "postgresql": "PostgreSQL (loopback, synchronous_commit on, vacuumed and analyzed after the copy)"}
 BARE = "bare aiohttp+orjson"
 UNGROUPED = "1 call per commit"
+STANDIN = "the stand-in (no credentials)"
+"""Part 1's name for the workplace's stand-in (`--standin`)."""
 NO_METRICS = "--no-metrics"
 """Part 1's name for a server without GET /metrics (and so without counting anything for it)."""
 STARTUP_REPS = 3
@@ -225,7 +231,7 @@ class Saturated(Exception):
     """A server still had calls in flight DRAIN_TIMEOUT seconds after the load stopped."""
 
 
-def drained(store: Store, target: Server) -> int:
+def drained(store: Store | StandinStore, target: Server) -> int:
     """The acknowledgements stored once the calls left in flight are done: the server idle (under
     2 % of a CPU) and no new acknowledgement for 0.5 s.
 
@@ -414,7 +420,9 @@ class Target:
 
     name: str
     server: Server
-    store: Store | None = None
+    store: Store | StandinStore | None = None
+    counts_commits: bool = True
+    """It prints its writer's counters (bench/serve.py); the stand-in does not."""
 
 
 def measure_single(targets: list[Target], command: Callable[[str, int, float], list[str]],
@@ -447,15 +455,16 @@ def single_point(target: Target, connections: int, rep: int, command: Callable[[
     server, store = target.server, target.store
     before_cpu, before_database_cpu = server.cpu_seconds(), server.database_cpu_seconds()
     before_rows = store.count_acknowledges() if store else 0
-    before_writer = server.writer_stats() if store else {}
+    before_writer = server.writer_stats() if store and target.counts_commits else {}
     result = drive(command(server.url, connections, seconds), make_db.BENCH_TOKEN, problems)
     result["cpu_us"] = (server.cpu_seconds() - before_cpu) / result["requests"] * 1e6 if result["requests"] else None
     if server.database_pids and result["requests"]:
         result["database_cpu_us"] = (server.database_cpu_seconds() - before_database_cpu) / result["requests"] * 1e6
     if store is not None:
         added = drained(store, server) - before_rows
-        writer = server.writer_stats()
-        result["units"], result["commits"] = (writer[key] - before_writer[key] for key in ("units", "commits"))
+        if target.counts_commits:
+            writer = server.writer_stats()
+            result["units"], result["commits"] = (writer[key] - before_writer[key] for key in ("units", "commits"))
         if not result["requests"] <= added <= result["requests"] + connections + result["errors"]:
             results.checks.append(f"{target.name} c={connections} rep {rep + 1}: {result['requests']} answers "
                                   f"but {added} acknowledgements stored")
@@ -553,6 +562,14 @@ def report(results: Results, args: argparse.Namespace, db_mib: float) -> str:
             p50 = median_p50_ms(results, rpc_name(store), 16)
             targets.append(f"  single ack p50, {store.label + ':':15}c=16: {p50:.2f} ms (bare's {median_p50_ms(results, BARE, 16):.2f})"
                            f"   (target <= {TARGETS['p50_ms']:g} ms: {verdict(p50, TARGETS['p50_ms'], False)})")
+        if STANDIN in results.single:
+            standin_ratio = ratio(median_rps(results, STANDIN, 64), median_rps(results, BARE, 64))
+            targets.append(f"  the stand-in / bare:         c=64: {standin_ratio:.2f}, p50 at c=16: "
+                           f"{median_p50_ms(results, STANDIN, 16):.2f} ms   (issue 17's premise: 0.34 of bare)")
+            for store in stores:
+                targets.append(f"  single ack / the stand-in, {store.label + ':':12}" + ", ".join(
+                    f"c={c}: {ratio(median_rps(results, rpc_name(store), c), median_rps(results, STANDIN, c)):.2f}"
+                    for c in CONNECTIONS) + " (req/s)")
         if both:
             targets.append("  single ack, PostgreSQL / SQLite req/s: " + ", ".join(
                 f"c={c}: {ratio(median_rps(results, rpc_name(PostgresStore), c), median_rps(results, rpc_name(SqliteStore), c)):.2f}"
@@ -747,10 +764,23 @@ def single_acknowledges(stores: list[Store], args: argparse.Namespace, results: 
                 targets.append(Target(name, rpc, store))
                 # a restarted server holds the database as this one does: its memory from the start
                 results.memory[f"{name}: second server, after start"] = rpc.memory_kib()
+        if args.standin:
+            targets.append(standin_target(args, running))
         print("single acknowledge ...", file=sys.stderr)
         measure_single(targets, command, results, args.reps, args.duration, problems)
         for target in targets[1:]:
             results.memory[f"{target.name}: second server, after the single acknowledges"] = target.server.memory_kib()
+
+
+def standin_target(args: argparse.Namespace, running: ExitStack) -> Target:
+    """The workplace's stand-in, started as its README says, on a database its own make_db.py builds."""
+    standin, port = args.standin.resolve(), free_port()  # resolved: the servers run in the workdir
+    store = StandinStore(args.workdir / "standin.db")
+    subprocess.run([sys.executable, str(standin.parent / "make_db.py"), store.db, str(args.events)],
+                   check=True, stdout=subprocess.DEVNULL)
+    standin_server = running.enter_context(server("standin", standin_command(standin, store.db, port), args.workdir,
+                                                  ready=STANDIN_READY, port=port))
+    return Target(STANDIN, standin_server, store, counts_commits=False)
 
 
 def main() -> None:
@@ -772,6 +802,8 @@ def main() -> None:
                              "(default $BENCH_PG_URL or postgresql://root@127.0.0.1:5432/postgres)")
     parser.add_argument("--pg-prefix", default=f"rpcserver_bench_{os.getpid()}",
                         help="name prefix of the two PostgreSQL databases made and dropped (default rpcserver_bench_<pid>)")
+    parser.add_argument("--standin", type=Path,
+                        help="part 1 also on the workplace's stand-in: the path of its standin.py (its make_db.py beside it)")
     parser.add_argument("--ungrouped", action="store_true",
                         help="part 1 also on a server per store whose writer commits every call alone (no group commit)")
     args = parser.parse_args()
