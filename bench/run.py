@@ -769,7 +769,8 @@ def single_acknowledges(stores: list[Store], args: argparse.Namespace, results: 
         print("single acknowledge ...", file=sys.stderr)
         measure_single(targets, command, results, args.reps, args.duration, problems)
         for target in targets[1:]:
-            results.memory[f"{target.name}: second server, after the single acknowledges"] = target.server.memory_kib()
+            if target.counts_commits:  # rpcserver's: the RSS target is its
+                results.memory[f"{target.name}: second server, after the single acknowledges"] = target.server.memory_kib()
 
 
 def standin_target(args: argparse.Namespace, running: ExitStack) -> Target:
