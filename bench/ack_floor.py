@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 from contextlib import ExitStack
@@ -82,9 +81,7 @@ def main() -> None:
     readiness: dict[str, dict[str, Any]] = {}
     if args.standin:
         standin, port = args.standin.resolve(), free_port()  # resolved: the servers run in the workdir
-        stores["standin"] = StandinStore(args.workdir / "standin.db")
-        subprocess.run([python, str(standin.parent / "make_db.py"), stores["standin"].db, str(args.events)],
-                       check=True, stdout=subprocess.DEVNULL)
+        stores["standin"] = StandinStore.built(standin, args.workdir / "standin.db", args.events)
         commands["standin"] = standin_command(standin, stores["standin"].db, port)
         readiness["standin"] = {"ready": STANDIN_READY, "port": port}
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in commands}

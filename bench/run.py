@@ -776,9 +776,7 @@ def single_acknowledges(stores: list[Store], args: argparse.Namespace, results: 
 def standin_target(args: argparse.Namespace, running: ExitStack) -> Target:
     """The workplace's stand-in, started as its README says, on a database its own make_db.py builds."""
     standin, port = args.standin.resolve(), free_port()  # resolved: the servers run in the workdir
-    store = StandinStore(args.workdir / "standin.db")
-    subprocess.run([sys.executable, str(standin.parent / "make_db.py"), store.db, str(args.events)],
-                   check=True, stdout=subprocess.DEVNULL)
+    store = StandinStore.built(standin, args.workdir / "standin.db", args.events)
     standin_server = running.enter_context(server("standin", standin_command(standin, store.db, port), args.workdir,
                                                   ready=STANDIN_READY, port=port))
     return Target(STANDIN, standin_server, store, counts_commits=False)

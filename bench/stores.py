@@ -102,6 +102,13 @@ class StandinStore:
     def __init__(self, path: Path) -> None:
         self.db = str(path)
 
+    @classmethod
+    def built(cls, standin: Path, path: Path, events: int) -> StandinStore:
+        """A new database of `events` events at `path`, built by the make_db.py beside `standin` (its standin.py)."""
+        subprocess.run([sys.executable, str(standin.parent / "make_db.py"), str(path), str(events)],
+                       check=True, stdout=subprocess.DEVNULL)
+        return cls(path)
+
     def count_acknowledges(self) -> int:
         return highest_acknowledgeid(self.db)
 
