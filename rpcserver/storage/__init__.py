@@ -17,7 +17,7 @@ from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from . import credentials
-from ._writer import Failed, GroupCommitWriter, Outcomes, Unit, WriterObserver, WriterStats
+from ._writer import TOGETHER, Failed, GroupCommitWriter, Outcomes, Unit, WriterObserver, WriterStats
 from .engine import Db, Engine
 
 __all__ = ["Storage", "StorageOpenError", "Store", "Transaction", "WriterStats", "describe", "is_postgresql_url"]
@@ -177,8 +177,9 @@ class Storage:
         Returns only after the transaction has committed. If `unit` raises, its changes are
         rolled back (alone) and the exception is raised here.
         """
+        many = TOGETHER.get(unit)  # its calls queued side by side may run as one unit (`_writer.runs_together`)
         if args:
-            return await self._writer.submit(lambda db: unit(db, *args))
+            return await self._writer.submit(lambda db: unit(db, *args), None if many is None else (many, args))
         return await self._writer.submit(unit)
 
     @asynccontextmanager

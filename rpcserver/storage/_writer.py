@@ -9,6 +9,9 @@ full or unreachable database), every unit of the batch fails and nothing of it i
 meets such a fault itself fails with the same clear -32500, never with the database's text.
 SQLite's backend first tries a batch without the savepoints, which only a unit that fails having
 written needs (`sqlite._run_unguarded`).
+
+Units of one kind queued side by side may run as one (`runs_together`): the acknowledges of a batch
+then share their statements. If that one unit fails as a whole, each of its calls runs again alone.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ..domain.errors import Unavailable
 from .engine import Db
@@ -26,6 +29,26 @@ from .engine import Db
 log = logging.getLogger("rpcserver.storage")
 
 Unit = Callable[[Db], Any]
+Many = Callable[[Db, list[tuple[Any, ...]]], list[Any]]
+"""Runs several calls of one unit function as one unit: given each call's arguments (after the
+connection), in the order queued, it returns each call's outcome in that order (its result, or `Failed`
+with what it raised) as running each alone would have, and raises only where that would not hold."""
+Merge = tuple[Many, tuple[Any, ...]]
+"""How a queued unit may join its neighbours: the function that runs them together, and its call's arguments."""
+Queued = tuple[Unit, "asyncio.Future[Any]", Merge | None]
+
+TOGETHER: dict[Callable[..., Any], Many] = {}
+"""Unit functions whose calls may run together, and the function that runs them (`runs_together`)."""
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def runs_together(many: Many) -> Callable[[F], F]:
+    """Mark a unit function whose calls, queued side by side, `many` runs as one unit (`Storage.write` looks)."""
+    def mark(unit: F) -> F:
+        TOGETHER[unit] = many
+        return unit
+    return mark
 
 READ_FAILED = "The database could not be read; try again later. If it persists, the server log says why."
 STORAGE_FAILED = (
@@ -158,7 +181,7 @@ class GroupCommitWriter:
     def __init__(self, run_batch: BatchRunner, max_batch: int = 512) -> None:
         self._run_batch = run_batch
         self._max_batch = max_batch
-        self._queue: list[tuple[Unit, asyncio.Future[Any]]] = []
+        self._queue: list[Queued] = []
         self._wakeup = asyncio.Event()
         self._closing = False
         self._exclusive = asyncio.Lock()
@@ -167,11 +190,13 @@ class GroupCommitWriter:
         self.stats = WriterStats()
         self.observer: WriterObserver | None = None
 
-    async def submit(self, unit: Unit) -> Any:
+    async def submit(self, unit: Unit, merge: Merge | None = None) -> Any:
+        """`unit`'s result once its batch has committed; with `merge`, it may run together with the
+        units of the same kind queued next to it."""
         if self._closing:
             raise Unavailable(SHUTTING_DOWN)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.append((unit, future))
+        self._queue.append((unit, future, merge))
         self._wakeup.set()
         return await future
 
@@ -199,7 +224,7 @@ class GroupCommitWriter:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._queue:
-                batch = [(u, f) for u, f in self._queue[: self._max_batch] if not f.cancelled()]
+                batch = [queued for queued in self._queue[: self._max_batch] if not queued[1].cancelled()]
                 del self._queue[: self._max_batch]
                 if self.observer is not None:
                     self.observer.queued(len(self._queue))
@@ -208,25 +233,60 @@ class GroupCommitWriter:
             if self._closing:
                 return
 
-    async def _commit(self, batch: list[tuple[Unit, asyncio.Future[Any]]]) -> None:
-        units = [unit for unit, _ in batch]
+    async def _commit(self, batch: list[Queued]) -> None:
+        groups = _together(batch)
+        units = [unit for unit, _ in groups]
         try:
             async with self._exclusive:
                 committed, outcomes = await self._run_batch(units)
         except Exception:
             log.exception("writer thread failed")
             committed, outcomes = False, [Failed(Unavailable(STORAGE_FAILED)) for _ in units]
-        self.stats.units += len(units)
+        self.stats.units += len(batch)
         if committed:
             self.stats.commits += 1
             if self.observer is not None:
-                self.observer.committed(len(units))
+                self.observer.committed(len(batch))
         else:
             self.stats.failed_batches += 1
-        for (_, future), outcome in zip(batch, outcomes):
-            if future.done():
-                continue
-            if isinstance(outcome, Failed):
-                future.set_exception(outcome.exc)
-            else:
-                future.set_result(outcome)
+        alone: list[Queued] = []
+        for (_, members), outcome in zip(groups, outcomes):
+            if len(members) == 1:
+                _settle(members[0][1], outcome)
+            elif not isinstance(outcome, Failed):
+                for (_, future, _), each in zip(members, outcome):
+                    _settle(future, each)
+            elif committed:  # the calls run together failed as one: each runs again alone, first in line
+                alone += [(unit, future, None) for unit, future, _ in members]
+            else:  # the transaction failed: every call of it with it
+                for _, future, _ in members:
+                    _settle(future, outcome)
+        self._queue[:0] = alone
+
+
+def _together(batch: list[Queued]) -> list[tuple[Unit, list[Queued]]]:
+    """The units to run for `batch`, each with the queued calls it runs: neighbours that may run
+    together (the same `Many`) as one unit."""
+    groups: list[list[Queued]] = []
+    for queued in batch:
+        merge, previous = queued[2], groups[-1][-1][2] if groups else None
+        if merge is not None and previous is not None and merge[0] is previous[0]:
+            groups[-1].append(queued)
+        else:
+            groups.append([queued])
+    return [(members[0][0], members) if len(members) == 1 else (_run_together(members), members) for members in groups]
+
+
+def _run_together(members: list[Queued]) -> Unit:
+    merges = [merge for _, _, merge in members if merge is not None]  # all of them: `_together` grouped them by it
+    many, calls = merges[0][0], [args for _, args in merges]
+    return lambda db: many(db, calls)
+
+
+def _settle(future: asyncio.Future[Any], outcome: Any) -> None:
+    if future.done():
+        return
+    if isinstance(outcome, Failed):
+        future.set_exception(outcome.exc)
+    else:
+        future.set_result(outcome)

@@ -12,6 +12,7 @@ import pytest
 from rpcserver.domain.errors import Unavailable
 from rpcserver.errors import InvalidParams
 from rpcserver.storage import Storage, StorageOpenError
+from rpcserver.storage._writer import Failed, runs_together
 from rpcserver.storage.sqlite.migrations import APPLICATION_ID, MIGRATIONS, Migration, sql_migration
 
 NOTES = [sql_migration("notes", "CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE)")]
@@ -104,6 +105,74 @@ async def test_a_unit_refused_after_writing_is_undone_alone_by_running_the_batch
     assert runs == ["a", "r", "a", "r", "b"]  # given up at "r", then all again, each in a savepoint
     assert storage.stats.commits == 1
     assert await storage.read(notes) == ["a", "b"]
+
+
+RUN_TOGETHER: list[list[str]] = []
+"""The texts of each run of `notes_together`, in order."""
+
+
+def notes_together(conn: sqlite3.Connection, calls: list[tuple[Any, ...]]) -> list[Any]:
+    """`add_note_together` of several calls as one unit; fails as a whole where a text says "fail together"."""
+    RUN_TOGETHER.append([text for (text,) in calls])
+    if any(text == "fail together" for (text,) in calls):
+        raise RuntimeError("the calls failed together")
+    outcomes: list[Any] = []
+    for (text,) in calls:
+        try:
+            outcomes.append(add_note_together(conn, text))
+        except InvalidParams as exc:
+            outcomes.append(Failed(exc))
+    return outcomes
+
+
+@runs_together(notes_together)
+def add_note_together(conn: sqlite3.Connection, text: str) -> int:
+    if text.startswith("refuse"):
+        raise InvalidParams(f"refused {text}")
+    return add_note(conn, text)
+
+
+@pytest.fixture
+def together() -> Any:
+    RUN_TOGETHER.clear()
+    yield RUN_TOGETHER
+    RUN_TOGETHER.clear()
+
+
+async def test_units_that_run_together_run_as_one_and_answer_each(storage: Storage, together: list[list[str]]) -> None:
+    texts = [f"n{i}" for i in range(20)]
+    outcomes = await asyncio.gather(*(storage.write(add_note_together, text) for text in texts))
+    assert outcomes == list(range(1, 21))  # each its own result, in the order queued
+    assert together == [texts] and storage.stats.units == 20 and storage.stats.commits == 1
+    assert await storage.read(notes) == texts
+
+
+async def test_a_call_refused_among_calls_run_together_fails_alone(storage: Storage, together: list[list[str]]) -> None:
+    outcomes = await asyncio.gather(*(storage.write(add_note_together, text) for text in ("a", "refuse b", "c")),
+                                    return_exceptions=True)
+    assert outcomes[0] == 1 and isinstance(outcomes[1], InvalidParams) and outcomes[2] == 2
+    assert together == [["a", "refuse b", "c"]]
+    assert await storage.read(notes) == ["a", "c"]
+
+
+async def test_calls_that_fail_together_run_again_each_alone(storage: Storage, together: list[list[str]]) -> None:
+    outcomes = await asyncio.gather(*(storage.write(add_note_together, text) for text in ("a", "fail together", "c")),
+                                    return_exceptions=True)
+    assert outcomes == [1, 2, 3]  # alone, "fail together" is a note like any other
+    assert together == [["a", "fail together", "c"]]  # run together once, then each alone
+    assert storage.stats.commits == 2 and storage.stats.units == 6
+    assert await storage.read(notes) == ["a", "fail together", "c"]
+
+
+async def test_only_neighbours_of_one_kind_run_together(storage: Storage, together: list[list[str]]) -> None:
+    outcomes = await asyncio.gather(
+        storage.write(add_note_together, "a"),
+        storage.write(add_note, "b"),
+        storage.write(add_note_together, "c"),
+        storage.write(add_note_together, "d"),
+    )
+    assert outcomes == [1, 2, 3, 4]  # in the order queued
+    assert together == [["c", "d"]]  # "a" ran alone: "b" stands between
 
 
 async def test_a_failed_commit_fails_every_unit_of_the_batch(tmp_path: Path) -> None:
