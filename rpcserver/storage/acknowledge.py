@@ -26,10 +26,11 @@ from ..domain.acknowledge import (
     Request,
     Row,
 )
-from ..domain.errors import Forbidden, InvalidValue, NotFound
+from ..domain.errors import DomainError, Forbidden, InvalidValue, NotFound
 from ..domain.lifetime import SpanEnd
 from . import spans, webhooks
 from ._sql import json_ids
+from ._writer import Failed, runs_together
 from .engine import Db, Engine
 from .events import resolve_problem
 from .permissions import READ, READ_WRITE, host_permitted, permitted_hostids
@@ -177,22 +178,29 @@ def _rank_as_symptom(conn: Db, eventid: int, requested_cause: int) -> None:
         conn.execute("INSERT INTO event_symptom (eventid, cause_eventid) VALUES (?, ?)", (eventid, target))
 
 
+_INSERT_HISTORY = ("INSERT INTO acknowledges (userid, eventid, clock, message, action, old_severity, new_severity,"
+                   " suppress_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def _history_row(userid: int, now: int, r: Row) -> tuple[Any, ...]:
+    return userid, r.eventid, now, r.message, r.action, r.old_severity, r.new_severity, r.suppress_until
+
+
+def _span_notes(request: Request) -> str:
+    return request.message if request.action & MESSAGE else ""
+
+
 def apply(conn: Db, rows: Sequence[Row], request: Request, userid: int, now: int) -> None:
     """Write the history rows and apply their effects at once (Zabbix's server would do the
     effects later, from tasks): acknowledgement spans (which the acknowledged flags follow),
     severity, close, suppression, rank."""
-    conn.executemany(
-        "INSERT INTO acknowledges (userid, eventid, clock, message, action, old_severity, new_severity, suppress_until)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(userid, r.eventid, now, r.message, r.action, r.old_severity, r.new_severity, r.suppress_until) for r in rows],
-    )
+    conn.executemany(_INSERT_HISTORY, [_history_row(userid, now, r) for r in rows])
     present = 0  # every bit some row carries: the effects of the others are not looked for
     for row in rows:
         present |= row.action
     if present & ACKNOWLEDGE:
-        notes = request.message if request.action & MESSAGE else ""
         end = SpanEnd(request.acknowledged_until, request.until_recovery)
-        spans.open_spans(conn, _with(rows, ACKNOWLEDGE), userid, now, end, notes)
+        spans.open_spans(conn, _with(rows, ACKNOWLEDGE), userid, now, end, _span_notes(request))
     if present & UNACKNOWLEDGE:
         spans.end_active_spans(conn, _with(rows, UNACKNOWLEDGE), userid, now)
     if present & SEVERITY:
@@ -223,7 +231,62 @@ def apply(conn: Db, rows: Sequence[Row], request: Request, userid: int, now: int
 CANNOT_CLOSE = "Cannot close problem: trigger does not allow manual closing."
 
 
+def acknowledge_together(conn: Db, calls: list[tuple[Any, ...]]) -> list[Any]:
+    """`acknowledge` of each of `calls` (its arguments after the connection), queued side by side: each
+    call's outcome (None, or `Failed` with the domain error it raised), as running each alone gives.
 
+    Calls of one event each that acknowledge or comment, on events all different, by one viewer in one
+    second (nearly every batch under load) share their statements: one state read, one INSERT of all
+    their history rows, one of their spans, one webhook look-up (bench/README.md). Any other mix runs
+    call by call, each in a savepoint. Anything but a domain error is raised: the writer then runs each
+    call alone."""
+    request, eventids, userid, super_admin, now = calls[0]
+    viewer = None if super_admin else userid
+    ids = [eventids[0] for _, eventids, *_ in calls]
+    shared = len(set(ids)) == len(ids) and all(
+        len(eventids) == 1 and not request.action & ~(ACKNOWLEDGE | MESSAGE) and (None if super_admin else userid) == viewer
+        and second == now for request, eventids, userid, super_admin, second in calls)
+    if shared:
+        lock_events(conn, ids)
+        readable, states, ends_due = readable_states(conn, ids, viewer, now)
+    if not shared or ends_due:  # ends due are history before a call's rows: as `acknowledge` writes them
+        return [_alone(conn, call) for call in calls]
+    state_of = {state.eventid: state for state in states}
+    outcomes: list[Any] = []
+    history: list[tuple[Any, ...]] = []
+    opened: list[tuple[int, int, int, SpanEnd, str]] = []
+    for (request, (eventid,), userid, _, _) in calls:
+        if eventid not in readable:
+            outcomes.append(Failed(NotFound()))
+            continue
+        if request.action & MESSAGE and request.message == "":
+            outcomes.append(Failed(InvalidValue("message", "cannot be empty")))
+            continue
+        for row in ack.plan([state_of[eventid]], request):
+            history.append(_history_row(userid, now, row))
+            if row.action & ACKNOWLEDGE:
+                opened.append((eventid, userid, now, SpanEnd(request.acknowledged_until, request.until_recovery),
+                               _span_notes(request)))
+        outcomes.append(None)
+    conn.executemany(_INSERT_HISTORY, history)
+    if opened:
+        spans.open_each(conn, opened)
+    webhooks.enqueue(conn, [row[:5] for row in history], now)
+    return outcomes
+
+
+def _alone(conn: Db, call: tuple[Any, ...]) -> Any:
+    conn.execute("SAVEPOINT one_call")
+    try:
+        outcome = acknowledge(conn, *call)
+    except DomainError as exc:
+        conn.execute("ROLLBACK TO SAVEPOINT one_call")
+        outcome = Failed(exc)
+    conn.execute("RELEASE SAVEPOINT one_call")
+    return outcome
+
+
+@runs_together(acknowledge_together)
 def acknowledge(conn: Db, request: ack.Request, eventids: list[int], userid: int,
                       super_admin: bool, now: int) -> None:
     """event.acknowledge's steps 5-10 (ZA §1.3) and its writes, as one unit of work: checked against

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from typing import Any
 
@@ -418,3 +419,22 @@ async def test_rank_shows_in_cause_eventid_and_the_symptom_filter(ack: Any, call
     assert problems == [{"eventid": str(symptom), "cause_eventid": str(cause)}]
     (event,) = await call("event.get", {"eventids": symptom, "output": ["cause_eventid"]}, auth=admin)
     assert event == {"cause_eventid": str(cause)}
+
+
+async def test_acknowledges_sent_at_once_are_answered_each_as_alone(ack: Any, world: dict[str, Any], client: Any) -> None:
+    """Sent together, they are committed together (the writer runs them as one unit): each answer and row is its own."""
+    before = len(await history(client))
+    answers = await asyncio.gather(
+        ack({"eventids": world["closable"], "action": 6, "message": "first"}, "rw"),
+        ack({"eventids": world["database"], "action": 6, "message": "not mine"}, "rw"),
+        ack({"eventids": world["not_closable"], "action": 2}, "rw"),
+        ack({"eventids": world["resolved"], "action": 4, "message": "noted"}, "rw"),
+        ack({"eventids": "999999", "action": 6, "message": "no such event"}, "rw"),
+    )
+    assert [result_of(answer) for answer in (answers[0], answers[2], answers[3])] == [
+        {"eventids": [world[name]]} for name in ("closable", "not_closable", "resolved")]
+    assert error_of(answers[1]) == error_of(answers[4]) == NO_PERMISSIONS
+    rows = (await history(client))[before:]
+    assert sorted((row[0], row[2], row[3]) for row in rows) == sorted([
+        (int(world["closable"]), 6, "first"), (int(world["not_closable"]), 2, ""), (int(world["resolved"]), 4, "noted")])
+    assert (await event_row(client, int(world["closable"])))[0] and (await event_row(client, int(world["not_closable"])))[0]
