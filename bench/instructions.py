@@ -9,8 +9,8 @@ FEW and a run of MANY calls, divided by MANY - FEW, so start-up and shutdown can
 - `bare`: bench/bare.py answering the acknowledge's POST (the yardstick);
 - `apiinfo.version`: rpcserver's fixed cost per call (HTTP, envelope, dispatch, log line, metrics);
 - `event.acknowledge`: one problem per call, the bench user (permission-checked), over HTTP;
-- `acknowledge unit`: the unit alone, in-process, in batches of 32 as the writer's `run_batch` runs them
-  (per unit; no HTTP, no event loop);
+- `acknowledge unit`: the acknowledges alone, in-process, in batches of 32 as the writer runs them (one
+  `acknowledge_together` unit a batch, through `run_batch`; per call; no HTTP, no event loop);
 - with `--standin PATH`, `stand-in`: the workplace's stand-in (PATH is its standin.py; see
   bench/ack_floor.py) answering the same acknowledges, on a database its own make_db.py builds, run as its
   README says but with `--sync NORMAL` (it has no OFF; the fsync is the kernel's work either way).
@@ -219,11 +219,11 @@ def standin_counter(standin: Path, tmp: Path, events: int, connections: int) -> 
 
 
 def run_units(db: Path, batches: int) -> None:
-    """`batches` batches of UNIT_BATCH acknowledges of random problems, as the writer runs them."""
+    """`batches` batches of UNIT_BATCH acknowledges of random problems, as the writer runs them: together."""
     from rpcserver.domain.acknowledge import Request
     from rpcserver.storage import credentials
     from rpcserver.storage._writer import Failed
-    from rpcserver.storage.acknowledge import acknowledge
+    from rpcserver.storage.acknowledge import acknowledge_together
     from rpcserver.storage.sqlite import WRITER_CACHE_KIB, connect, run_batch
 
     conn = connect(str(db))
@@ -236,10 +236,10 @@ def run_units(db: Path, batches: int) -> None:
     problems = random.Random(1).sample(range(batches * UNIT_BATCH * 2), batches * UNIT_BATCH)
     now = int(time.time())
     for start in range(0, len(problems), UNIT_BATCH):
-        units = [lambda conn, n=n: acknowledge(conn, request, [make_db.problem_eventid(n)], userid, False, now)
-                 for n in problems[start:start + UNIT_BATCH]]
-        committed, outcomes = run_batch(conn, [*units, credentials.generation], writers_lock)
-        if not committed or any(isinstance(outcome, Failed) for outcome in outcomes):
+        calls = [(request, [make_db.problem_eventid(n)], userid, False, now) for n in problems[start:start + UNIT_BATCH]]
+        committed, outcomes = run_batch(conn, [lambda conn, calls=calls: acknowledge_together(conn, calls),
+                                               credentials.generation], writers_lock)
+        if not committed or not isinstance(outcomes[0], list) or any(isinstance(each, Failed) for each in outcomes[0]):
             raise SystemExit(f"a batch failed: {outcomes}")
 
 
