@@ -235,21 +235,43 @@ def acknowledge_together(conn: Db, calls: list[tuple[Any, ...]]) -> list[Any]:
     """`acknowledge` of each of `calls` (its arguments after the connection), queued side by side: each
     call's outcome (None, or `Failed` with the domain error it raised), as running each alone gives.
 
-    Calls of one event each that acknowledge or comment, on events all different, by one viewer in one
-    second (nearly every batch under load) share their statements: one state read, one INSERT of all
-    their history rows, one of their spans, one webhook look-up (bench/README.md). Any other mix runs
-    call by call, each in a savepoint. Anything but a domain error is raised: the writer then runs each
-    call alone."""
-    request, eventids, userid, super_admin, now = calls[0]
+    Neighbouring calls of one event each that acknowledge or comment, on events all different, by one
+    viewer in one second (nearly every batch under load) share their statements: one state read, one
+    INSERT of all their history rows, one of their spans, one webhook look-up (bench/README.md). Any
+    other call runs alone, in a savepoint. Anything but a domain error is raised: the writer then runs
+    each call alone."""
+    outcomes: list[Any] = []
+    for run in _sharing(calls):
+        outcomes += _shared(conn, run) if len(run) > 1 else [_alone(conn, run[0])]
+    return outcomes
+
+
+def _sharing(calls: list[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
+    """`calls` cut, in order, into runs that can share their statements (a call that cannot: a run of its own)."""
+    runs: list[list[tuple[Any, ...]]] = []
+    shared_by: tuple[Any, ...] | None = None  # what the last run's calls have in common, None if it cannot grow
+    events: set[int] = set()
+    for call in calls:
+        request, eventids, userid, super_admin, now = call
+        simple = len(eventids) == 1 and not request.action & ~(ACKNOWLEDGE | MESSAGE)
+        key = (None if super_admin else userid, now) if simple else None
+        if key is not None and key == shared_by and eventids[0] not in events:
+            runs[-1].append(call)
+            events.add(eventids[0])
+        else:
+            runs.append([call])
+            shared_by, events = key, set(eventids)
+    return runs
+
+
+def _shared(conn: Db, calls: list[tuple[Any, ...]]) -> list[Any]:
+    """Calls `_sharing` put in one run, their statements shared."""
+    _, _, userid, super_admin, now = calls[0]
     viewer = None if super_admin else userid
     ids = [eventids[0] for _, eventids, *_ in calls]
-    shared = len(set(ids)) == len(ids) and all(
-        len(eventids) == 1 and not request.action & ~(ACKNOWLEDGE | MESSAGE) and (None if super_admin else userid) == viewer
-        and second == now for request, eventids, userid, super_admin, second in calls)
-    if shared:
-        lock_events(conn, ids)
-        readable, states, ends_due = readable_states(conn, ids, viewer, now)
-    if not shared or ends_due:  # ends due are history before a call's rows: as `acknowledge` writes them
+    lock_events(conn, ids)
+    readable, states, ends_due = readable_states(conn, ids, viewer, now)
+    if ends_due:  # ends due are history before a call's rows: as `acknowledge` writes them
         return [_alone(conn, call) for call in calls]
     state_of = {state.eventid: state for state in states}
     outcomes: list[Any] = []

@@ -116,7 +116,7 @@ async def test_calls_run_together_answer_and_write_what_each_alone_would(
 
 
 @pytest.mark.parametrize("change", ["repeated event", "two events", "close", "two viewers", "two seconds"])
-async def test_calls_that_cannot_share_run_one_by_one_as_each_alone_would(
+async def test_calls_that_cannot_all_share_answer_and_write_as_each_alone_would(
     client: Any, world: dict[str, Any], clock: FakeClock, change: str
 ) -> None:
     userid = await userid_of(client, "rw")
@@ -135,3 +135,20 @@ async def test_calls_that_cannot_share_run_one_by_one_as_each_alone_would(
     together, alone = await both_ways(client, calls)
     assert together == alone
     assert together[0][:2] == [None, None] and together[1]["acknowledges"]
+
+
+def test_calls_share_in_runs_of_neighbours_that_can() -> None:
+    def call(action: int, *eventids: int, user: int = 7, second: int = 100, super_admin: bool = False) -> tuple[Any, ...]:
+        return Request(action, "m"), list(eventids), user, super_admin, second
+
+    def runs(*calls: tuple[Any, ...]) -> list[list[int]]:
+        """Each run as the indexes of its calls."""
+        return [[next(n for n, sent in enumerate(calls) if sent is each) for each in run] for run in store._sharing(list(calls))]
+
+    assert runs(call(6, 1), call(2, 2), call(4, 3)) == [[0, 1, 2]]
+    assert runs(call(6, 1), call(6, 2), call(6, 1), call(6, 3)) == [[0, 1], [2, 3]]  # an event again starts a run
+    assert runs(call(6, 1), call(6, 2, user=8), call(6, 3, user=8)) == [[0], [1, 2]]  # another viewer
+    assert runs(call(6, 1, user=7, super_admin=True), call(6, 2, user=8, super_admin=True)) == [[0, 1]]  # no viewer
+    assert runs(call(6, 1), call(6, 2, second=101)) == [[0], [1]]
+    assert runs(call(6, 1), call(6, 2, 3), call(6, 4)) == [[0], [1], [2]]  # two events: alone, and a break
+    assert runs(call(6, 1), call(1, 2), call(6, 3), call(38, 4), call(16, 5)) == [[0], [1], [2], [3], [4]]
