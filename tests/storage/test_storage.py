@@ -132,6 +132,11 @@ def add_note_together(conn: sqlite3.Connection, text: str) -> int:
     return add_note(conn, text)
 
 
+async def answered(*writes: Any) -> list[Any]:
+    """The writes' outcomes (an exception as the outcome), failing the test if one is never answered."""
+    return await asyncio.wait_for(asyncio.gather(*writes, return_exceptions=True), 10)
+
+
 @pytest.fixture
 def together() -> Any:
     RUN_TOGETHER.clear()
@@ -141,23 +146,21 @@ def together() -> Any:
 
 async def test_units_that_run_together_run_as_one_and_answer_each(storage: Storage, together: list[list[str]]) -> None:
     texts = [f"n{i}" for i in range(20)]
-    outcomes = await asyncio.gather(*(storage.write(add_note_together, text) for text in texts))
+    outcomes = await answered(*(storage.write(add_note_together, text) for text in texts))
     assert outcomes == list(range(1, 21))  # each its own result, in the order queued
     assert together == [texts] and storage.stats.units == 20 and storage.stats.commits == 1
     assert await storage.read(notes) == texts
 
 
 async def test_a_call_refused_among_calls_run_together_fails_alone(storage: Storage, together: list[list[str]]) -> None:
-    outcomes = await asyncio.gather(*(storage.write(add_note_together, text) for text in ("a", "refuse b", "c")),
-                                    return_exceptions=True)
+    outcomes = await answered(*(storage.write(add_note_together, text) for text in ("a", "refuse b", "c")))
     assert outcomes[0] == 1 and isinstance(outcomes[1], InvalidParams) and outcomes[2] == 2
     assert together == [["a", "refuse b", "c"]]
     assert await storage.read(notes) == ["a", "c"]
 
 
 async def test_calls_that_fail_together_run_again_each_alone(storage: Storage, together: list[list[str]]) -> None:
-    outcomes = await asyncio.gather(*(storage.write(add_note_together, text) for text in ("a", "fail together", "c")),
-                                    return_exceptions=True)
+    outcomes = await answered(*(storage.write(add_note_together, text) for text in ("a", "fail together", "c")))
     assert outcomes == [1, 2, 3]  # alone, "fail together" is a note like any other
     assert together == [["a", "fail together", "c"]]  # run together once, then each alone
     assert storage.stats.commits == 2 and storage.stats.units == 6
@@ -165,7 +168,7 @@ async def test_calls_that_fail_together_run_again_each_alone(storage: Storage, t
 
 
 async def test_only_neighbours_of_one_kind_run_together(storage: Storage, together: list[list[str]]) -> None:
-    outcomes = await asyncio.gather(
+    outcomes = await answered(
         storage.write(add_note_together, "a"),
         storage.write(add_note, "b"),
         storage.write(add_note_together, "c"),
