@@ -439,6 +439,8 @@ def measure_single(targets: list[Target], command: Callable[[str, int, float], l
             except Saturated:
                 running.remove(target)
                 results.checks.append(f"{target.name} still had calls in flight {DRAIN_TIMEOUT} s after the warm-up: not measured")
+    for store in {id(target.store): target.store for target in targets if isinstance(target.store, PostgresStore)}.values():
+        store.analyze()
     for rep in range(reps):
         for connections in CONNECTIONS:
             for target in list(running):

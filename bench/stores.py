@@ -235,6 +235,12 @@ class PostgresStore:
     def count_acknowledges(self) -> int:
         return self.monitor.execute("SELECT max(acknowledgeid) FROM acknowledges").fetchone()[0]
 
+    def analyze(self) -> None:
+        """Statistics of the tables as the warm-up left them, as autovacuum would gather them (it is off on
+        some machines here). Analyzed after the copy, the tables an acknowledge writes were empty: PostgreSQL
+        then plans their look-ups as sequential scans, and every call slows as they fill (bench/README.md)."""
+        self.monitor.execute("ANALYZE")
+
     def mark(self) -> int:
         """The next transaction id: every row written from now on has an xmin at or after it."""
         return int(self.monitor.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint").fetchone()[0])
