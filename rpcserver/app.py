@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 
@@ -23,6 +24,8 @@ from .storage import Storage
 from .storage.gauges import database_state
 from .transport import Endpoint, add_cors_headers, handle_jsonrpc
 from .webhooks import Deliveries
+
+log = logging.getLogger("rpcserver")
 
 JSONRPC_PATHS = ("/api_jsonrpc", "/api_jsonrpc.php", "/zabbix/api_jsonrpc.php")
 
@@ -54,6 +57,8 @@ def create_app(
 
     async def storage_lifecycle(app: web.Application) -> AsyncIterator[None]:
         storage = await Storage.open(config.db, synchronous=config.synchronous, readers=config.readers)
+        for warning in storage.warnings:
+            log.warning(warning)
         expiry = Expiry(storage, clock)
         try:
             await bootstrap(storage, config, int(clock()))

@@ -53,6 +53,8 @@ class Backend(Protocol):
     schema_version: int
     description: str
     """How the database is named to people: a path, or a URL without its password."""
+    warnings: tuple[str, ...]
+    """What whoever runs the server should know of the database (the server logs it as it starts)."""
 
     async def run_batch(self, units: list[Unit]) -> tuple[bool, Outcomes]: ...
 
@@ -139,6 +141,11 @@ class Storage:
     @property
     def description(self) -> str:
         return self._backend.description
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What whoever runs the server should know of the database, e.g. that PostgreSQL's autovacuum is off."""
+        return self._backend.warnings
 
     @classmethod
     async def open(

@@ -135,3 +135,19 @@ async def test_a_deadlock_is_retried_inside_and_never_reaches_the_caller(postgre
             assert len(attempts) == 2
         finally:
             await storage.close()
+
+
+async def test_the_server_warns_as_it_starts_where_autovacuum_is_off_and_only_there(
+    postgres: Postgres, aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with postgres.database() as url, psycopg.connect(url, autocommit=True) as conn:
+        off = conn.execute("SELECT current_setting('autovacuum') = 'off'").fetchone() == (True,)
+        storage = await Storage.open(url)
+        await storage.close()
+        assert len(storage.warnings) == off  # the machines here run it off; elsewhere, on
+        await aiohttp_client(create_app(Config(db=url, port=0, admin_password="zabbix", password_cost=4)))
+    warned = [record for record in caplog.records if "autovacuum is off" in record.getMessage()]
+    assert len(warned) == off
+    if off:
+        assert warned[0].levelname == "WARNING" and warned[0].getMessage() == storage.warnings[0]
+        assert describe(url) in storage.warnings[0] and "ANALYZE" in storage.warnings[0]  # which database, without a password

@@ -110,6 +110,18 @@ def ids_copied(db: PostgresDb) -> None:
     advance_sequences(db)
 
 
+AUTOVACUUM_OFF = ("autovacuum is off on the PostgreSQL server of {}: nothing keeps the tables' statistics up to date, "
+                  "and the acknowledge slows as its tables grow past what they held when last analyzed. Turn "
+                  "autovacuum on (PostgreSQL's default), or run ANALYZE regularly.")
+
+
+def autovacuum_off(db: PostgresDb) -> bool:
+    """Whether the server's autovacuum is off: then a table analyzed while empty keeps being planned as
+    empty, its look-ups as sequential scans (bench/README.md, "PostgreSQL with autovacuum off")."""
+    row = db.execute("SELECT current_setting('autovacuum') = 'off'").fetchone()
+    return row is not None and bool(row[0])
+
+
 class _Connection:
     """One connection and the one thread it is used on; opened again after it was lost."""
 
@@ -233,6 +245,7 @@ def _end_request(connection: _Connection, commit: bool) -> None:
 
 class PostgresBackend:
     engine: Engine = POSTGRESQL
+    warnings: tuple[str, ...] = ()
 
     def __init__(self, url: str, writer: _Connection, readers: list[_Connection], version: int) -> None:
         self.description = describe(url)
@@ -258,13 +271,16 @@ class PostgresBackend:
             writer = opened[0]
             assert writer.db is not None
             version = await writer.run(migrate, writer.db.conn, DEFAULT_ROWS)
+            warnings = (AUTOVACUUM_OFF.format(describe(url)),) if await writer.run(autovacuum_off, writer.db) else ()
         except psycopg.Error as exc:
             await _close_all(opened)
             raise SchemaError(_explain(exc)) from None
         except SchemaError:
             await _close_all(opened)
             raise
-        return cls(url, opened[0], opened[1:], version)
+        backend = cls(url, opened[0], opened[1:], version)
+        backend.warnings = warnings
+        return backend
 
     async def run_batch(self, units: list[Unit]) -> tuple[bool, Outcomes]:
         return await self._writer.run(_run_batch, self._writer, units)

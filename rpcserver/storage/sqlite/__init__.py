@@ -244,6 +244,7 @@ async def _connect(path: str) -> aiosqlite.Connection:
 
 class SqliteBackend:
     engine: Engine = SQLITE
+    warnings: tuple[str, ...] = ()
 
     def __init__(self, path: str, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection], version: int,
                  writers_lock: int) -> None:
