@@ -298,6 +298,7 @@ def _shared(conn: Db, calls: list[tuple[Any, ...]]) -> list[Any]:
 
 
 def _alone(conn: Db, call: tuple[Any, ...]) -> Any:
+    """One call by itself, in a savepoint: a domain error is its outcome, anything it wrote undone."""
     conn.execute("SAVEPOINT one_call")
     try:
         outcome = acknowledge(conn, *call)
