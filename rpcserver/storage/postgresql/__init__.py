@@ -245,11 +245,12 @@ def _end_request(connection: _Connection, commit: bool) -> None:
 
 class PostgresBackend:
     engine: Engine = POSTGRESQL
-    warnings: tuple[str, ...] = ()
 
-    def __init__(self, url: str, writer: _Connection, readers: list[_Connection], version: int) -> None:
+    def __init__(self, url: str, writer: _Connection, readers: list[_Connection], version: int,
+                 warnings: tuple[str, ...] = ()) -> None:
         self.description = describe(url)
         self.schema_version = version
+        self.warnings = warnings
         self._writer = writer
         self._readers = readers
         self._idle: asyncio.Queue[_Connection] = asyncio.Queue()
@@ -278,9 +279,7 @@ class PostgresBackend:
         except SchemaError:
             await _close_all(opened)
             raise
-        backend = cls(url, opened[0], opened[1:], version)
-        backend.warnings = warnings
-        return backend
+        return cls(url, opened[0], opened[1:], version, warnings)
 
     async def run_batch(self, units: list[Unit]) -> tuple[bool, Outcomes]:
         return await self._writer.run(_run_batch, self._writer, units)
